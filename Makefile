@@ -1,0 +1,29 @@
+# Task runner.  `make main` and `make test` each do all set-up on a fresh machine first.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup lint test test-all main bench clean
+
+setup:
+	bash scripts/setup.sh
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+## The test command (CI runs this): lint, layering contract, every tier but `slow`.
+test: lint
+	$(PY) -m pytest -m "not slow" -q
+
+test-all: lint
+	$(PY) -m pytest -q
+
+## The main job.
+main: setup
+	$(VENV)/bin/accel formats list
+
+bench: setup
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf .cache build *.egg-info

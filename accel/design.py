@@ -1,0 +1,235 @@
+"""Hardware design specs: array, memory system, dequantization units, and the whole design.
+
+Frozen, validated on construction; sweeps derive variants with ``dataclasses.replace``.  YAML is
+parsed in one place (:func:`design_from_dict` / :func:`load_design`), which reports every problem in
+a file at once in a single :class:`ConfigError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from accel.errors import ConfigError
+
+DATAFLOWS = ("ws", "os", "is")
+DEQUANT_PLACEMENTS = ("per_pe", "column_edge", "vector_unit")
+KIB_BITS = 8 * 1024
+
+
+def _check(problems: list[str], ok: bool, msg: str) -> None:
+    if not ok:
+        problems.append(msg)
+
+
+def _raise(what: str, problems: list[str]) -> None:
+    if problems:
+        raise ConfigError(f"invalid {what}: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class ArraySpec:
+    """A rows x cols systolic array of one PE variant."""
+
+    rows: int = 32
+    cols: int = 32
+    dataflow: str = "ws"
+    freq_mhz: float = 500.0
+
+    def problems(self) -> list[str]:
+        p: list[str] = []
+        for name in ("rows", "cols"):
+            v = getattr(self, name)
+            _check(p, isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 4096,
+                   f"array.{name} must be an integer in 1..4096, got {v!r}")
+        _check(p, self.dataflow in DATAFLOWS,
+               f"array.dataflow must be one of {', '.join(DATAFLOWS)}, got {self.dataflow!r}")
+        _check(p, isinstance(self.freq_mhz, (int, float)) and self.freq_mhz > 0,
+               f"array.freq_mhz must be a positive number, got {self.freq_mhz!r}")
+        return p
+
+    def __post_init__(self) -> None:
+        _raise("array spec", self.problems())
+
+    @classmethod
+    def parse_shape(cls, text: str) -> tuple[int, int]:
+        """Parse ``"RxC"`` (e.g. ``"32x32"``)."""
+        parts = str(text).lower().split("x")
+        if len(parts) != 2 or not all(s.strip().isdigit() for s in parts):
+            raise ConfigError(f"array shape must be written ROWSxCOLS like '32x32', got {text!r}")
+        return int(parts[0]), int(parts[1])
+
+
+@dataclass(frozen=True)
+class BufferSpec:
+    """One on-chip SRAM buffer."""
+
+    capacity_bits: int
+    banks: int = 1
+    bandwidth_bits_per_cycle: int = 4096
+
+    def problems(self, name: str) -> list[str]:
+        p: list[str] = []
+        _check(p, isinstance(self.capacity_bits, int) and self.capacity_bits > 0,
+               f"memory.{name}.capacity_bits must be a positive integer, got {self.capacity_bits!r}")
+        _check(p, isinstance(self.banks, int) and self.banks >= 1,
+               f"memory.{name}.banks must be an integer >= 1, got {self.banks!r}")
+        _check(p, isinstance(self.bandwidth_bits_per_cycle, int) and self.bandwidth_bits_per_cycle > 0,
+               f"memory.{name}.bandwidth_bits_per_cycle must be a positive integer, "
+               f"got {self.bandwidth_bits_per_cycle!r}")
+        return p
+
+
+@dataclass(frozen=True)
+class MemorySpec:
+    """Weight/input/output SRAM buffers and DRAM (defaults: the MixPE authors' simulator)."""
+
+    weight_buffer: BufferSpec = BufferSpec(128 * KIB_BITS)
+    input_buffer: BufferSpec = BufferSpec(256 * KIB_BITS)
+    output_buffer: BufferSpec = BufferSpec(128 * KIB_BITS)
+    dram_bandwidth_bytes_per_cycle: float = 128.0
+    dram_latency_cycles: int = 100
+    double_buffered: bool = True
+
+    def problems(self) -> list[str]:
+        p: list[str] = []
+        for name in ("weight_buffer", "input_buffer", "output_buffer"):
+            p += getattr(self, name).problems(name)
+        _check(p, isinstance(self.dram_bandwidth_bytes_per_cycle, (int, float))
+               and self.dram_bandwidth_bytes_per_cycle > 0,
+               "memory.dram_bandwidth_bytes_per_cycle must be a positive number, "
+               f"got {self.dram_bandwidth_bytes_per_cycle!r}")
+        _check(p, isinstance(self.dram_latency_cycles, int) and self.dram_latency_cycles >= 0,
+               f"memory.dram_latency_cycles must be an integer >= 0, got {self.dram_latency_cycles!r}")
+        return p
+
+    def __post_init__(self) -> None:
+        _raise("memory spec", self.problems())
+
+
+@dataclass(frozen=True)
+class DequantSpec:
+    """Where group dequantization happens in hardware and how fast."""
+
+    placement: str = "column_edge"
+    count: int | None = None  # None: one per column (column_edge) / per PE (per_pe)
+    latency_cycles: int = 4
+    throughput_per_cycle: int = 1  # dequant operations one unit accepts per cycle
+
+    def problems(self) -> list[str]:
+        p: list[str] = []
+        _check(p, self.placement in DEQUANT_PLACEMENTS,
+               f"dequant.placement must be one of {', '.join(DEQUANT_PLACEMENTS)}, got {self.placement!r}")
+        _check(p, self.count is None or (isinstance(self.count, int) and self.count >= 1),
+               f"dequant.count must be an integer >= 1 or omitted, got {self.count!r}")
+        _check(p, isinstance(self.latency_cycles, int) and self.latency_cycles >= 0,
+               f"dequant.latency_cycles must be an integer >= 0, got {self.latency_cycles!r}")
+        _check(p, isinstance(self.throughput_per_cycle, int) and self.throughput_per_cycle >= 1,
+               f"dequant.throughput_per_cycle must be an integer >= 1, got {self.throughput_per_cycle!r}")
+        return p
+
+    def __post_init__(self) -> None:
+        _raise("dequant spec", self.problems())
+
+
+@dataclass(frozen=True)
+class Design:
+    """A complete accelerator design: one PE variant in an array with a memory system."""
+
+    pe: Any  # accel.pe spec (see accel.pe.parse)
+    array: ArraySpec = field(default_factory=ArraySpec)
+    memory: MemorySpec = field(default_factory=MemorySpec)
+    dequant: DequantSpec = field(default_factory=DequantSpec)
+    kv_cache_format: str | None = None
+    name: str = ""
+
+    def replace(self, **changes: Any) -> Design:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(dataclasses.replace(self, pe=None))
+        d["pe"] = self.pe.to_string() if hasattr(self.pe, "to_string") else str(self.pe)
+        return d
+
+
+_SECTIONS = {"name", "pe", "array", "memory", "dequant", "kv_cache_format"}
+_BUFFERS = ("weight_buffer", "input_buffer", "output_buffer")
+
+
+def _fields_of(cls) -> set[str]:
+    return {f.name for f in dataclasses.fields(cls)}
+
+
+def _build(cls, data: Any, where: str, problems: list[str], build=None):
+    """Construct ``cls(**data)`` collecting unknown keys and validation problems instead of raising."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        problems.append(f"{where} must be a mapping, got {type(data).__name__} {data!r}")
+        return None
+    unknown = sorted(set(data) - _fields_of(cls))
+    for k in unknown:
+        problems.append(f"unknown key {where}.{k!r}; valid keys: {', '.join(sorted(_fields_of(cls)))}")
+    kwargs = {k: v for k, v in data.items() if k not in unknown}
+    if build:
+        kwargs = build(kwargs)
+    try:
+        return cls(**kwargs)
+    except ConfigError as exc:
+        problems.append(str(exc).split(": ", 1)[-1])
+    except TypeError as exc:
+        problems.append(f"{where}: {exc}")
+    return None
+
+
+def design_from_dict(data: Any, source: str = "<dict>") -> Design:
+    """Build a :class:`Design` from parsed YAML, reporting every problem at once."""
+    problems: list[str] = []
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: a design must be a mapping with keys {sorted(_SECTIONS)}, "
+                          f"got {type(data).__name__}")
+    for k in sorted(set(data) - _SECTIONS):
+        problems.append(f"unknown top-level key {k!r}; valid keys: {', '.join(sorted(_SECTIONS))}")
+    pe = None
+    if "pe" not in data:
+        problems.append("missing required key 'pe' (e.g. pe: mixpe_w4a8:group_size=32)")
+    else:
+        try:
+            from accel import pe as pe_mod
+
+            pe = pe_mod.parse(data["pe"])
+        except (ConfigError, ValueError) as exc:
+            problems.append(f"pe: {exc}")
+    array = _build(ArraySpec, data.get("array"), "array", problems)
+
+    def buffers(kw):
+        for b in _BUFFERS:
+            if b in kw:
+                buf = _build(BufferSpec, kw[b], f"memory.{b}", problems)
+                kw[b] = buf if buf is not None else BufferSpec(1)
+        return kw
+
+    memory = _build(MemorySpec, data.get("memory"), "memory", problems, buffers)
+    dequant = _build(DequantSpec, data.get("dequant"), "dequant", problems)
+    if problems:
+        raise ConfigError(f"{source}: {len(problems)} problem(s): " + "; ".join(problems))
+    return Design(pe=pe, array=array, memory=memory, dequant=dequant,
+                  kv_cache_format=data.get("kv_cache_format"), name=str(data.get("name", "")))
+
+
+def load_design(path: str | Path) -> Design:
+    """Load a design YAML file (see ``examples/designs/``)."""
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read design file {str(path)!r}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: malformed YAML: {exc}") from None
+    return design_from_dict(data, source=str(path))

@@ -1,0 +1,1 @@
+"""Energy/area cost models and the exploration layer (sweeps, Pareto fronts, plots, report)."""

@@ -1,0 +1,1 @@
+"""Real transformer workloads: model loading, reference forward passes, traces and accuracy."""
