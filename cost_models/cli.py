@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     except AccelError as exc:
         print(f"accel: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        return 0
     except KeyboardInterrupt:
         print("accel: interrupted", file=sys.stderr)
         return 130
