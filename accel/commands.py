@@ -59,3 +59,7 @@ def register(subparsers) -> None:
     show = add_command(formats, "show", "show a format's parameters and every code with its value and class",
                        _formats_show)
     show.add_argument("name", help="format or scheme name, e.g. float8_e4m3fn, int4, mxfp4, int4_g128")
+
+    from accel.pe.cli import register as register_pe
+
+    register_pe(subparsers)

@@ -1,0 +1,209 @@
+"""PE spec base class, the variant registry and the one parser for ``NAME[:key=value,...]`` / YAML.
+
+A PE spec is a frozen dataclass: its fields are the variant's parameters (validated on construction,
+every problem reported at once); derived attributes (``weight_bits``, ``out_bits`` ...) are properties.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from accel.activity import Activity
+from accel.errors import ConfigError
+
+DEQUANT_PLACEMENTS = ("in_loop", "per_group", "per_output")
+
+_REGISTRY: dict[str, type[PESpec]] = {}
+
+
+def register(cls: type[PESpec]) -> type[PESpec]:
+    """Class decorator: add a PE variant to the registry under ``cls.NAME``."""
+    _REGISTRY[cls.NAME] = cls
+    return cls
+
+
+def names() -> list[str]:
+    """Every registered PE variant name, in priority order."""
+    return sorted(_REGISTRY, key=lambda n: (_REGISTRY[n].PRIORITY, n))
+
+
+def variant(name: str) -> type[PESpec]:
+    """The spec class of a variant name."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ConfigError(f"unknown PE variant {name!r}; valid variants: {', '.join(names())}") from None
+
+
+def get(name: str, **params: Any) -> PESpec:
+    """Build a spec, e.g. ``get("mixpe_w4a8", group_size=32)``."""
+    cls = variant(name)
+    return cls.from_params(params, where=name)
+
+
+@dataclass(frozen=True)
+class PESpec:
+    """Base of every PE variant spec (see docs/contracts.md for the attributes others rely on)."""
+
+    NAME: ClassVar[str] = ""
+    SUMMARY: ClassVar[str] = ""
+    PRIORITY: ClassVar[int] = 100  # order of names(): the variants others depend on first
+    #: field name -> tuple of valid values, for fields with a fixed set of choices
+    CHOICES: ClassVar[dict[str, tuple]] = {}
+
+    # ----- construction and validation
+    def __post_init__(self) -> None:
+        problems = self._type_problems()
+        if not problems:
+            problems = self.problems()
+        if problems:
+            raise ConfigError(f"invalid PE spec {self.NAME!r}: " + "; ".join(problems))
+
+    def _type_problems(self) -> list[str]:
+        p = []
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            t = str(f.type)
+            ok = ((t.startswith("int") and isinstance(v, int) and not isinstance(v, bool))
+                  or (t.startswith("str") and isinstance(v, str))
+                  or (t.startswith("bool") and isinstance(v, bool))
+                  or ("None" in t and v is None))
+            if not ok:
+                p.append(f"{f.name} must be of type {t}, got {v!r}")
+            elif f.name in self.CHOICES and v not in self.CHOICES[f.name]:
+                p.append(f"{f.name} must be one of {', '.join(map(str, self.CHOICES[f.name]))}, got {v!r}")
+        return p
+
+    def problems(self) -> list[str]:
+        """Variant-specific validation (types and choices are already checked)."""
+        return []
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any], where: str = "") -> PESpec:
+        """Build from a mapping of (possibly string) values, reporting every problem at once."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        problems = []
+        kwargs = {}
+        for k, v in params.items():
+            if k not in fields:
+                problems.append(f"unknown parameter {k!r} for PE variant {cls.NAME!r}; "
+                                f"valid parameters: {', '.join(fields) or '(none)'}")
+                continue
+            try:
+                kwargs[k] = _coerce(v, str(fields[k].type), k)
+            except ConfigError as exc:
+                problems.append(str(exc))
+        if not problems:
+            return cls(**kwargs)
+        try:  # report the valid parameters' problems too, all at once
+            cls(**kwargs)
+        except ConfigError as exc:
+            problems.append(str(exc).split(": ", 1)[1])
+        raise ConfigError(f"invalid PE spec {where or cls.NAME!r}: " + "; ".join(problems))
+
+    # ----- naming
+    @property
+    def name(self) -> str:
+        return self.NAME
+
+    def params(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def to_string(self) -> str:
+        """``NAME[:key=value,...]`` listing the parameters that differ from the defaults."""
+        changed = [f"{f.name}={_fmt(getattr(self, f.name))}" for f in dataclasses.fields(self)
+                   if getattr(self, f.name) != f.default]
+        return self.NAME + (":" + ",".join(changed) if changed else "")
+
+    def __str__(self) -> str:
+        return self.to_string()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Parameters plus every contract attribute (for ``accel pe show --json``)."""
+        return {"name": self.name, "spec": self.to_string(), "params": self.params(),
+                "weight_scheme": self.weight_scheme, "act_scheme": self.act_scheme,
+                "group_size": self.group_size, "weight_bits": self.weight_bits, "act_bits": self.act_bits,
+                "weight_storage_bits": self.weight_storage_bits, "act_storage_bits": self.act_storage_bits,
+                "out_bits": self.out_bits, "macs_per_pe_per_cycle": self.macs_per_pe_per_cycle,
+                "dequant": self.dequant, "summary": self.SUMMARY,
+                "activity_per_mac_1x1x1": self.activity_for(1, 1, self.group_size or 1).to_dict()}
+
+    # ----- contract attributes (docs/contracts.md); variants define the rest as fields or properties
+    out_bits = 32
+    macs_per_pe_per_cycle = 1
+
+    def gemm(self, A, W) -> tuple[np.ndarray, Activity]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def activity_for(self, m: int, n: int, k: int) -> Activity:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "none"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def _coerce(v: Any, t: str, k: str) -> Any:
+    """Convert a CLI/YAML value to a field of annotated type ``t`` (``int``, ``str``, ``int | None``...)."""
+    if isinstance(v, str):
+        s = v.strip()
+        if "None" in t and s.lower() in ("none", "null", ""):
+            return None
+        if t.startswith("int"):
+            try:
+                return int(s, 0)
+            except ValueError:
+                raise ConfigError(f"{k} must be an integer, got {v!r}") from None
+        if t.startswith("bool"):
+            if s.lower() in ("true", "1", "yes"):
+                return True
+            if s.lower() in ("false", "0", "no"):
+                return False
+            raise ConfigError(f"{k} must be true or false, got {v!r}")
+        return s
+    return v
+
+
+def parse(spec: Any) -> PESpec:
+    """The one parser for PE specs.
+
+    Accepts ``"NAME"``, ``"NAME:key=value,key=value"`` (CLI and YAML string form), a mapping
+    ``{"name": NAME, key: value, ...}`` or ``{NAME: {key: value, ...}}`` (YAML mapping forms), or a spec.
+    """
+    if isinstance(spec, PESpec):
+        return spec
+    if isinstance(spec, str):
+        name, _, rest = spec.strip().partition(":")
+        params: dict[str, Any] = {}
+        problems = []
+        for item in filter(None, (s.strip() for s in rest.split(","))):
+            k, eq, v = item.partition("=")
+            if not eq or not k.strip():
+                problems.append(f"expected key=value, got {item!r}")
+            else:
+                params[k.strip()] = v.strip()
+        if problems:
+            raise ConfigError(f"malformed PE spec {spec!r} (form NAME[:key=value,...]): " + "; ".join(problems))
+        return variant(name.strip()).from_params(params, where=spec)
+    if isinstance(spec, Mapping):
+        if "name" in spec:
+            params = {k: v for k, v in spec.items() if k != "name"}
+            return variant(str(spec["name"])).from_params(params, where=str(spec["name"]))
+        if len(spec) == 1:
+            (name, params), = spec.items()
+            if params is None:
+                params = {}
+            if not isinstance(params, Mapping):
+                raise ConfigError(f"PE spec {name!r}: parameters must be a mapping, got {params!r}")
+            return variant(str(name)).from_params(params, where=str(name))
+        raise ConfigError(f"a PE spec mapping needs a 'name' key or a single NAME: {{params}} entry, got {spec!r}")
+    raise ConfigError(f"a PE spec must be a string NAME[:key=value,...] or a mapping, got {spec!r}")

@@ -1,0 +1,148 @@
+"""Proven worst-case error bounds of each variant's output against the float64 product A @ W.
+
+|Y - A W| <= |A - Â| |W| + |Â| |W - Ŵ| + arith(Â, Ŵ) + float64 slack, elementwise, where Â, Ŵ are the
+operands as the PE holds them.  The quantization terms use per-element bounds derived from the formats
+(half the element grid step at x times the scale, plus the distance beyond the saturation value); the
+arithmetic term is gamma_n (n = the roundings a product passes through, from the variant's docstring)
+times the sum of the magnitudes it rounds, or for L-Mul the largest relative error of L-Mul over every
+mantissa pair of the format.  Used by the accuracy table (benchmarks/pe_accuracy.py) and the tests.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from accel.pe.fp32 import U16, U64, gamma
+
+F16_U = 2.0**-11
+
+
+def element_delta(x: np.ndarray, scale, fmt) -> np.ndarray:
+    """Bound on |x - scale * Q(x / scale)| for round-to-nearest onto element ``fmt`` with saturation."""
+    s = np.abs(np.asarray(scale, dtype=np.float64))
+    safe = np.where(s > 0, s, 1.0)
+    v = np.abs(x) / safe
+    if hasattr(fmt, "mbits"):
+        with np.errstate(divide="ignore"):
+            e = np.maximum(np.floor(np.log2(np.where(v > 0, v, 1.0))), fmt.emin)
+        step = np.ldexp(1.0, (e - fmt.mbits).astype(np.int64))
+        if not getattr(fmt, "subnormals", True):
+            step = np.where(v < fmt.min_normal, fmt.min_normal, step)
+    else:
+        step = np.full_like(v, fmt.min_subnormal)
+    d = s * (step / 2 + np.maximum(0.0, v - fmt.max))
+    return np.where(s > 0, d, np.abs(x))
+
+
+def _group_weight_delta(W: np.ndarray, gw) -> np.ndarray:
+    """Per-weight bound for the 4-bit group formats (GGML ones include llama.cpp's fp32 -> fp16 scale step)."""
+    from accel import formats
+
+    d = np.abs(gw.expand(gw.scales))
+    if gw.fmt == "q4_0":  # q chosen on the fp32 grid d32, clamped; stored d16: |d32| + 8 |d32 - d16|
+        return d * (1 + 9 * F16_U) * (1 + 2 * F16_U) + 9 * 2.0**-25
+    if gw.fmt == "q4_1":  # d32 / 2 + 15 |d32 - d16| + |min - m16| (+ fp32 evaluation of (x - min) / d)
+        m = np.abs(gw.expand(gw.mins))
+        return d * (0.5 + 16 * F16_U) * (1 + 2 * F16_U) + m * F16_U * (1 + 2 * F16_U) + 17 * 2.0**-25
+    el = formats.get(f"{'int' if gw.signed else 'uint'}{gw.bits}")
+    z = gw.expand(gw.zeros) if gw.zeros is not None else 0
+    lo, hi = d * (el.min_int - z), d * (el.max_int - z)
+    return d / 2 + np.maximum(0.0, np.maximum(W - hi, lo - W))
+
+
+def _fp16_delta(x: np.ndarray) -> np.ndarray:
+    from accel import formats
+
+    return element_delta(x, 1.0, formats.get("fp16"))
+
+
+def lmul_max_rel_error(m: int, realisation: str) -> float:
+    """Largest |L(x, y) - x y| / |x y| over every pair of m-bit mantissas (exact enumeration)."""
+    from accel.pe.lmul_core import lmul
+
+    f = 1 + np.arange(2**m) / 2**m
+    x, y = np.meshgrid(f, f)
+    return float(np.max(np.abs(lmul(x, y, m, realisation) - x * y) / (x * y)))
+
+
+def error_bound(spec, A, W) -> dict:
+    """``{"ref": A @ W, "ref_quantized": Â @ Ŵ, "bound", "quant", "arith"}`` (float64, (M, N)) for float A, W."""
+    from accel.quant import quantize
+
+    A = np.asarray(A, dtype=np.float64)
+    W = np.asarray(W, dtype=np.float64)
+    K = A.shape[1]
+    name = spec.name
+    if name in ("mixpe_w4a8", "int8_mac"):
+        from accel.pe.operands import quantize_cols_int, quantize_rows_int
+
+        qa, sa = quantize_rows_int(A, spec.act_bits)
+        a_hat = sa[:, None] * qa
+        from accel import formats
+
+        da = element_delta(A, sa[:, None], formats.get(f"int{spec.act_bits}"))
+        if name == "int8_mac":
+            qw, sw = quantize_cols_int(W, spec.weight_bits)
+            w_hat = qw * sw[None, :]
+            dw = element_delta(W, sw[None, :], formats.get(f"int{spec.weight_bits}"))
+            arith = gamma(3) * np.abs(a_hat @ w_hat)
+        else:
+            from accel.pe.operands import quantize_weights
+
+            gw = quantize_weights(W, spec.weight_format, spec.group_size)
+            w_hat, dw = gw.dequantize(), _group_weight_delta(W, gw)
+            arith = gamma(K // spec.group_size + 2) * (np.abs(a_hat) @ _group_mag(gw))
+    elif name in ("mixpe_w4a16", "fp16_dequant_first"):
+        from accel.pe.fp32 import to_fp16_saturating
+        from accel.pe.operands import quantize_weights
+
+        a_hat = to_fp16_saturating(A).astype(np.float64)
+        da = _fp16_delta(A)
+        gw = quantize_weights(W, spec.weight_format, spec.group_size)
+        w_hat, dw = gw.dequantize(), _group_weight_delta(W, gw)
+        if name == "mixpe_w4a16":
+            arith = gamma(K // spec.group_size + 2) * (np.abs(a_hat) @ _group_mag(gw))
+        else:
+            w16 = spec.dequantized_weights(W).astype(np.float64)
+            dw = dw + _fp16_delta(w_hat) * (1 + 2 * U16)  # the in-loop fp16 dequantization (+ fp16 add)
+            if gw.mins is not None:
+                dw = dw + _fp16_delta(np.abs(gw.expand(gw.scales) * gw.codes)) * (1 + 2 * U16)
+            w_hat = w16
+            arith = gamma(K) * (np.abs(a_hat) @ np.abs(w_hat))
+    elif name in ("minifloat_mac", "lmul"):
+        from accel.pe.elementwise import element_format, scaled_operands
+
+        ea, sa, ew, sw = scaled_operands(A, W, spec.act_format, spec.weight_format)
+        a_hat, w_hat = sa[:, None] * ea, ew * sw[None, :]
+        da = element_delta(A, sa[:, None], element_format(spec.act_format))
+        dw = element_delta(W, sw[None, :], element_format(spec.weight_format))
+        absprod = np.abs(a_hat) @ np.abs(w_hat)
+        if name == "lmul":
+            rho = lmul_max_rel_error(spec.mbits, spec.realisation)
+            arith = rho * absprod + gamma(K + 2) * (1 + rho) * absprod
+        elif spec.accumulate == "kulisch":
+            arith = gamma(3) * np.abs(a_hat @ w_hat)
+        else:
+            arith = gamma(K + 2) * absprod
+    elif name == "block_mac":
+        qa, qw = quantize(A, spec.act_format, axis=1), quantize(W, spec.weight_format, axis=0)
+        a_hat, w_hat = qa.dequantize(), qw.dequantize()
+        b = spec.group_size
+        da = element_delta(A, np.repeat(qa.scales, b, axis=1), qa.scheme.element)
+        dw = element_delta(W, np.repeat(qw.scales, b, axis=0), qw.scheme.element)
+        arith = gamma(K // b) * (np.abs(a_hat) @ np.abs(w_hat))
+    else:  # pragma: no cover - every registered variant is handled above
+        raise NotImplementedError(f"no error bound for PE variant {name!r}")
+    quant = da @ np.abs(W) + np.abs(a_hat) @ dw
+    slack = gamma(K + 2, U64) * (np.abs(A) @ np.abs(W) + np.abs(a_hat) @ np.abs(w_hat))
+    bound = (quant + arith * (1 + 1e-12) + slack) * (1 + 1e-12)
+    return {"ref": A @ W, "ref_quantized": a_hat @ w_hat, "bound": bound, "quant": quant, "arith": arith}
+
+
+def _group_mag(gw) -> np.ndarray:
+    """|s (q - z)| or |d q| + |m| per weight: the magnitudes the group dequantization rounds."""
+    q = gw.codes.astype(np.float64) - (gw.expand(gw.zeros) if gw.zeros is not None else 0)
+    mag = np.abs(gw.expand(gw.scales) * q)
+    if gw.mins is not None:
+        mag = mag + np.abs(gw.expand(gw.mins))
+    return mag

@@ -1,0 +1,240 @@
+"""Minifloat x minifloat MAC (exact products; FP32 or Kulisch accumulation) and the L-Mul PE."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from accel.activity import Activity
+from accel.pe.base import PESpec, register
+from accel.pe.elementwise import element_format, grid_bits, lsb_exp, scaled_operands, significand_bits, tag
+from accel.pe.fp32 import ordered_fp32_dot
+from accel.pe.kulisch import acc_width, exact_dot_fp32
+from accel.pe.lmul_core import REALISATIONS, l_of_m, normalise
+from accel.pe.operands import check_shapes
+
+ACCUMULATORS = ("fp32", "kulisch")
+
+
+def _lmul_fields(x: np.ndarray, m: int, shift: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mantissa fields f (int32) and sign * [x != 0] * 2^(e + shift) (float32, exact) of x = +-(1 + f 2^-m) 2^e."""
+    sgn, e, f = normalise(x, m)
+    p = np.where(x == 0, 0.0, np.where(sgn, -1.0, 1.0) * np.ldexp(1.0, e + shift))
+    return f.astype(np.int32), p.astype(np.float32)
+
+
+@functools.cache
+def _lmul_kernel():
+    """numba kernel: L-Mul products (exact in FP32) accumulated in k order, rows of 8 outputs at a time.
+
+    Product = (2^m + F') 2^c * [sign 2^(x_e - m)] * [sign 2^(y_e)] with F = x_f + y_f + offset; the formula
+    keeps c = 0, F' = F; the adder carries c = F >> m into the exponent and keeps F' = F mod 2^m.
+    """
+    import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def kernel(fa, pa, fw, pw, m, off, adder):  # pragma: no cover - compiled
+        M, K = fa.shape
+        N = fw.shape[1]
+        acc = np.zeros((M, N), dtype=np.float32)
+        one = np.int32(1) << m
+        for m0 in range(0, M, 8):
+            for k in range(K):
+                for i in range(m0, min(m0 + 8, M)):
+                    a_f = fa[i, k] + off
+                    a_p = pa[i, k]
+                    row = acc[i]
+                    if adder:
+                        for n in range(N):
+                            F = a_f + fw[k, n]
+                            c = F >> m
+                            sig = np.float32(one + F - (c << m)) * np.float32(np.int32(1) << c)
+                            row[n] = row[n] + sig * a_p * pw[k, n]
+                    else:
+                        for n in range(N):
+                            row[n] = row[n] + np.float32(one + a_f + fw[k, n]) * a_p * pw[k, n]
+        return acc
+
+    return kernel
+
+
+def _dequant_out(acc: np.ndarray, sa: np.ndarray, sw: np.ndarray) -> np.ndarray:
+    """y = fp32(acc * fp32(s_a s_w)): two FP32 roundings per output."""
+    c = sa.astype(np.float32)[:, None] * sw.astype(np.float32)[None, :]
+    return acc * c
+
+
+class _ElementPE(PESpec):
+    """Shared attributes of the per-channel scaled element-format PEs."""
+
+    group_size = None
+    out_bits = 32
+    dequant = "per_output"
+
+    def _formats_problems(self) -> list[str]:
+        p = []
+        for field in ("act_format", "weight_format"):
+            try:
+                element_format(getattr(self, field))
+            except Exception as exc:  # ConfigError; reported with the others
+                p.append(f"{field}: {exc}")
+        return p
+
+    def _range_problems(self) -> list[str]:
+        fa, fw = element_format(self.act_format), element_format(self.weight_format)
+        lo, hi = fa.min_subnormal * fw.min_subnormal, 4 * fa.max * fw.max
+        if hi >= 2.0**128 or lo < 2.0**-126:
+            return [f"products must be exact in FP32: {self.act_format!r} x {self.weight_format!r} products span "
+                    f"{lo:.3g}..{hi:.3g}, beyond FP32's normal range 2^-126..2^128"]
+        return []
+
+    @property
+    def weight_scheme(self) -> str:
+        return f"{self.weight_format}_per_channel_fp32"
+
+    @property
+    def act_scheme(self) -> str:
+        return f"{self.act_format}_per_channel_fp32"
+
+    @property
+    def weight_bits(self) -> int:
+        return element_format(self.weight_format).bits
+
+    @property
+    def act_bits(self) -> int:
+        return element_format(self.act_format).bits
+
+    @property
+    def weight_storage_bits(self) -> int:
+        return self.weight_bits
+
+    @property
+    def act_storage_bits(self) -> int:
+        return self.act_bits
+
+
+@register
+@dataclass(frozen=True)
+class MinifloatMAC(_ElementPE):
+    """Any element format x any element format, exact products, FP32 or Kulisch (exact) accumulation.
+
+    Rounding: activations per token and weights per output channel are quantized by accel.quant
+    (``<format>_per_channel_fp32``: fp32 scale amax / max, elements rne, saturating).  Products are exact
+    (at most 12 x 12 significand bits, inside FP32's range).  ``accumulate=fp32``: the accumulator
+    rounds to FP32 after every add in k order; ``kulisch``: a fixed-point register of
+    ``acc_width`` bits holds the exact sum, rounded once to FP32 at the end.  Output y = fp32(acc
+    fp32(s_a s_w)).  Overflow: Kulisch cannot overflow (sized for K); FP32 overflows to +-inf, counted
+    as ``acc_overflow:fp32``.
+    """
+
+    NAME = "minifloat_mac"
+    PRIORITY = 4
+    SUMMARY = "element x element (e.g. e4m3 x e4m3, e2m1 x int4) exact products, FP32 or exact Kulisch accumulation"
+    CHOICES = {"accumulate": ACCUMULATORS}
+
+    act_format: str = "float8_e4m3fn"
+    weight_format: str = "float8_e4m3fn"
+    accumulate: str = "fp32"
+
+    def problems(self) -> list[str]:
+        p = self._formats_problems()
+        if not p:
+            sa, sw = (significand_bits(element_format(f)) for f in (self.act_format, self.weight_format))
+            if sa + sw > 24:
+                p.append(f"products must be exact in FP32: significand bits must sum to <= 24, got "
+                         f"{self.act_format!r} ({sa}) + {self.weight_format!r} ({sw})")
+            else:
+                p += self._range_problems()
+        return p
+
+    def kulisch_bits(self, k: int) -> int:
+        fa, fw = element_format(self.act_format), element_format(self.weight_format)
+        return acc_width(grid_bits(fa), grid_bits(fw), k)
+
+    def gemm(self, A, W) -> tuple[np.ndarray, Activity]:
+        A, K = check_shapes(A, W)
+        ea, sa, ew, sw = scaled_operands(A, W, self.act_format, self.weight_format)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if self.accumulate == "kulisch":
+                fa, fw = element_format(self.act_format), element_format(self.weight_format)
+                acc = exact_dot_fp32(ea, ew, lsb_exp(fa), lsb_exp(fw))
+            else:
+                acc = ordered_fp32_dot(ea.astype(np.float32), ew.astype(np.float32))
+            y = _dequant_out(acc, sa, sw)
+        act = self.activity_for(A.shape[0], ew.shape[1], K)
+        act.add("acc_overflow", "fp32", count=int(np.isinf(acc).sum()))
+        return y.astype(np.float64), act
+
+    def activity_for(self, m: int, n: int, k: int) -> Activity:
+        fa, fw = element_format(self.act_format), element_format(self.weight_format)
+        act = Activity()
+        mul = "fp_mul" if hasattr(fa, "mbits") or hasattr(fw, "mbits") else "int_mul"
+        act.add(mul, tag(fa), tag(fw), count=m * n * k)
+        if self.accumulate == "kulisch":
+            act.add("kulisch_add", self.kulisch_bits(k), count=m * n * k)
+            act.add("convert", self.kulisch_bits(k), count=m * n)
+        else:
+            act.add("fp_add", "fp32", count=m * n * k)
+        act.add("dequant_mul", "fp32", count=2 * m * n)
+        return act
+
+
+@register
+@dataclass(frozen=True)
+class LMulPE(_ElementPE):
+    """L-Mul approximate multiplication of two minifloats (``lmul_core``), FP32 accumulation.
+
+    Rounding: operands quantized as in ``minifloat_mac`` (both formats must have the same mantissa width
+    m); each product is L(x, y) by the ``formula`` or the integer ``adder`` realisation (exact in FP32);
+    the accumulator rounds to FP32 after every add in k order; y = fp32(acc fp32(s_a s_w)).  Overflow:
+    the product exponent is held in FP32's range (no field overflow); FP32 accumulation overflows to
+    +-inf, counted as ``acc_overflow:fp32``.
+    """
+
+    NAME = "lmul"
+    PRIORITY = 6
+    SUMMARY = "L-Mul (addition instead of multiplication) for minifloats, formula or integer-adder, FP32 acc"
+    CHOICES = {"realisation": REALISATIONS}
+
+    act_format: str = "float8_e4m3fn"
+    weight_format: str = "float8_e4m3fn"
+    realisation: str = "formula"
+
+    def problems(self) -> list[str]:
+        p = self._formats_problems()
+        if not p:
+            fa, fw = element_format(self.act_format), element_format(self.weight_format)
+            if not (hasattr(fa, "mbits") and hasattr(fw, "mbits")) or fa.mbits != fw.mbits or fa.mbits < 1:
+                p.append(f"L-Mul needs two minifloat formats with the same mantissa width >= 1, got "
+                         f"{self.act_format!r} and {self.weight_format!r}")
+            else:
+                p += self._range_problems()
+        return p
+
+    @property
+    def mbits(self) -> int:
+        return element_format(self.act_format).mbits
+
+    def gemm(self, A, W) -> tuple[np.ndarray, Activity]:
+        A, K = check_shapes(A, W)
+        ea, sa, ew, sw = scaled_operands(A, W, self.act_format, self.weight_format)
+        m = self.mbits
+        fa, pa = _lmul_fields(ea, m, -m)
+        fw, pw = _lmul_fields(ew, m, 0)
+        M, N = A.shape[0], ew.shape[1]
+        with np.errstate(over="ignore", invalid="ignore"):
+            acc = _lmul_kernel()(fa, pa, fw, pw, m, 2 ** (m - l_of_m(m)), self.realisation == "adder")
+            y = _dequant_out(acc, sa, sw)
+        act = self.activity_for(M, N, K)
+        act.add("acc_overflow", "fp32", count=int(np.isinf(acc).sum()))
+        return y.astype(np.float64), act
+
+    def activity_for(self, m: int, n: int, k: int) -> Activity:
+        fa = element_format(self.act_format)
+        act = Activity()
+        act.add("lmul_add", fa.ebits + fa.mbits + 1, count=m * n * k)
+        act.add("fp_add", "fp32", count=m * n * k)
+        act.add("dequant_mul", "fp32", count=2 * m * n)
+        return act

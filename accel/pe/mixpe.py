@@ -1,0 +1,352 @@
+"""MixPE variants (arXiv 2411.16158): low-bit group GEMM first, one dequantization per group after it.
+
+Weights are 4-bit codes in groups of g along K (``operands.WEIGHT_FORMATS``: int4, uint4, q4_0, q4_1):
+``P[m,n,j] = sum_{k in group j} a[m,k] q[k,n]``, ``S_a[m,j] = sum_{k in group j} a[m,k]`` (only for
+zero points / mins) and ``y[m,n] = sum_j s[j,n] (P - z S_a)`` or, for Q4_1, ``sum_j (d P + m S_a)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from accel.activity import Activity
+from accel.pe.base import PESpec, register
+from accel.pe.fp32 import to_fp16_saturating
+from accel.pe.intdot import OVERFLOW_POLICIES, group_dot, group_dot_iter
+from accel.pe.operands import (
+    GGML_GROUP,
+    WEIGHT_FORMATS,
+    GroupWeights,
+    as_group_weights,
+    check_shapes,
+    quantize_rows_int,
+    weight_scheme_name,
+)
+from accel.pe.shiftadd import group_acc_bits
+
+MAX_GROUP_W4A8 = 4096  # keeps |P - z S_a| < 2^24, so its conversion to FP32 is exact
+MAX_GROUP_W4A16 = 512  # keeps the exact group sums below 2^53 units of 2^-24 (float64 BLAS is exact)
+FP16_GRID_BITS = 40  # |fp16| < 2^16 on a grid of 2^-24
+
+
+def _n_groups(k: int, g: int) -> int:
+    return -(-k // g)
+
+
+def weight_storage_bits(fmt: str, g: int) -> float:
+    """Bits per weight including the group's fp16 scale (and fp16 min or 4-bit zero point)."""
+    overhead = {"int4": 16, "uint4": 20, "q4_0": 16, "q4_1": 32}[fmt]
+    return 4 + overhead / g
+
+
+def group_problems(spec, max_group: int) -> list[str]:
+    p = []
+    g = spec.group_size
+    if not 1 <= g <= max_group:
+        p.append(f"group_size must be in 1..{max_group}, got {g!r}")
+    if spec.weight_format in ("q4_0", "q4_1") and g != GGML_GROUP:
+        p.append(f"weight_format {spec.weight_format!r} has a fixed group_size of {GGML_GROUP}, got {g!r}")
+    return p
+
+
+def group_sums(x: np.ndarray, g: int) -> np.ndarray:
+    """(M, K) -> (J, M): sums over each group of g along K."""
+    M, K = x.shape
+    return x.reshape(M, K // g, g).sum(axis=2).T
+
+
+def dequant_groups(P, Sa: np.ndarray | None, gw: GroupWeights, m: int) -> np.ndarray:
+    """FP32 accumulation over groups of s (P - z S_a) or d P + m S_a; every step one binary32 rounding.
+
+    ``P`` yields the exact (M, N) group sums in group order (integers or exact fixed-point values) and
+    ``Sa`` (J, M) is exact; their conversion to FP32 is the first rounding (exact for the integer PE).
+    """
+    n = gw.codes.shape[1]
+    acc = np.zeros((m, n), dtype=np.float32)
+    term = np.empty((m, n), dtype=np.float32)
+    scales = gw.scales.astype(np.float32)
+    mins = None if gw.mins is None else gw.mins.astype(np.float32)
+    for j, t in enumerate(P):
+        if gw.zeros is not None:  # exact in t's dtype: integers below 2^24 (float32) / fixed point (float64)
+            t = t - gw.zeros[j].astype(t.dtype)[None, :] * Sa[j].astype(t.dtype)[:, None]
+        np.multiply(scales[j][None, :], t.astype(np.float32, copy=False), out=term)  # fp32(s t)
+        if mins is not None:
+            term += mins[j][None, :] * Sa[j].astype(np.float32)[:, None]  # fp32(fp32(d P) + fp32(m S_a))
+        acc += term
+    return acc
+
+
+def dequant_activity(act: Activity, gw_fmt: str, mn: int, J: int, sa_bits: int, conv_bits: int) -> None:
+    """Per-group, per-output dequantization work shared by the MixPE variants."""
+    act.add("convert", conv_bits, count=mn * J)
+    act.add("dequant_mul", "fp32", count=mn * J)
+    act.add("fp_add", "fp32", count=mn * J)
+    if gw_fmt == "uint4":
+        act.add("int_mul", 4, sa_bits, count=mn * J)
+        act.add("int_add", conv_bits, count=mn * J)
+    if gw_fmt == "q4_1":
+        act.add("convert", sa_bits, count=mn * J)
+        act.add("dequant_mul", "fp32", count=mn * J)
+        act.add("dequant_add", "fp32", count=mn * J)
+
+
+def needs_act_sums(fmt: str) -> bool:
+    return fmt in ("uint4", "q4_1")
+
+
+@register
+@dataclass(frozen=True)
+class MixPEW4A8(PESpec):
+    """MixPE W4A8: INT8 activations x 4-bit group weights, shift-and-add products, dequant after each group.
+
+    Rounding: activations are quantized per token (s_a = fp32(amax/127), q = clip(rne(a/s_a), +-127)), the
+    only rounding before the output path.  Products (shift-and-add) and group sums are exact integers in a
+    signed ``acc_bits`` register (default 12 + ceil(log2 g): cannot overflow).  Per group and output, FP32:
+    t = fp32(P - z S_a) (exact), term = fp32(s t) [Q4_1: fp32(fp32(d P) + fp32(m S_a))], acc = fp32(acc +
+    term) in group order; finally y = fp32(s_a acc).
+    Overflow: with a narrower ``acc_bits`` the group register saturates (default) or wraps in k order;
+    each event is counted as ``acc_overflow:<acc_bits>``.
+    """
+
+    NAME = "mixpe_w4a8"
+    PRIORITY = 0
+    SUMMARY = "INT8 act x INT4/UINT4/Q4_x group weights, shift-add, integer group sums, FP32 dequant per group"
+    CHOICES = {"weight_format": tuple(WEIGHT_FORMATS), "overflow": OVERFLOW_POLICIES, "act_bits": (4, 5, 6, 7, 8)}
+
+    group_size: int = 32
+    weight_format: str = "int4"
+    act_bits: int = 8
+    acc_bits: int | None = None
+    overflow: str = "saturate"
+
+    def problems(self) -> list[str]:
+        p = group_problems(self, MAX_GROUP_W4A8)
+        if self.acc_bits is not None and not 2 <= self.acc_bits <= 62:
+            p.append(f"acc_bits must be in 2..62 or none, got {self.acc_bits!r}")
+        return p
+
+    weight_bits = 4
+    out_bits = 32
+    dequant = "per_group"
+
+    @property
+    def weight_scheme(self) -> str:
+        return weight_scheme_name(self.weight_format, self.group_size)
+
+    @property
+    def act_scheme(self) -> str:
+        return f"int{self.act_bits}_per_channel_fp32"
+
+    @property
+    def weight_storage_bits(self) -> float:
+        return weight_storage_bits(self.weight_format, self.group_size)
+
+    @property
+    def act_storage_bits(self) -> int:
+        return self.act_bits
+
+    @property
+    def group_acc_bits(self) -> int:
+        return self.acc_bits or group_acc_bits(self.act_bits, self.weight_bits, self.group_size)
+
+    @property
+    def act_sum_bits(self) -> int:
+        return self.act_bits + math.ceil(math.log2(self.group_size)) if self.group_size > 1 else self.act_bits
+
+    def integer_parts(self, A, W) -> dict:
+        """The exact integer stage: qa, s_a, weights, P (J, M, N), S_a (J, M) or None, overflow events."""
+        A, K = check_shapes(A, W)
+        gw = as_group_weights(W, self.weight_format, self.group_size)
+        qa, sa = quantize_rows_int(A, self.act_bits)
+        P, events = group_dot(qa, gw.codes, self.group_size, self.group_acc_bits, self.overflow)
+        Sa = group_sums(qa, self.group_size) if gw.zeros is not None or gw.mins is not None else None
+        return {"qa": qa, "sa": sa, "weights": gw, "P": P, "Sa": Sa, "overflows": events}
+
+    def gemm(self, A, W) -> tuple[np.ndarray, Activity]:
+        A, K = check_shapes(A, W)
+        gw = as_group_weights(W, self.weight_format, self.group_size)
+        qa, sa = quantize_rows_int(A, self.act_bits)
+        P, events = group_dot_iter(qa, gw.codes, self.group_size, self.group_acc_bits, self.overflow)
+        Sa = group_sums(qa, self.group_size) if gw.zeros is not None or gw.mins is not None else None
+        acc = dequant_groups(P, Sa, gw, qa.shape[0])
+        y = sa.astype(np.float32)[:, None] * acc
+        act = self.activity_for(qa.shape[0], y.shape[1], K)
+        act.add("acc_overflow", self.group_acc_bits, count=events)
+        return y.astype(np.float64), act
+
+    def activity_for(self, m: int, n: int, k: int) -> Activity:
+        J = _n_groups(k, self.group_size)
+        act = Activity()
+        act.add("shift_add_mul", self.act_bits, self.weight_bits, count=m * n * k)
+        act.add("int_add", self.group_acc_bits, count=m * n * k)
+        if needs_act_sums(self.weight_format):
+            act.add("int_add", self.act_sum_bits, count=m * k)
+        dequant_activity(act, self.weight_format, m * n, J, self.act_sum_bits, self.group_acc_bits)
+        act.add("dequant_mul", "fp32", count=m * n)  # the per-token activation scale
+        return act
+
+
+@register
+@dataclass(frozen=True)
+class FP16DequantFirst(PESpec):
+    """The conventional mpGEMM baseline: each weight dequantized to FP16 in the main loop, FP16 x FP16 MACs.
+
+    Rounding: activations rne to FP16 (saturating at +-65504); each weight w16 = fp16(s (q - z)) [Q4_1:
+    fp16(fp16(d q) + m)], saturating; products are exact in FP32 (11 x 11 significand bits); the
+    accumulator rounds to FP32 after every add, in k order.  Overflow: FP32 accumulation overflows to
+    +-inf (IEEE), counted as ``acc_overflow:fp32`` (never with FP16 operands and K < 2^95).
+    Activity: the dequantization (fp16 multiply [+ add]) is counted once per MAC (``in_loop``).
+    """
+
+    NAME = "fp16_dequant_first"
+    PRIORITY = 1
+    SUMMARY = "weights dequantized to FP16 per MAC, FP16 x FP16 products, FP32 accumulation (MixPE's baseline)"
+    CHOICES = {"weight_format": tuple(WEIGHT_FORMATS)}
+
+    group_size: int = 32
+    weight_format: str = "int4"
+
+    def problems(self) -> list[str]:
+        return group_problems(self, 2**20)
+
+    weight_bits = 4
+    act_bits = 16
+    act_storage_bits = 16
+    out_bits = 32
+    dequant = "in_loop"
+
+    @property
+    def weight_scheme(self) -> str:
+        return weight_scheme_name(self.weight_format, self.group_size)
+
+    @property
+    def act_scheme(self) -> str:
+        return "float16"
+
+    @property
+    def weight_storage_bits(self) -> float:
+        return weight_storage_bits(self.weight_format, self.group_size)
+
+    def dequantized_weights(self, W) -> np.ndarray:
+        """The FP16 weights the PE multiplies (K, N), as float16."""
+        gw = as_group_weights(W, self.weight_format, self.group_size)
+        q = gw.codes.astype(np.float64)
+        if gw.zeros is not None:
+            q = q - gw.expand(gw.zeros)
+        s16 = gw.expand(to_fp16_saturating(gw.scales).astype(np.float64))
+        w16 = to_fp16_saturating(s16 * q)
+        if gw.mins is not None:
+            w16 = to_fp16_saturating(w16.astype(np.float64) + gw.expand(to_fp16_saturating(gw.mins)))
+        return w16
+
+    def gemm(self, A, W) -> tuple[np.ndarray, Activity]:
+        from accel.pe.fp32 import ordered_fp32_dot
+
+        A, K = check_shapes(A, W)
+        a16 = to_fp16_saturating(A).astype(np.float32)
+        w16 = self.dequantized_weights(W).astype(np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = ordered_fp32_dot(a16, w16)
+        act = self.activity_for(A.shape[0], w16.shape[1], K)
+        act.add("acc_overflow", "fp32", count=int(np.isinf(y).sum()))
+        return y.astype(np.float64), act
+
+    def activity_for(self, m: int, n: int, k: int) -> Activity:
+        mnk = m * n * k
+        act = Activity()
+        act.add("dequant_mul", "fp16", count=mnk)
+        if self.weight_format == "uint4":
+            act.add("int_add", 5, count=mnk)
+        if self.weight_format == "q4_1":
+            act.add("dequant_add", "fp16", count=mnk)
+        act.add("fp_mul", "fp16", "fp16", count=mnk)
+        act.add("fp_add", "fp32", count=mnk)
+        return act
+
+
+@register
+@dataclass(frozen=True)
+class MixPEW4A16(PESpec):
+    """MixPE W4A16: FP16 activations x 4-bit group weights by exponent addition, dequant after each group.
+
+    Rounding: activations rne to FP16 (saturating at +-65504).  a * q is built from exponent adds
+    (a * 2^i) and one aligned add, exact (``expadd``); the group accumulator is fixed point (Kulisch) on
+    FP16's grid (2^-24), 45 + ceil(log2 g) bits wide, so P and S_a are exact and cannot overflow.  Per
+    group and output, FP32: t = fp32(P - z S_a) (the first rounding), term = fp32(s t) [Q4_1: fp32(fp32(d
+    fp32(P)) + fp32(m fp32(S_a)))], acc = fp32(acc + term) in group order.  Overflow: only the FP32 output
+    accumulator can overflow (to +-inf), counted as ``acc_overflow:fp32``.
+    """
+
+    NAME = "mixpe_w4a16"
+    PRIORITY = 3
+    SUMMARY = "FP16 act x INT4/UINT4/Q4_x group weights by exponent add, exact group sums, FP32 dequant per group"
+    CHOICES = {"weight_format": tuple(WEIGHT_FORMATS)}
+
+    group_size: int = 32
+    weight_format: str = "int4"
+
+    def problems(self) -> list[str]:
+        return group_problems(self, MAX_GROUP_W4A16)
+
+    weight_bits = 4
+    act_bits = 16
+    act_storage_bits = 16
+    out_bits = 32
+    dequant = "per_group"
+
+    @property
+    def weight_scheme(self) -> str:
+        return weight_scheme_name(self.weight_format, self.group_size)
+
+    @property
+    def act_scheme(self) -> str:
+        return "float16"
+
+    @property
+    def weight_storage_bits(self) -> float:
+        return weight_storage_bits(self.weight_format, self.group_size)
+
+    @property
+    def group_acc_bits(self) -> int:
+        return FP16_GRID_BITS + self.weight_bits + math.ceil(math.log2(max(self.group_size, 2))) + 1
+
+    @property
+    def act_sum_bits(self) -> int:
+        return FP16_GRID_BITS + math.ceil(math.log2(max(self.group_size, 2))) + 1
+
+    def group_parts(self, A, W) -> dict:
+        """Exact group sums: P (an iterator of (M, N) per group) and S_a (J, M) as exact float64 values."""
+        A, K = check_shapes(A, W)
+        gw = as_group_weights(W, self.weight_format, self.group_size)
+        a16 = to_fp16_saturating(A)
+        a = a16.astype(np.float64)
+        J, g = K // self.group_size, self.group_size
+        w = gw.codes.astype(np.float64)
+        # Every partial sum is a multiple of 2^-24 below 2^(20 + 9) in magnitude: exact in float64.
+        P = (a[:, j * g:(j + 1) * g] @ w[j * g:(j + 1) * g] for j in range(J))
+        Sa = group_sums(a, g) if gw.zeros is not None or gw.mins is not None else None
+        return {"a16": a16, "weights": gw, "P": P, "Sa": Sa}
+
+    def gemm(self, A, W) -> tuple[np.ndarray, Activity]:
+        parts = self.group_parts(A, W)
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = dequant_groups(parts["P"], parts["Sa"], parts["weights"], parts["a16"].shape[0])
+        M, K = parts["a16"].shape
+        act = self.activity_for(M, y.shape[1], K)
+        act.add("acc_overflow", "fp32", count=int(np.isinf(y).sum()))
+        return y.astype(np.float64), act
+
+    def activity_for(self, m: int, n: int, k: int) -> Activity:
+        J = _n_groups(k, self.group_size)
+        mnk = m * n * k
+        act = Activity()
+        act.add("exp_add", 6, count=mnk * (self.weight_bits - 1))
+        act.add("int_add", 11 + self.weight_bits, count=mnk * (self.weight_bits - 1))
+        act.add("kulisch_add", self.group_acc_bits, count=mnk)
+        if needs_act_sums(self.weight_format):
+            act.add("kulisch_add", self.act_sum_bits, count=m * k)
+        dequant_activity(act, self.weight_format, m * n, J, self.act_sum_bits, self.group_acc_bits)
+        return act

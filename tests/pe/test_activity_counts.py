@@ -1,0 +1,96 @@
+"""Activity counts: formulas of M, N, K and the group size; shape-only counts equal the gemm's counts."""
+
+import math
+
+import numpy as np
+import pytest
+
+import accel.pe as pe
+from accel.activity import parse_key
+
+pytestmark = pytest.mark.unit
+
+SHAPES = [(1, 1, 32), (3, 5, 64), (4, 7, 96)]
+
+
+def _variants():
+    for name in pe.names():
+        yield pe.get(name)
+    yield pe.parse("mixpe_w4a8:weight_format=uint4,group_size=16")
+    yield pe.parse("mixpe_w4a8:weight_format=q4_1")
+    yield pe.parse("mixpe_w4a16:weight_format=q4_1")
+
+
+@pytest.mark.parametrize("spec", list(_variants()), ids=str)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_activity_for_equals_gemm_counts(spec, shape):
+    m, n, k = shape
+    rng = np.random.default_rng(0)
+    _, act = spec.gemm(rng.standard_normal((m, k)), rng.standard_normal((k, n)))
+    assert act == spec.activity_for(m, n, k)
+    assert all(parse_key(key) and v > 0 for key, v in act.items())
+
+
+def _w4a8(fmt, g, m, n, k):
+    J, lg = k // g, math.ceil(math.log2(g))
+    mn, mnj = m * n, m * n * (k // g)
+    acc, sa = f"{12 + lg}", f"{8 + lg}"
+    want = {"shift_add_mul:8x4": mn * k, f"int_add:{acc}": mn * k, f"convert:{acc}": mnj,
+            "dequant_mul:fp32": mnj + mn, "fp_add:fp32": mnj}
+    if fmt == "uint4":
+        want[f"int_add:{sa}"] = m * k
+        want[f"int_mul:4x{sa}"] = mnj
+        want[f"int_add:{acc}"] += mnj
+    if fmt == "q4_1":
+        want[f"int_add:{sa}"] = m * k
+        want[f"convert:{sa}"] = mnj
+        want["dequant_mul:fp32"] += mnj
+        want["dequant_add:fp32"] = mnj
+    assert J >= 1
+    return want
+
+
+@pytest.mark.parametrize("fmt, g", [("int4", 32), ("int4", 8), ("uint4", 16), ("q4_1", 32), ("q4_0", 32)])
+@pytest.mark.parametrize("shape", SHAPES + [(16, 9, 256)])
+def test_mixpe_w4a8_counts_are_formulas(fmt, g, shape):
+    m, n, k = shape
+    assert pe.get("mixpe_w4a8", weight_format=fmt, group_size=g).activity_for(m, n, k) == _w4a8(fmt, g, m, n, k)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_other_counts_are_formulas(shape):
+    m, n, k = shape
+    mnk, mn = m * n * k, m * n
+    assert pe.get("int8_mac").activity_for(m, n, k) == {
+        "int_mul:8x8": mnk, "int_add:32": mnk, "convert:32": mn, "dequant_mul:fp32": 2 * mn}
+    assert pe.get("fp16_dequant_first").activity_for(m, n, k) == {
+        "dequant_mul:fp16": mnk, "fp_mul:fp16xfp16": mnk, "fp_add:fp32": mnk}
+    J = k // 32
+    assert pe.get("mixpe_w4a16").activity_for(m, n, k) == {
+        "exp_add:6": 3 * mnk, "int_add:15": 3 * mnk, "kulisch_add:50": mnk, "convert:50": mn * J,
+        "dequant_mul:fp32": mn * J, "fp_add:fp32": mn * J}
+
+
+def test_group_size_divides_the_high_precision_work():
+    """MixPE's point: dequantization work is M N K / g, so doubling g halves it."""
+    a = pe.get("mixpe_w4a8", group_size=32).activity_for(8, 8, 256)
+    b = pe.get("mixpe_w4a8", group_size=64).activity_for(8, 8, 256)
+    assert a["fp_add:fp32"] == 2 * b["fp_add:fp32"] == 8 * 8 * 256 // 32
+
+
+@pytest.mark.parametrize("shape", SHAPES + [(5, 3, 128)])
+def test_element_and_block_counts_are_formulas(shape):
+    m, n, k = shape
+    mnk, mn, J = m * n * k, m * n, k // 32
+    assert pe.get("minifloat_mac").activity_for(m, n, k) == {
+        "fp_mul:e4m3xe4m3": mnk, "fp_add:fp32": mnk, "dequant_mul:fp32": 2 * mn}
+    # Kulisch width: e4m3 spans 2^-9..448 (18 magnitude bits each), + ceil(log2 K) carry bits + sign
+    width = 18 + 18 + max(1, math.ceil(math.log2(k))) + 1
+    assert pe.get("minifloat_mac", accumulate="kulisch").activity_for(m, n, k) == {
+        "fp_mul:e4m3xe4m3": mnk, f"kulisch_add:{width}": mnk, f"convert:{width}": mn, "dequant_mul:fp32": 2 * mn}
+    assert pe.get("lmul").activity_for(m, n, k) == {"lmul_add:8": mnk, "fp_add:fp32": mnk, "dequant_mul:fp32": 2 * mn}
+    bw = 18 + 18 + 5 + 1  # e4m3 x e4m3 block of 32
+    assert pe.get("block_mac").activity_for(m, n, k) == {
+        "fp_mul:e4m3xe4m3": mnk, f"kulisch_add:{bw}": mnk, "exp_add:8": mn * J, f"convert:{bw}": mn * J,
+        "fp_add:fp32": mn * J}
+    assert pe.get("block_mac", act_format="mxint8", weight_format="mxint8").activity_for(m, n, k)["int_mul:8x8"] == mnk

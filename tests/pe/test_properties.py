@@ -1,0 +1,57 @@
+"""Hypothesis properties: spec strings round-trip; the integer stage equals int64 arithmetic on any data."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import accel.pe as pe
+from accel.pe.shiftadd import shift_add_mul
+
+pytestmark = pytest.mark.property
+
+specs = st.one_of(
+    st.builds(lambda g, f, a, o, b: pe.get("mixpe_w4a8", group_size=32 if f.startswith("q4") else g, weight_format=f,
+                                           acc_bits=a, overflow=o, act_bits=b),
+              st.sampled_from([1, 2, 8, 16, 64, 128]), st.sampled_from(["int4", "uint4", "q4_0", "q4_1"]),
+              st.one_of(st.none(), st.integers(8, 40)), st.sampled_from(["wrap", "saturate"]), st.integers(4, 8)),
+    st.builds(lambda a, w, b: pe.get("int8_mac", act_bits=a, weight_bits=w, acc_bits=b),
+              st.integers(2, 8), st.integers(2, 8), st.integers(16, 48)),
+    st.builds(lambda f, acc: pe.get("minifloat_mac", act_format=f, weight_format="float8_e4m3fn", accumulate=acc),
+              st.sampled_from(["float8_e4m3fn", "e5m2", "float4_e2m1fn", "int8"]),
+              st.sampled_from(["fp32", "kulisch"])),
+)
+
+
+@given(specs)
+@settings(max_examples=60, deadline=None)
+def test_to_string_round_trips(spec):
+    assert pe.parse(spec.to_string()) == spec
+    assert pe.parse({"name": spec.name, **spec.params()}) == spec
+
+
+@given(st.integers(2, 8), st.booleans(), st.lists(st.integers(-128, 127), min_size=1, max_size=50), st.data())
+@settings(max_examples=50, deadline=None)
+def test_shift_add_any_width(w_bits, signed, a, data):
+    lo, hi = (-(2 ** (w_bits - 1)), 2 ** (w_bits - 1) - 1) if signed else (0, 2**w_bits - 1)
+    w = data.draw(st.lists(st.integers(lo, hi), min_size=len(a), max_size=len(a)))
+    assert np.array_equal(shift_add_mul(np.array(a), np.array(w), w_bits, signed), np.array(a) * np.array(w))
+
+
+@given(st.integers(1, 5), st.integers(1, 4), st.integers(1, 6), st.sampled_from([1, 4, 8]), st.integers(0, 2**31),
+       st.sampled_from(["int4", "uint4"]), st.one_of(st.none(), st.integers(9, 14)))
+@settings(max_examples=40, deadline=None)
+def test_w4a8_integer_stage_equals_int64(m, j, n, g, seed, fmt, acc_bits):
+    rng = np.random.default_rng(seed)
+    k = j * g
+    A = rng.standard_t(2, (m, k))
+    W = rng.standard_normal((k, n))
+    spec = pe.get("mixpe_w4a8", group_size=g, weight_format=fmt, acc_bits=acc_bits)
+    parts = spec.integer_parts(A, W)
+    ref = np.einsum("mjg,jgn->jmn", parts["qa"].reshape(m, j, g), parts["weights"].codes.reshape(j, g, n))
+    if parts["overflows"] == 0:
+        assert np.array_equal(parts["P"], ref)
+    bits = spec.group_acc_bits
+    assert np.all(np.abs(parts["P"]) <= 2 ** (bits - 1))
+    y, act = spec.gemm(A, W)
+    assert act.get(f"acc_overflow:{bits}", 0) == parts["overflows"]

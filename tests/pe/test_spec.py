@@ -1,0 +1,104 @@
+"""Registry, the one NAME[:key=value,...] / YAML parser, contract attributes and error messages."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import yaml
+
+import accel.pe as pe
+from accel.errors import ConfigError
+
+pytestmark = pytest.mark.unit
+
+EXAMPLES = ["mixpe_w4a8", "mixpe_w4a8:group_size=128,weight_format=uint4", "mixpe_w4a8:weight_format=q4_1",
+            "mixpe_w4a8:group_size=16,acc_bits=12,overflow=wrap", "int8_mac", "int8_mac:acc_bits=24",
+            "fp16_dequant_first:weight_format=q4_1", "mixpe_w4a16:group_size=64"]
+
+
+def test_priority_variants_registered_first():
+    assert pe.names()[:4] == ["mixpe_w4a8", "fp16_dequant_first", "int8_mac", "mixpe_w4a16"]
+
+
+@pytest.mark.parametrize("text", EXAMPLES)
+def test_string_round_trip_and_yaml_forms(text):
+    spec = pe.parse(text)
+    assert spec.to_string() == text
+    assert pe.parse(spec.to_string()) == spec
+    name, _, rest = text.partition(":")
+    params = dict(kv.split("=") for kv in rest.split(",") if kv)
+    mapping = yaml.safe_load(yaml.safe_dump({"name": name, **params}))
+    assert pe.parse(mapping) == spec
+    assert pe.parse({name: params or None}) == spec
+    assert pe.parse(yaml.safe_load(f"pe: {text}")["pe"]) == spec
+
+
+def test_typed_yaml_values_and_get():
+    assert pe.parse(yaml.safe_load("pe: {name: mixpe_w4a8, group_size: 64}")["pe"]) == \
+        pe.get("mixpe_w4a8", group_size=64)
+
+
+@pytest.mark.parametrize("name", pe.names())
+def test_contract_attributes(name):
+    spec = pe.get(name)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.name = "x"
+    assert spec.name == name
+    assert isinstance(spec.weight_scheme, str) and isinstance(spec.act_scheme, str)
+    assert spec.group_size is None or isinstance(spec.group_size, int)
+    for attr in ("weight_bits", "act_bits", "out_bits", "macs_per_pe_per_cycle"):
+        assert isinstance(getattr(spec, attr), int) and getattr(spec, attr) >= 1
+    assert spec.weight_storage_bits >= spec.weight_bits and spec.act_storage_bits >= spec.act_bits
+    assert spec.dequant in ("in_loop", "per_group", "per_output")
+    d = spec.to_dict()
+    assert d["spec"] == spec.to_string() and d["name"] == name
+
+
+def test_storage_bits_include_scales():
+    assert pe.get("mixpe_w4a8", group_size=32).weight_storage_bits == 4.5
+    assert pe.get("mixpe_w4a8", weight_format="q4_1").weight_storage_bits == 5.0
+    assert pe.get("mixpe_w4a8", weight_format="uint4", group_size=128).weight_storage_bits == 4 + 20 / 128
+
+
+def test_errors_show_value_and_choices():
+    with pytest.raises(ConfigError, match=r"^unknown PE variant 'mixpe'; valid variants: mixpe_w4a8, "
+                                          r"fp16_dequant_first, int8_mac"):
+        pe.parse("mixpe")
+    with pytest.raises(ConfigError, match=r"^invalid PE spec 'mixpe_w4a8:gs=3': unknown parameter 'gs' .*"
+                                          r"valid parameters: group_size, weight_format"):
+        pe.parse("mixpe_w4a8:gs=3")
+    with pytest.raises(ConfigError, match=r"^invalid PE spec 'mixpe_w4a8:group_size=x': group_size must be an "
+                                          r"integer, got 'x'$"):
+        pe.parse("mixpe_w4a8:group_size=x")
+    with pytest.raises(ConfigError, match=r"^invalid PE spec 'mixpe_w4a8': weight_format must be one of int4, "
+                                          r"uint4, q4_0, q4_1, got 'int3'$"):
+        pe.parse("mixpe_w4a8:weight_format=int3")
+    with pytest.raises(ConfigError, match=r"^invalid PE spec 'mixpe_w4a8': weight_format 'q4_1' has a fixed "
+                                          r"group_size of 32, got 64$"):
+        pe.get("mixpe_w4a8", weight_format="q4_1", group_size=64)
+    with pytest.raises(ConfigError, match=r"^invalid PE spec 'mixpe_w4a8': group_size must be in 1\.\.4096, got 0; "):
+        pe.get("mixpe_w4a8", group_size=0, acc_bits=1)
+    with pytest.raises(ConfigError, match=r"^malformed PE spec 'int8_mac:acc_bits' .*expected key=value, got "
+                                          r"'acc_bits'$"):
+        pe.parse("int8_mac:acc_bits")
+    with pytest.raises(ConfigError, match=r"^invalid PE spec 'mixpe_w4a8:foo=1,group_size=0': unknown parameter "
+                                          r"'foo' .*; group_size must be in 1\.\.4096, got 0$"):
+        pe.parse("mixpe_w4a8:foo=1,group_size=0")
+    with pytest.raises(ConfigError, match=r"^a PE spec must be a string"):
+        pe.parse(3)
+
+
+def test_quantized_weights_must_match_group_size():
+    from accel.pe.operands import quantize_weights
+
+    gw = quantize_weights(np.ones((64, 2)), "int4", 16)
+    with pytest.raises(ConfigError, match=r"^weights are quantized with group size 16 but the PE spec has "
+                                          r"group_size=32; set group_size=16$"):
+        pe.get("mixpe_w4a8").gemm(np.ones((1, 64)), gw)
+
+
+@pytest.mark.parametrize("name", pe.names())
+def test_docstring_states_rounding_and_overflow(name):
+    doc = pe.variant(name).__doc__
+    assert "Rounding:" in doc and "Overflow:" in doc
+    assert ("saturat" in doc or "wrap" in doc or "inf" in doc) and "counted" in doc
