@@ -165,14 +165,13 @@ def _scale_bits(scheme: BlockScheme) -> int:
 
 def _scale_codes(scheme: BlockScheme, scales: np.ndarray) -> tuple[int, np.ndarray]:
     if isinstance(scheme, BFPFormat):
-        e = np.frexp(scales)[1].astype(np.int64) - 1 + (scheme.element.bits - 2)
-        return 8, e + 127
+        return _scale_bits(scheme), scheme.exponent_bytes(scales)
     return scheme.scale.bits, scheme.scale.encode(scales)
 
 
 def _scales_from_codes(scheme: BlockScheme, codes: np.ndarray) -> np.ndarray:
     if isinstance(scheme, BFPFormat):
-        return np.ldexp(1.0, (codes.astype(np.int64) - 127 - (scheme.element.bits - 2)).astype(np.int32))
+        return scheme.steps_from_bytes(codes)
     return scheme.scale.decode(codes.astype(scheme.scale.code_dtype))
 
 

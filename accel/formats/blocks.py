@@ -6,6 +6,7 @@ codes plus one scale (and optionally a zero point or min) per block; ``accel.qua
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -16,7 +17,7 @@ from accel.formats.element import ElementFormat
 from accel.formats.elements import INT_BITS, SCALE_FORMATS
 from accel.formats.integer import IntFormat
 from accel.formats.minifloat import FloatFormat
-from accel.formats.registry import get, register, register_parser
+from accel.formats.registry import get, names, register, register_parser
 from accel.formats.rounding import check_rounding, round_signed
 
 ROUND_DEFAULT = "nearest_even"
@@ -133,20 +134,25 @@ def _uint_names() -> list[str]:
     return [f"uint{b}" for b in INT_BITS]
 
 
+def _group_element_names() -> list[str]:
+    return [n for n in names() if isinstance(obj := get(n), IntFormat) or (isinstance(obj, FloatFormat) and obj.signed)]
+
+
 _GROUP_RE = re.compile(r"(?P<el>[a-z0-9_]+?)_(?:g(?P<g>\d+)|(?P<pc>per_channel))(?P<asym>_asym)?"
                        r"(?:_(?P<scale>" + "|".join(SCALE_FORMATS) + r"))?")
 
 
+@functools.lru_cache(maxsize=1024)
 def group_scheme(name: str) -> GroupScheme | None:
-    """Parse ``ELEMENT_g<N>[_asym][_SCALE]`` or ``ELEMENT_per_channel[_asym][_SCALE]`` (None if not one)."""
+    """Parse ``ELEMENT_g<N>[_asym][_SCALE]`` or ``ELEMENT_per_channel[_asym][_SCALE]`` (None if not one; cached:
+    schemes are immutable)."""
     m = _GROUP_RE.fullmatch(name)
     if m is None:
         return None
     element = get(m["el"])
-    if not isinstance(element, (IntFormat, FloatFormat)):
-        raise FormatError(f"{name!r}: group element {m['el']!r} is not an element format")
-    if isinstance(element, FloatFormat) and not element.signed:
-        raise FormatError(f"{name!r}: group element {m['el']!r} must be a signed float or an integer")
+    if not isinstance(element, (IntFormat, FloatFormat)) or (isinstance(element, FloatFormat) and not element.signed):
+        raise FormatError(f"{name!r}: group element {m['el']!r} must be an integer or a signed minifloat; valid "
+                          f"choices: {', '.join(_group_element_names())}")
     return GroupScheme(name, element, None if m["pc"] else int(m["g"]), bool(m["asym"]),
                        get(m["scale"] or "fp16"))
 
@@ -161,8 +167,18 @@ def _typical_group_names() -> list[str]:
 
 
 # ---- OCP Microscaling ------------------------------------------------------------------------------
-#: E8M0 exponent range of an MX scale.
+#: E8M0 exponent range of an MX scale (also the range of BFP's 8-bit shared exponent).
 MX_SCALE_EXP = (-127, 127)
+#: Bias of the 8-bit shared exponent (E8M0 and BFP): the stored byte is E + 127.
+EXP8_BIAS = 127
+
+
+def shared_exponents(x: np.ndarray, emax: int = 0) -> np.ndarray:
+    """Per row: floor(log2(max|x|)) - emax clipped to MX_SCALE_EXP; all-zero rows get the smallest exponent."""
+    amax = np.abs(x).max(axis=1)
+    safe = np.where(amax > 0, amax, 1.0)
+    e = np.frexp(safe)[1].astype(np.int64) - 1 - emax
+    return np.where(amax > 0, np.clip(e, *MX_SCALE_EXP), MX_SCALE_EXP[0])
 
 
 @dataclass(frozen=True)
@@ -183,13 +199,10 @@ class MXFormat(BlockScheme):
 
     @property
     def bits_per_element(self) -> float:
-        return self.element.bits + 8 / self.block_size
+        return self.element.bits + self.scale.bits / self.block_size
 
     def scale_exponents(self, x: np.ndarray) -> np.ndarray:
-        amax = np.abs(x).max(axis=1)
-        safe = np.where(amax > 0, amax, 1.0)
-        e = np.frexp(safe)[1].astype(np.int64) - 1 - self.element.emax
-        return np.where(amax > 0, np.clip(e, *MX_SCALE_EXP), MX_SCALE_EXP[0])
+        return shared_exponents(x, self.element.emax)
 
     def quantize_blocks(self, x: np.ndarray, rounding: str | None = None, seed: int | None = 0) -> Blocks:
         rounding = self.check_rounding(rounding)
@@ -212,7 +225,7 @@ class BFPFormat(BlockScheme):
     """Block floating point (d-Matrix BFP[n|8]{b}): n-bit signed significands, one 8-bit exponent.
 
     E = floor(log2(max|x|)); step = 2**(E - (n - 2)); q = clip(round(x / step), -(2**(n-1) - 1),
-    2**(n-1) - 1); x_hat = q * step.  ``scales`` hold the step; the stored byte is E + 127.
+    2**(n-1) - 1); x_hat = q * step.  ``scales`` hold the step; the stored byte is E + EXP8_BIAS.
     """
 
     name: str
@@ -224,15 +237,24 @@ class BFPFormat(BlockScheme):
         return self.element.bits + 8 / self.block_size
 
     def shared_exponents(self, x: np.ndarray) -> np.ndarray:
-        amax = np.abs(x).max(axis=1)
-        safe = np.where(amax > 0, amax, 1.0)
-        e = np.frexp(safe)[1].astype(np.int64) - 1
-        return np.where(amax > 0, np.clip(e, *MX_SCALE_EXP), MX_SCALE_EXP[0])
+        return shared_exponents(x)
+
+    def steps(self, exponents: np.ndarray) -> np.ndarray:
+        """The element step 2**(E - (n - 2)) of shared exponents E."""
+        return np.ldexp(1.0, (np.asarray(exponents, np.int64) - (self.element.bits - 2)).astype(np.int32))
+
+    def exponent_bytes(self, steps: np.ndarray) -> np.ndarray:
+        """The stored 8-bit shared exponents (E + 127) of element steps."""
+        return np.frexp(steps)[1].astype(np.int64) - 1 + (self.element.bits - 2) + EXP8_BIAS
+
+    def steps_from_bytes(self, stored: np.ndarray) -> np.ndarray:
+        """Inverse of ``exponent_bytes``."""
+        return self.steps(np.asarray(stored, np.int64) - EXP8_BIAS)
 
     def quantize_blocks(self, x: np.ndarray, rounding: str | None = None, seed: int | None = 0) -> Blocks:
         rounding = self.check_rounding(rounding)
         n = self.element.bits
-        steps = np.ldexp(1.0, (self.shared_exponents(x) - (n - 2)).astype(np.int32))
+        steps = self.steps(self.shared_exponents(x))
         y = x / steps[:, None]
         q = np.clip(round_signed(y, rounding, seed), -(2 ** (n - 1) - 1), 2 ** (n - 1) - 1)
         return Blocks(self.element.from_int(q), steps)

@@ -47,7 +47,8 @@ class ElementFormat:
         if self.bits > 16:
             return self._decode_formula(c)
         if c.dtype.kind not in "ui":
-            raise FormatError(f"{self.name}: codes must be integers, got dtype {c.dtype!r}")
+            raise FormatError(f"{self.name}: codes must be integers, got dtype {c.dtype!r}; valid choices: "
+                              f"integer arrays of codes 0..{2**self.bits - 1}")
         if not (c.dtype.kind == "u" and c.dtype.itemsize * 8 <= self.bits) and c.size:
             if c.min() < 0 or c.max() >= 2**self.bits:
                 bad = c[(c < 0) | (c >= 2**self.bits)].ravel()[0]

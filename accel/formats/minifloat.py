@@ -7,6 +7,7 @@ classes are all derived from (E, M, bias, specials, signed, subnormals).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,7 +88,7 @@ class FloatFormat(ElementFormat):
         top = 2**self._mag_bits - 1
         return {"ieee": top - 2**self.mbits, "fn": top - 1, "fnuz": top, "finite": top}[self.specials]
 
-    @property
+    @functools.cached_property
     def max(self) -> float:
         return float(self._magnitude_value(np.array([self.max_code], dtype=np.uint64))[0])
 

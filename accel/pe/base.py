@@ -137,11 +137,29 @@ class PESpec:
     out_bits = 32
     macs_per_pe_per_cycle = 1
 
+    @property
+    def weight_storage_bits(self) -> float:
+        """Stored bits per weight incl. shared scales / zeros / exponents: accel.formats' figure for the scheme."""
+        return storage_bits(self.weight_scheme)
+
+    @property
+    def act_storage_bits(self) -> float:
+        """Stored bits per activation, as ``weight_storage_bits``."""
+        return storage_bits(self.act_scheme)
+
     def gemm(self, A, W) -> tuple[np.ndarray, Activity]:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def activity_for(self, m: int, n: int, k: int) -> Activity:  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def storage_bits(scheme: str) -> float:
+    """Bits per element of an accel.formats scheme (``bits_per_element``) or element format (``bits``)."""
+    from accel import formats
+
+    obj = formats.get(scheme)
+    return float(obj.bits_per_element if hasattr(obj, "bits_per_element") else obj.bits)
 
 
 def _fmt(v: Any) -> str:

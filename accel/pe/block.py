@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -15,8 +16,9 @@ from accel.pe.kulisch import acc_width, exact_matmul_int, grid_ints, round_ints_
 from accel.pe.operands import check_shapes
 
 
+@functools.cache
 def block_scheme(name: str):
-    """An MX or BFP scheme from accel.formats, or a ConfigError listing the valid ones."""
+    """An MX or BFP scheme from accel.formats, or a ConfigError listing the valid ones (cached)."""
     from accel import formats
     from accel.formats.blocks import BFPFormat, MXFormat
 
@@ -87,14 +89,6 @@ class BlockMAC(PESpec):
     @property
     def act_bits(self) -> int:
         return block_scheme(self.act_format).element.bits
-
-    @property
-    def weight_storage_bits(self) -> float:
-        return block_scheme(self.weight_format).bits_per_element
-
-    @property
-    def act_storage_bits(self) -> float:
-        return block_scheme(self.act_format).bits_per_element
 
     @property
     def block_acc_bits(self) -> int:

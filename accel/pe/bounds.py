@@ -14,8 +14,6 @@ import numpy as np
 
 from accel.pe.fp32 import U16, U64, gamma
 
-F16_U = 2.0**-11
-
 
 def element_delta(x: np.ndarray, scale, fmt) -> np.ndarray:
     """Bound on |x - scale * Q(x / scale)| for round-to-nearest onto element ``fmt`` with saturation."""
@@ -40,10 +38,10 @@ def _group_weight_delta(W: np.ndarray, gw) -> np.ndarray:
 
     d = np.abs(gw.expand(gw.scales))
     if gw.fmt == "q4_0":  # q chosen on the fp32 grid d32, clamped; stored d16: |d32| + 8 |d32 - d16|
-        return d * (1 + 9 * F16_U) * (1 + 2 * F16_U) + 9 * 2.0**-25
+        return d * (1 + 9 * U16) * (1 + 2 * U16) + 9 * 2.0**-25
     if gw.fmt == "q4_1":  # d32 / 2 + 15 |d32 - d16| + |min - m16| (+ fp32 evaluation of (x - min) / d)
         m = np.abs(gw.expand(gw.mins))
-        return d * (0.5 + 16 * F16_U) * (1 + 2 * F16_U) + m * F16_U * (1 + 2 * F16_U) + 17 * 2.0**-25
+        return d * (0.5 + 16 * U16) * (1 + 2 * U16) + m * U16 * (1 + 2 * U16) + 17 * 2.0**-25
     el = formats.get(f"{'int' if gw.signed else 'uint'}{gw.bits}")
     z = gw.expand(gw.zeros) if gw.zeros is not None else 0
     lo, hi = d * (el.min_int - z), d * (el.max_int - z)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -9,8 +10,9 @@ import numpy as np
 from accel.errors import ConfigError
 
 
+@functools.cache
 def element_format(name: str):
-    """An element format from accel.formats usable in a per-channel group scheme, or a ConfigError."""
+    """An element format from accel.formats usable in a per-channel group scheme, or a ConfigError (cached)."""
     from accel import formats
     from accel.errors import FormatError
 

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import numpy as np
 
-FP16_BIAS = 15
-FP16_MBITS = 10
+from accel.formats import get
+
+_FP16 = get("fp16")
+FP16_BIAS, FP16_EBITS, FP16_MBITS = _FP16.bias, _FP16.ebits, _FP16.mbits
 
 
 def fp16_fields(a16: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(sign, significand with hidden bit, exponent of the significand's LSB) of finite binary16 values."""
     bits = np.asarray(a16, dtype=np.float16).view(np.uint16).astype(np.int64)
-    sign = bits >> 15
-    e = (bits >> FP16_MBITS) & 0x1F
-    sig = (bits & 0x3FF) | ((e > 0).astype(np.int64) << FP16_MBITS)
+    sign = bits >> (FP16_EBITS + FP16_MBITS)
+    e = (bits >> FP16_MBITS) & (2**FP16_EBITS - 1)
+    sig = (bits & (2**FP16_MBITS - 1)) | ((e > 0).astype(np.int64) << FP16_MBITS)
     lsb_exp = np.maximum(e, 1) - FP16_BIAS - FP16_MBITS
     return sign, sig, lsb_exp
 

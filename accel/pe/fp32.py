@@ -10,10 +10,12 @@ import functools
 
 import numpy as np
 
+from accel.formats import get
+
 U32 = 2.0**-24  # unit roundoff of binary32
 U16 = 2.0**-11  # unit roundoff of binary16
 U64 = 2.0**-53  # unit roundoff of binary64
-FP16_MAX = 65504.0
+FP16_MAX = get("fp16").max  # 65504
 
 
 def gamma(n: int, u: float = U32) -> float:

@@ -52,23 +52,16 @@ class Int8MAC(PESpec):
     def act_scheme(self) -> str:
         return f"int{self.act_bits}_per_channel_fp32"
 
-    @property
-    def weight_storage_bits(self) -> int:
-        return self.weight_bits
-
-    @property
-    def act_storage_bits(self) -> int:
-        return self.act_bits
-
     def integer_parts(self, A, W, as_int: bool = True) -> dict:
         """qa, s_a, qw, s_w and the exact accumulator (int64, or floats holding it with as_int=False)."""
         A, K = check_shapes(A, W)
         qa, sa = quantize_rows_int(A, self.act_bits)
         if hasattr(W, "codes"):
             gw = from_qtensor(W)
-            if gw.zeros is not None or gw.mins is not None or gw.group_size != K or gw.bits > self.weight_bits:
-                raise ConfigError(f"int8_mac needs symmetric per-channel weights of at most {self.weight_bits} "
-                                  f"bits (scheme {self.weight_scheme!r}), got {gw.fmt!r}")
+            if gw.fmt != self.weight_scheme:
+                raise ConfigError(f"weights are quantized with scheme {gw.fmt!r} but the PE spec expects "
+                                  f"{self.weight_scheme!r} (symmetric per-channel, fp32 scales); set weight_bits "
+                                  f"to match or quantize with {self.weight_scheme!r}")
             qw, sw = gw.codes, gw.scales[0]
         else:
             qw, sw = quantize_cols_int(np.asarray(W, dtype=np.float64), self.weight_bits)

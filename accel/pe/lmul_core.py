@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from accel.errors import ConfigError
+
 REALISATIONS = ("formula", "adder")
 
 
@@ -33,6 +35,8 @@ def normalise(x: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 def lmul(x, y, m: int, realisation: str = "formula") -> np.ndarray:
     """L-Mul of arrays x, y whose values have at most m mantissa bits (float64 result, exact)."""
+    if realisation not in REALISATIONS:
+        raise ConfigError(f"unknown L-Mul realisation {realisation!r}; valid choices: {', '.join(REALISATIONS)}")
     sx, ex, fx = normalise(x, m)
     sy, ey, fy = normalise(y, m)
     l = l_of_m(m)

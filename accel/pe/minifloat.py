@@ -106,14 +106,6 @@ class _ElementPE(PESpec):
     def act_bits(self) -> int:
         return element_format(self.act_format).bits
 
-    @property
-    def weight_storage_bits(self) -> int:
-        return self.weight_bits
-
-    @property
-    def act_storage_bits(self) -> int:
-        return self.act_bits
-
 
 @register
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from accel.activity import Activity
+from accel.formats import get
 from accel.pe.base import PESpec, register
+from accel.pe.elementwise import grid_bits
 from accel.pe.fp32 import to_fp16_saturating
 from accel.pe.intdot import OVERFLOW_POLICIES, group_dot, group_dot_iter
 from accel.pe.operands import (
@@ -29,17 +31,11 @@ from accel.pe.shiftadd import group_acc_bits
 
 MAX_GROUP_W4A8 = 4096  # keeps |P - z S_a| < 2^24, so its conversion to FP32 is exact
 MAX_GROUP_W4A16 = 512  # keeps the exact group sums below 2^53 units of 2^-24 (float64 BLAS is exact)
-FP16_GRID_BITS = 40  # |fp16| < 2^16 on a grid of 2^-24
+FP16_GRID_BITS = grid_bits(get("fp16"))  # 40: |fp16| < 2^16 on a grid of 2^-24
 
 
 def _n_groups(k: int, g: int) -> int:
     return -(-k // g)
-
-
-def weight_storage_bits(fmt: str, g: int) -> float:
-    """Bits per weight including the group's fp16 scale (and fp16 min or 4-bit zero point)."""
-    overhead = {"int4": 16, "uint4": 20, "q4_0": 16, "q4_1": 32}[fmt]
-    return 4 + overhead / g
 
 
 def group_problems(spec, max_group: int) -> list[str]:
@@ -97,9 +93,22 @@ def needs_act_sums(fmt: str) -> bool:
     return fmt in ("uint4", "q4_1")
 
 
+class _GroupWeightPE(PESpec):
+    """Attributes shared by the PEs whose weights are 4-bit codes in groups along K (``WEIGHT_FORMATS``)."""
+
+    group_size: int
+    weight_format: str
+    weight_bits = 4
+    out_bits = 32
+
+    @property
+    def weight_scheme(self) -> str:
+        return weight_scheme_name(self.weight_format, self.group_size)
+
+
 @register
 @dataclass(frozen=True)
-class MixPEW4A8(PESpec):
+class MixPEW4A8(_GroupWeightPE):
     """MixPE W4A8: INT8 activations x 4-bit group weights, shift-and-add products, dequant after each group.
 
     Rounding: activations are quantized per token (s_a = fp32(amax/127), q = clip(rne(a/s_a), +-127)), the
@@ -128,25 +137,11 @@ class MixPEW4A8(PESpec):
             p.append(f"acc_bits must be in 2..62 or none, got {self.acc_bits!r}")
         return p
 
-    weight_bits = 4
-    out_bits = 32
     dequant = "per_group"
-
-    @property
-    def weight_scheme(self) -> str:
-        return weight_scheme_name(self.weight_format, self.group_size)
 
     @property
     def act_scheme(self) -> str:
         return f"int{self.act_bits}_per_channel_fp32"
-
-    @property
-    def weight_storage_bits(self) -> float:
-        return weight_storage_bits(self.weight_format, self.group_size)
-
-    @property
-    def act_storage_bits(self) -> int:
-        return self.act_bits
 
     @property
     def group_acc_bits(self) -> int:
@@ -191,7 +186,7 @@ class MixPEW4A8(PESpec):
 
 @register
 @dataclass(frozen=True)
-class FP16DequantFirst(PESpec):
+class FP16DequantFirst(_GroupWeightPE):
     """The conventional mpGEMM baseline: each weight dequantized to FP16 in the main loop, FP16 x FP16 MACs.
 
     Rounding: activations rne to FP16 (saturating at +-65504); each weight w16 = fp16(s (q - z)) [Q4_1:
@@ -212,23 +207,12 @@ class FP16DequantFirst(PESpec):
     def problems(self) -> list[str]:
         return group_problems(self, 2**20)
 
-    weight_bits = 4
     act_bits = 16
-    act_storage_bits = 16
-    out_bits = 32
     dequant = "in_loop"
 
     @property
-    def weight_scheme(self) -> str:
-        return weight_scheme_name(self.weight_format, self.group_size)
-
-    @property
     def act_scheme(self) -> str:
-        return "float16"
-
-    @property
-    def weight_storage_bits(self) -> float:
-        return weight_storage_bits(self.weight_format, self.group_size)
+        return "fp16"
 
     def dequantized_weights(self, W) -> np.ndarray:
         """The FP16 weights the PE multiplies (K, N), as float16."""
@@ -269,7 +253,7 @@ class FP16DequantFirst(PESpec):
 
 @register
 @dataclass(frozen=True)
-class MixPEW4A16(PESpec):
+class MixPEW4A16(_GroupWeightPE):
     """MixPE W4A16: FP16 activations x 4-bit group weights by exponent addition, dequant after each group.
 
     Rounding: activations rne to FP16 (saturating at +-65504).  a * q is built from exponent adds
@@ -291,23 +275,12 @@ class MixPEW4A16(PESpec):
     def problems(self) -> list[str]:
         return group_problems(self, MAX_GROUP_W4A16)
 
-    weight_bits = 4
     act_bits = 16
-    act_storage_bits = 16
-    out_bits = 32
     dequant = "per_group"
 
     @property
-    def weight_scheme(self) -> str:
-        return weight_scheme_name(self.weight_format, self.group_size)
-
-    @property
     def act_scheme(self) -> str:
-        return "float16"
-
-    @property
-    def weight_storage_bits(self) -> float:
-        return weight_storage_bits(self.weight_format, self.group_size)
+        return "fp16"
 
     @property
     def group_acc_bits(self) -> int:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accel.errors import ConfigError
+from accel.formats.ggml import GGML_BLOCK
 
 #: 4-bit group weight formats the mixed-precision PEs accept: how w is rebuilt from the code q.
 WEIGHT_FORMATS = {
@@ -21,7 +22,7 @@ WEIGHT_FORMATS = {
     "q4_0": "GGML Q4_0: w = d * (q - 8), fp16 d per 32; the PE multiplies the signed code q - 8",
     "q4_1": "GGML Q4_1: w = d * q + m, fp16 d and m per 32; the PE adds m * S_a after the group",
 }
-GGML_GROUP = 32
+GGML_GROUP = GGML_BLOCK  # Q4_0 / Q4_1 block size (accel.formats.ggml)
 _ADAPTED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # QTensor -> GroupWeights
 
 

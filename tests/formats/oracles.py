@@ -1,6 +1,13 @@
-"""gfloat descriptions of our formats (gfloat implements the semantics; we only name the parameters)."""
+"""gfloat descriptions of our formats (gfloat implements the semantics; we only name the parameters).
+
+Parameters come from outside the code under test: gfloat's ready-made formats, the Brevitas eXmY rule of
+REFERENCE.md section 1 read from the name, or (for the other ml_dtypes names) the format's own fields, which
+test_elements_exhaustive checks code by code against ml_dtypes first.
+"""
 
 from __future__ import annotations
+
+import re
 
 import ml_dtypes
 import numpy as np
@@ -25,10 +32,23 @@ ML_DTYPES = {name: getattr(ml_dtypes, name) for name in F.elements.ML_DTYPES_FLO
 ML_DTYPES.update({"fp16": np.float16, "bf16": ml_dtypes.bfloat16, "fp32": np.float32})
 
 
+def brevitas_info(name: str) -> FormatInfo | None:
+    """``eXmY`` (REFERENCE.md: sign, IEEE bias 2^(X-1) - 1, subnormals, no Inf/NaN codes), or None."""
+    m = re.fullmatch(r"e(\d+)m(\d+)", name)
+    if m is None:
+        return None
+    e, mb = int(m[1]), int(m[2])
+    return FormatInfo(name, k=1 + e + mb, precision=mb + 1, bias=2 ** (e - 1) - 1, is_signed=True,
+                      domain=Domain.Finite, has_nz=True, num_high_nans=0, has_subnormals=True,
+                      is_twos_complement=False)
+
+
 def gfloat_info(fmt: F.FloatFormat) -> FormatInfo:
     """A gfloat FormatInfo with the same parameters (ready-made where gfloat has one)."""
     if fmt.name in GFLOAT_BUILTIN:
         return GFLOAT_BUILTIN[fmt.name]
+    if (info := brevitas_info(fmt.name)) is not None:
+        return info
     ieee = fmt.specials == "ieee"
     return FormatInfo(fmt.name, k=fmt.bits, precision=fmt.mbits + 1, bias=fmt.bias, is_signed=fmt.signed,
                       domain=Domain.Extended if ieee else Domain.Finite,

@@ -23,8 +23,11 @@ def mx_blocks(rng, n_blocks=60, k=32) -> np.ndarray:
     x[1, :] = 0.0
     x[1, 5] = -1e-3
     x[2] = rng.uniform(-1, 1, k)
-    x[2, 7] = 1.99  # just below a power of two: clips in every MX element format
+    x[2, 7] = 1.999  # just below a power of two: rounds above the element max in every MX format: clips
     x[3, :] = 1.5 * 2.0**-140  # tiny block: the scale clips at 2**-127
+    x[4] = rng.uniform(-1, 1, k)
+    x[4, 9] = -1.999  # the same on the negative side (MXINT8 reaches -2.0 there)
+    x[5] = 2.0 ** rng.integers(-1, 3, k) * rng.choice([-1, 1], k)  # powers of two 2**-1..2**2: exact in every format
     return x
 
 
@@ -38,11 +41,17 @@ def test_mx_equals_gfloat_quantize_block(name):
     for i, block in enumerate(x):
         ref = gfloat.quantize_block(fi, block, gfloat.compute_scale_amax)
         assert np.array_equal(ours[i], ref), (name, i)
-        codes = list(gfloat.encode_block(fi, q.scales[i, 0], block / q.scales[i, 0]))
+        scale = gfloat.compute_scale_amax(fi.etype.emax, block)  # the spec's floor rule, computed by gfloat
+        assert q.scales[i, 0] == scale, (name, i)
+        codes = list(gfloat.encode_block(fi, scale, block / scale))
         assert int(F.get("e8m0").encode(q.scales[i, 0])) == codes[0]
         assert q.codes[i].astype(int).tolist() == codes[1:]
-    clipped = np.abs(ours[2] - x[2]).max()
-    assert clipped > 0 and F.get(name).bits_per_element == F.get(name).element.bits + 0.25
+    assert np.all(ours[0] == 0) and q.scales[0, 0] == 2.0**-127  # all-zero block: smallest scale, zero codes
+    assert ours[2, 7] == fi.etype.max * q.scales[2, 0] < 1.999  # clipped to the element's max times the scale
+    # negative side: -max (MXINT8's two's complement reaches -2.0, which -1.999 rounds to without clipping)
+    assert ours[4, 9] == (-2.0 if name == "mxint8" else -fi.etype.max * q.scales[4, 0])
+    assert np.array_equal(ours[5], x[5])
+    assert F.get(name).bits_per_element == F.get(name).element.bits + 0.25
 
 
 def test_mx_scale_is_the_floor_rule_from_reference():
@@ -73,9 +82,13 @@ def test_bfp_equals_reference_definition(base, block):
     rng = np.random.default_rng(11)
     x = rng.standard_normal(128 * 8) * np.repeat(np.ldexp(1.0, rng.integers(-8, 8, 8)), 128)
     x[:block] = 0.0
+    x[block:2 * block] = rng.uniform(-1, 1, block)
+    x[block + 3] = -1.999 * 8  # amax just below 2**4: rounds to 2**(n-1) steps and must clip to 2**(n-1) - 1
     n = {"bfp12": 4, "bfp14": 6, "bfp16": 8}[base]
     fmt = F.get(f"{base}_b{block}")
-    assert np.array_equal(quantize(x, fmt).dequantize(), bfp_reference(x, n, block))
+    ours = quantize(x, fmt).dequantize()
+    assert np.array_equal(ours, bfp_reference(x, n, block))
+    assert ours[block + 3] == -(2 ** (n - 1) - 1) * 2.0 ** (3 - (n - 2))  # the clip happened
     assert fmt.bits_per_element == n + 8 / block
 
 

@@ -21,6 +21,8 @@ pytestmark = pytest.mark.unit
     ("uint4_g32", r"^'uint4_g32': unsigned element 'uint4' needs a zero point; valid choices: append '_asym'"),
     ("int4_g32_asym", r"^'int4_g32_asym': a zero point needs an unsigned integer element, got 'int4'; "
                       r"valid choices: uint2, "),
+    ("mxfp4_g32", r"^'mxfp4_g32': group element 'mxfp4' must be an integer or a signed minifloat; valid choices: "
+                  r"int2, int3, .*, float8_e4m3fn, "),
     ("nosuch", r"^unknown format 'nosuch'; valid choices: int2, int3, .*float8_e4m3fn, .*mxfp4, .*q4_0, "),
     ("fp8", r"^unknown format 'fp8'; valid choices: "),
 ])

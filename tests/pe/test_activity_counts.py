@@ -21,16 +21,6 @@ def _variants():
     yield pe.parse("mixpe_w4a16:weight_format=q4_1")
 
 
-@pytest.mark.parametrize("spec", list(_variants()), ids=str)
-@pytest.mark.parametrize("shape", SHAPES)
-def test_activity_for_equals_gemm_counts(spec, shape):
-    m, n, k = shape
-    rng = np.random.default_rng(0)
-    _, act = spec.gemm(rng.standard_normal((m, k)), rng.standard_normal((k, n)))
-    assert act == spec.activity_for(m, n, k)
-    assert all(parse_key(key) and v > 0 for key, v in act.items())
-
-
 def _w4a8(fmt, g, m, n, k):
     J, lg = k // g, math.ceil(math.log2(g))
     mn, mnj = m * n, m * n * (k // g)
@@ -57,18 +47,73 @@ def test_mixpe_w4a8_counts_are_formulas(fmt, g, shape):
     assert pe.get("mixpe_w4a8", weight_format=fmt, group_size=g).activity_for(m, n, k) == _w4a8(fmt, g, m, n, k)
 
 
-@pytest.mark.parametrize("shape", SHAPES)
-def test_other_counts_are_formulas(shape):
-    m, n, k = shape
+def _fp16_dequant_first(fmt, m, n, k):
+    mnk = m * n * k
+    want = {"dequant_mul:fp16": mnk, "fp_mul:fp16xfp16": mnk, "fp_add:fp32": mnk}
+    if fmt == "uint4":
+        want["int_add:5"] = mnk  # q - z
+    if fmt == "q4_1":
+        want["dequant_add:fp16"] = mnk  # + m
+    return want
+
+
+def _w4a16(fmt, g, m, n, k):
+    # 4 partial products a 2^i: 3 exponent adds and 3 aligned 15-bit adds per product; group register on
+    # FP16's 2^-24 grid: 40 bits + 4 weight bits + ceil(log2 g) + sign; S_a: 40 + ceil(log2 g) + sign.
+    mnk, mnj, lg = m * n * k, m * n * (k // g), math.ceil(math.log2(g))
+    acc, sa = f"{40 + 4 + lg + 1}", f"{40 + lg + 1}"
+    want = {"exp_add:6": 3 * mnk, "int_add:15": 3 * mnk, f"kulisch_add:{acc}": mnk, f"convert:{acc}": mnj,
+            "dequant_mul:fp32": mnj, "fp_add:fp32": mnj}
+    if fmt == "uint4":
+        want.update({f"kulisch_add:{sa}": m * k, f"int_mul:4x{sa}": mnj, f"int_add:{acc}": mnj})
+    if fmt == "q4_1":
+        want.update({f"kulisch_add:{sa}": m * k, f"convert:{sa}": mnj, "dequant_add:fp32": mnj})
+        want["dequant_mul:fp32"] += mnj
+    return want
+
+
+def expected_counts(spec, m, n, k) -> dict:
+    """The counts each variant's docstring implies, written out here (default element formats)."""
     mnk, mn = m * n * k, m * n
-    assert pe.get("int8_mac").activity_for(m, n, k) == {
-        "int_mul:8x8": mnk, "int_add:32": mnk, "convert:32": mn, "dequant_mul:fp32": 2 * mn}
-    assert pe.get("fp16_dequant_first").activity_for(m, n, k) == {
-        "dequant_mul:fp16": mnk, "fp_mul:fp16xfp16": mnk, "fp_add:fp32": mnk}
-    J = k // 32
-    assert pe.get("mixpe_w4a16").activity_for(m, n, k) == {
-        "exp_add:6": 3 * mnk, "int_add:15": 3 * mnk, "kulisch_add:50": mnk, "convert:50": mn * J,
-        "dequant_mul:fp32": mn * J, "fp_add:fp32": mn * J}
+    if spec.name == "mixpe_w4a8":
+        return _w4a8(spec.weight_format, spec.group_size, m, n, k)
+    if spec.name == "mixpe_w4a16":
+        return _w4a16(spec.weight_format, spec.group_size, m, n, k)
+    if spec.name == "fp16_dequant_first":
+        return _fp16_dequant_first(spec.weight_format, m, n, k)
+    if spec.name == "int8_mac":
+        return {"int_mul:8x8": mnk, "int_add:32": mnk, "convert:32": mn, "dequant_mul:fp32": 2 * mn}
+    # e4m3 x e4m3 by default: each spans 2^-9..448, 18 magnitude bits on its grid
+    if spec.name == "minifloat_mac":
+        return {"fp_mul:e4m3xe4m3": mnk, "fp_add:fp32": mnk, "dequant_mul:fp32": 2 * mn}
+    if spec.name == "lmul":
+        return {"lmul_add:8": mnk, "fp_add:fp32": mnk, "dequant_mul:fp32": 2 * mn}
+    if spec.name == "block_mac":
+        bw, J = 18 + 18 + 5 + 1, k // 32
+        return {"fp_mul:e4m3xe4m3": mnk, f"kulisch_add:{bw}": mnk, "exp_add:8": mn * J, f"convert:{bw}": mn * J,
+                "fp_add:fp32": mn * J}
+    raise AssertionError(f"no expected counts for {spec}")
+
+
+@pytest.mark.parametrize("spec", list(_variants()), ids=str)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_gemm_and_activity_for_count_the_formulas(spec, shape):
+    m, n, k = shape
+    rng = np.random.default_rng(0)
+    _, act = spec.gemm(rng.standard_normal((m, k)), rng.standard_normal((k, n)))
+    want = expected_counts(spec, m, n, k)
+    assert act == want  # no overflow on this data, so no acc_overflow key
+    assert spec.activity_for(m, n, k) == want
+    assert all(parse_key(key) and v > 0 for key, v in act.items())
+
+
+@pytest.mark.parametrize("fmt, g", [("int4", 32), ("uint4", 8), ("q4_1", 32), ("q4_0", 32)])
+@pytest.mark.parametrize("shape", SHAPES + [(16, 9, 256)])
+def test_w4a16_and_dequant_first_counts_are_formulas(fmt, g, shape):
+    m, n, k = shape
+    assert pe.get("mixpe_w4a16", weight_format=fmt, group_size=g).activity_for(m, n, k) == _w4a16(fmt, g, m, n, k)
+    assert pe.get("fp16_dequant_first", weight_format=fmt, group_size=g).activity_for(m, n, k) == \
+        _fp16_dequant_first(fmt, m, n, k)
 
 
 def test_group_size_divides_the_high_precision_work():
@@ -81,16 +126,11 @@ def test_group_size_divides_the_high_precision_work():
 @pytest.mark.parametrize("shape", SHAPES + [(5, 3, 128)])
 def test_element_and_block_counts_are_formulas(shape):
     m, n, k = shape
-    mnk, mn, J = m * n * k, m * n, k // 32
-    assert pe.get("minifloat_mac").activity_for(m, n, k) == {
-        "fp_mul:e4m3xe4m3": mnk, "fp_add:fp32": mnk, "dequant_mul:fp32": 2 * mn}
+    mnk, mn = m * n * k, m * n
+    for name in ("minifloat_mac", "lmul", "block_mac"):
+        assert pe.get(name).activity_for(m, n, k) == expected_counts(pe.get(name), m, n, k)
     # Kulisch width: e4m3 spans 2^-9..448 (18 magnitude bits each), + ceil(log2 K) carry bits + sign
     width = 18 + 18 + max(1, math.ceil(math.log2(k))) + 1
     assert pe.get("minifloat_mac", accumulate="kulisch").activity_for(m, n, k) == {
         "fp_mul:e4m3xe4m3": mnk, f"kulisch_add:{width}": mnk, f"convert:{width}": mn, "dequant_mul:fp32": 2 * mn}
-    assert pe.get("lmul").activity_for(m, n, k) == {"lmul_add:8": mnk, "fp_add:fp32": mnk, "dequant_mul:fp32": 2 * mn}
-    bw = 18 + 18 + 5 + 1  # e4m3 x e4m3 block of 32
-    assert pe.get("block_mac").activity_for(m, n, k) == {
-        "fp_mul:e4m3xe4m3": mnk, f"kulisch_add:{bw}": mnk, "exp_add:8": mn * J, f"convert:{bw}": mn * J,
-        "fp_add:fp32": mn * J}
     assert pe.get("block_mac", act_format="mxint8", weight_format="mxint8").activity_for(m, n, k)["int_mul:8x8"] == mnk

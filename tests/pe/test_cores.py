@@ -9,6 +9,7 @@ from accel.pe.expadd import expadd_mul
 from accel.pe.kulisch import acc_width, exact_dot_fp32, exact_matmul_int, round_ints_to_fp32
 from accel.pe.lmul_core import l_of_m, lmul
 from accel.pe.shiftadd import group_acc_bits, shift_add_mul
+from tests.pe.oracles import rne_fp32
 
 pytestmark = pytest.mark.unit
 
@@ -66,15 +67,6 @@ def test_kulisch_exact_matmul_equals_python_integers(bits):
     assert acc_width(bits, bits, 37) == 2 * bits + 6 + 1
 
 
-def _rne_fp32_oracle(value: Fraction) -> float:
-    """Nearest binary32 to an exact rational, ties to even, by comparing exact distances to neighbours."""
-    c = np.float32(float(value))
-    cands = [np.nextafter(c, np.float32(-np.inf)), c, np.nextafter(c, np.float32(np.inf))]
-    best = min(cands, key=lambda f: (abs(Fraction(float(f)) - value),
-                                      int(np.array(f, dtype=np.float32).view(np.uint32)) & 1))
-    return float(best)
-
-
 def test_kulisch_final_rounding_is_single_and_nearest_even():
     rng = np.random.default_rng(1)
     ints = [int(v) for v in rng.integers(-(2**62), 2**62, 300)]
@@ -84,7 +76,7 @@ def test_kulisch_final_rounding_is_single_and_nearest_even():
     lsb = -40
     T = np.array(ints, dtype=object)
     got = round_ints_to_fp32(T, lsb)
-    want = [_rne_fp32_oracle(Fraction(t) * Fraction(2) ** lsb) for t in ints]
+    want = [rne_fp32(Fraction(t) * Fraction(2) ** lsb) for t in ints]
     assert [float(g) for g in got] == want
     small = np.array([t for t in ints if abs(t) < 2**62], dtype=np.int64)
     assert np.array_equal(round_ints_to_fp32(small, lsb), got[: len(small)].astype(np.float32))
@@ -98,7 +90,7 @@ def test_exact_dot_fp32_matches_fraction_oracle():
     for i in range(3):
         for j in range(4):
             exact = sum(Fraction(A[i, k]) * Fraction(W[k, j]) for k in range(50))
-            assert float(got[i, j]) == _rne_fp32_oracle(exact)
+            assert float(got[i, j]) == rne_fp32(exact)
 
 
 def _lmul_bits_adder(x: float, y: float, m: int) -> float:
@@ -132,6 +124,13 @@ def test_lmul_realisations_on_every_mantissa_pair(m):
     assert np.array_equal(adder[~differs], formula[~differs])
     assert np.all(adder[differs] != formula[differs]) and differs.any()
     assert np.all(lmul(np.zeros(3), np.ones(3), m) == 0)
+
+
+def test_lmul_rejects_unknown_realisation():
+    from accel.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^unknown L-Mul realisation 'adders'; valid choices: formula, adder$"):
+        lmul(np.ones(2), np.ones(2), 3, "adders")
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 1), (9, 37, 13), (17, 64, 3)])

@@ -10,6 +10,7 @@ from accel.pe.elementwise import scaled_operands
 from accel.pe.fp32 import U64, gamma
 from accel.pe.lmul_core import lmul
 from accel.quant import quantize
+from tests.pe.oracles import rne_fp32
 
 pytestmark = pytest.mark.unit
 
@@ -17,13 +18,6 @@ pytestmark = pytest.mark.unit
 def _data(m, k, n, seed=0):
     rng = np.random.default_rng(seed)
     return rng.standard_t(3, (m, k)), rng.standard_normal((k, n))
-
-
-def _rne32(value: Fraction) -> float:
-    c = np.float32(float(value))
-    cands = [np.nextafter(c, np.float32(-np.inf)), c, np.nextafter(c, np.float32(np.inf))]
-    return float(min(cands, key=lambda f: (abs(Fraction(float(f)) - value),
-                                           int(np.array(f, np.float32).view(np.uint32)) & 1)))
 
 
 @pytest.mark.parametrize("fmts", [("float8_e4m3fn", "float8_e4m3fn"), ("float4_e2m1fn", "int4"),
@@ -55,7 +49,7 @@ def test_kulisch_accumulation_rounds_the_exact_sum_once(fmts):
         for j in range(3):
             exact = sum(Fraction(ea[i, k]) * Fraction(ew[k, j]) for k in range(40))
             c = np.float32(sa[i]) * np.float32(sw[j])
-            assert y[i, j] == float(np.float32(_rne32(exact)) * c)
+            assert y[i, j] == float(np.float32(rne_fp32(exact)) * c)
     perm = np.random.default_rng(0).permutation(40)
     assert np.array_equal(spec.gemm(A[:, perm], W[perm])[0], y)  # exact sums do not depend on order
 
@@ -89,7 +83,7 @@ def test_block_mac_exact_blocks_then_fp32(fmts):
             for blk in range(64 // b):
                 exact = sum(Fraction(va[i, k]) * Fraction(vw[k, j]) for k in range(blk * b, (blk + 1) * b))
                 exact *= Fraction(qa.scales[i, blk]) * Fraction(qw.scales[blk, j])
-                acc = np.float32(acc + np.float32(_rne32(exact)))
+                acc = np.float32(acc + np.float32(rne_fp32(exact)))
             assert y[i, j] == float(acc)
     ref = qa.dequantize() @ qw.dequantize()
     absprod = np.abs(qa.dequantize()) @ np.abs(qw.dequantize())

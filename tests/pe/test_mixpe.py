@@ -4,9 +4,12 @@ import numpy as np
 import pytest
 
 import accel.pe as pe
+from accel.errors import ConfigError
 from accel.pe.fp32 import U64, gamma
 from accel.pe.operands import quantize_weights
 from accel.pe.shiftadd import shift_add_mul
+from accel.quant import quantize
+from tests.pe.oracles import group_dequant_output, pe_weights, per_token_int, scalar_group_acc
 
 pytestmark = pytest.mark.unit
 
@@ -69,6 +72,26 @@ def _w4a8_bound(spec, A, W):
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+def test_w4a8_output_equals_scalar_reference_bit_for_bit(fmt):
+    """Activations, integer group sums and the FP32 output path re-derived from their definitions."""
+    m, k, n = 5, 96, 4
+    A, W = _data(m, k, n, seed=21, heavy=True)
+    A[1] = 0.0  # an all-zero token
+    g = _group(fmt)
+    spec = pe.get("mixpe_w4a8", weight_format=fmt, group_size=g)
+    qa, sa = per_token_int(A)
+    qt = quantize(W, spec.weight_scheme, axis=0)  # accel.formats' scheme (checked against gguf/formats oracles)
+    q, zeros = pe_weights(qt, fmt)
+    J = k // g
+    P = np.einsum("mjg,jgn->jmn", qa.reshape(m, J, g), q.reshape(J, g, n))
+    Sa = qa.reshape(m, J, g).sum(axis=2).T
+    y, _ = spec.gemm(A, W)
+    assert np.array_equal(y, group_dequant_output(P, Sa, qt, zeros, sa))
+    parts = spec.integer_parts(A, W)
+    assert np.array_equal(parts["qa"], qa) and np.array_equal(parts["sa"], sa)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("heavy", [False, True])
 def test_w4a8_output_within_proven_fp32_bound_of_dequant_first(fmt, heavy):
     A, W = _data(9, 128, 13, seed=3, heavy=heavy)
@@ -102,41 +125,19 @@ def test_q4_weights_decode_like_gguf():
         assert np.array_equal(spec.gemm(A, stored)[0], spec.gemm(A, W)[0])
 
 
-def _scalar_group_acc(qa, q, g, acc_bits, overflow):
-    """Python-integer reference of one finite group register, k by k."""
-    lo, hi = -(2 ** (acc_bits - 1)), 2 ** (acc_bits - 1) - 1
-    M, K = qa.shape
-    N = q.shape[1]
-    out = np.zeros((K // g, M, N), dtype=np.int64)
-    events = 0
-    for j in range(K // g):
-        for mm in range(M):
-            for nn in range(N):
-                acc = 0
-                for kk in range(j * g, (j + 1) * g):
-                    acc += int(qa[mm, kk]) * int(q[kk, nn])
-                    if not lo <= acc <= hi:
-                        events += 1
-                        acc = min(max(acc, lo), hi) if overflow == "saturate" else (acc - lo) % 2**acc_bits + lo
-                out[j, mm, nn] = acc
-    return out, events
-
-
 @pytest.mark.parametrize("overflow", ["saturate", "wrap"])
 def test_w4a8_narrow_accumulator_saturates_or_wraps_and_counts(overflow):
     A, W = _data(4, 32, 3, seed=7)
     A[:, :16] = np.abs(A[:, :16]) + 3  # long same-sign runs
     spec = pe.get("mixpe_w4a8", group_size=16, acc_bits=12, overflow=overflow)
     parts = spec.integer_parts(A, W)
-    ref, events = _scalar_group_acc(parts["qa"], parts["weights"].codes, 16, 12, overflow)
+    ref, events = scalar_group_acc(parts["qa"], parts["weights"].codes, 16, 12, overflow)
     assert events > 0
     assert np.array_equal(parts["P"], ref) and parts["overflows"] == events
     y, act = spec.gemm(A, W)
     assert act["acc_overflow:12"] == events
-    from accel.pe.mixpe import dequant_groups
-
-    acc = dequant_groups(iter(ref), parts["Sa"], parts["weights"], 4)
-    assert np.array_equal(y, (parts["sa"].astype(np.float32)[:, None] * acc).astype(np.float64))
+    qt = quantize(W, spec.weight_scheme, axis=0)
+    assert np.array_equal(y, group_dequant_output(ref, None, qt, None, parts["sa"]))  # clipped sums reach the output
     assert act - pe.get("mixpe_w4a8", group_size=16, acc_bits=12).activity_for(4, 3, 32) == {"acc_overflow:12": events}
 
 
@@ -160,7 +161,7 @@ def test_int8_mac_wraps_narrow_accumulator():
     W[:] = np.abs(W) + 1
     spec = pe.get("int8_mac", acc_bits=16)
     parts = spec.integer_parts(A, W)
-    ref, events = _scalar_group_acc(parts["qa"], parts["qw"], 40, 16, "wrap")
+    ref, events = scalar_group_acc(parts["qa"], parts["qw"], 40, 16, "wrap")
     assert events > 0 and parts["overflows"] == events and np.array_equal(parts["acc"], ref[0])
 
 
@@ -182,31 +183,48 @@ def test_fp16_dequant_first_equals_scalar_reference_bit_for_bit():
         assert np.all(np.abs(y - exact) <= bound * (1 + 1e-9))
 
 
-def test_fp16_dequant_first_weights_round_once_to_fp16():
-    W = _data(1, 64, 9, seed=4)[1]
-    gw = quantize_weights(W, "uint4", 8)
-    spec = pe.get("fp16_dequant_first", weight_format="uint4", group_size=8)
-    assert np.array_equal(spec.dequantized_weights(W), gw.dequantize().astype(np.float16))
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_fp16_dequant_first_weights_from_their_definition(fmt):
+    # w16 = fp16(s (q - z)), and for Q4_1 fp16(fp16(d q) + m): numpy's float16 casts on the QTensor's fields.
+    W = _data(1, 64, 9, seed=4, heavy=True)[1] * 1e3
+    g = _group(fmt)
+    spec = pe.get("fp16_dequant_first", weight_format=fmt, group_size=g)
+    qt = quantize(W, spec.weight_scheme, axis=0)
+    q = qt.element_values()
+    s = np.repeat(qt.scales, g, axis=0)
+    if qt.mins is not None:
+        want = ((s * q).astype(np.float16).astype(np.float64) + np.repeat(qt.mins, g, axis=0)).astype(np.float16)
+    else:
+        want = (s * (q - (np.repeat(qt.zeros, g, axis=0) if qt.zeros is not None else 0))).astype(np.float16)
+    assert np.array_equal(spec.dequantized_weights(W), want)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_w4a16_group_sums_exact_and_output_bound(fmt):
+def test_w4a16_group_sums_and_output_exact_and_bounded(fmt):
     A, W = _data(6, 128, 5, seed=8, heavy=True)
     A[0, :5] = [65504.0, -1e6, 3e-8, 6e-5, -2.0**-24]  # saturation and subnormals
     g = _group(fmt)
     spec = pe.get("mixpe_w4a16", weight_format=fmt, group_size=g)
     parts = spec.group_parts(A, W)
     a16, gw, P, Sa = parts["a16"], parts["weights"], np.stack(list(parts["P"])), parts["Sa"]
-    assert a16[0, 1] == -65504.0
+    assert np.array_equal(a16, np.clip(A, -65504, 65504).astype(np.float16)) and a16[0, 1] == -65504.0
     ia = np.ldexp(a16.astype(np.float64), 24).astype(np.int64)  # FP16 on its 2^-24 grid
     J = 128 // g
-    ref = np.einsum("mjg,jgn->jmn", ia.reshape(6, J, g), gw.codes.reshape(J, g, 5))
+    qt = quantize(W, spec.weight_scheme, axis=0)
+    q, zeros = pe_weights(qt, fmt)
+    ref = np.einsum("mjg,jgn->jmn", ia.reshape(6, J, g), q.reshape(J, g, 5))
     assert np.array_equal(np.ldexp(P, 24).astype(np.int64), ref)
+    sa_ref = ia.reshape(6, J, g).sum(axis=2).T
+    if Sa is not None:
+        assert np.array_equal(np.ldexp(Sa, 24).astype(np.int64), sa_ref)
+    # the output path, bit for bit, from the exact sums re-derived above
+    y, _ = spec.gemm(A, W)
+    assert np.array_equal(y, group_dequant_output(np.ldexp(ref.astype(np.float64), -24),
+                                                  np.ldexp(sa_ref.astype(np.float64), -24), qt, zeros))
     from accel.pe.expadd import expadd_mul
 
     prods = expadd_mul(a16[:, :, None], gw.codes[None, :, :], 4, gw.signed).astype(np.float64)  # (m, k, n)
     assert np.array_equal(prods.reshape(6, J, g, 5).sum(axis=2).transpose(1, 0, 2), P)  # exponent-add core
-    y, _ = spec.gemm(A, W)
     t = P - (gw.zeros[:, None, :] * Sa[:, :, None] if gw.zeros is not None else 0)
     mag = np.abs(gw.scales[:, None, :] * t)
     if gw.mins is not None:
@@ -218,8 +236,6 @@ def test_w4a16_group_sums_exact_and_output_bound(fmt):
 
 
 def test_group_size_must_divide_k():
-    from accel.errors import ConfigError
-
     with pytest.raises(ConfigError, match=r"^group_size 32 must divide K = 40 "):
         pe.get("mixpe_w4a8").gemm(np.ones((2, 40)), np.ones((40, 3)))
     with pytest.raises(ConfigError, match=r"^inner dimensions differ: A is \(2, 40\), W has K=41$"):
@@ -229,9 +245,6 @@ def test_group_size_must_divide_k():
 @pytest.mark.parametrize("name", ["mixpe_w4a8", "mixpe_w4a16", "fp16_dequant_first"])
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_prequantized_qtensor_weights_give_the_same_result(name, fmt):
-    from accel.errors import ConfigError
-    from accel.quant import quantize
-
     A, W = _data(4, 64, 6, seed=9)
     g = _group(fmt)
     spec = pe.get(name, weight_format=fmt, group_size=g)
@@ -245,9 +258,10 @@ def test_prequantized_qtensor_weights_give_the_same_result(name, fmt):
 
 
 def test_int8_mac_accepts_per_channel_qtensor():
-    from accel.quant import quantize
-
     A, W = _data(3, 40, 5, seed=10)
     spec = pe.get("int8_mac")
     y_q, _ = spec.gemm(A, quantize(W, spec.weight_scheme, axis=0))
     assert np.array_equal(y_q, spec.gemm(A, W)[0])
+    with pytest.raises(ConfigError, match=r"^weights are quantized with scheme 'int8_per_channel' but the PE spec "
+                                          r"expects 'int8_per_channel_fp32' "):
+        spec.gemm(A, quantize(W, "int8_per_channel", axis=0))

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 import accel.pe as pe
 from accel.pe.shiftadd import shift_add_mul
+from tests.pe.oracles import scalar_group_acc
 
 pytestmark = pytest.mark.property
 
@@ -39,19 +40,21 @@ def test_shift_add_any_width(w_bits, signed, a, data):
 
 
 @given(st.integers(1, 5), st.integers(1, 4), st.integers(1, 6), st.sampled_from([1, 4, 8]), st.integers(0, 2**31),
-       st.sampled_from(["int4", "uint4"]), st.one_of(st.none(), st.integers(9, 14)))
+       st.sampled_from(["int4", "uint4"]), st.one_of(st.none(), st.integers(9, 14)),
+       st.sampled_from(["saturate", "wrap"]))
 @settings(max_examples=40, deadline=None)
-def test_w4a8_integer_stage_equals_int64(m, j, n, g, seed, fmt, acc_bits):
+def test_w4a8_integer_stage_equals_int64(m, j, n, g, seed, fmt, acc_bits, overflow):
     rng = np.random.default_rng(seed)
     k = j * g
     A = rng.standard_t(2, (m, k))
     W = rng.standard_normal((k, n))
-    spec = pe.get("mixpe_w4a8", group_size=g, weight_format=fmt, acc_bits=acc_bits)
+    spec = pe.get("mixpe_w4a8", group_size=g, weight_format=fmt, acc_bits=acc_bits, overflow=overflow)
     parts = spec.integer_parts(A, W)
-    ref = np.einsum("mjg,jgn->jmn", parts["qa"].reshape(m, j, g), parts["weights"].codes.reshape(j, g, n))
-    if parts["overflows"] == 0:
-        assert np.array_equal(parts["P"], ref)
+    qa, q = parts["qa"], parts["weights"].codes
     bits = spec.group_acc_bits
-    assert np.all(np.abs(parts["P"]) <= 2 ** (bits - 1))
+    ref, events = scalar_group_acc(qa, q, g, bits, overflow)  # Python integers, k by k
+    assert np.array_equal(parts["P"], ref) and parts["overflows"] == events
+    if events == 0:
+        assert np.array_equal(parts["P"], np.einsum("mjg,jgn->jmn", qa.reshape(m, j, g), q.reshape(j, g, n)))
     y, act = spec.gemm(A, W)
-    assert act.get(f"acc_overflow:{bits}", 0) == parts["overflows"]
+    assert act.get(f"acc_overflow:{bits}", 0) == events

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import yaml
 
+import accel.formats as formats
 import accel.pe as pe
 from accel.errors import ConfigError
 
@@ -45,6 +46,8 @@ def test_contract_attributes(name):
         spec.name = "x"
     assert spec.name == name
     assert isinstance(spec.weight_scheme, str) and isinstance(spec.act_scheme, str)
+    for scheme in (spec.weight_scheme, spec.act_scheme):  # registry names (docs/contracts.md)
+        assert formats.get(scheme).name == scheme
     assert spec.group_size is None or isinstance(spec.group_size, int)
     for attr in ("weight_bits", "act_bits", "out_bits", "macs_per_pe_per_cycle"):
         assert isinstance(getattr(spec, attr), int) and getattr(spec, attr) >= 1
@@ -60,32 +63,27 @@ def test_storage_bits_include_scales():
     assert pe.get("mixpe_w4a8", weight_format="uint4", group_size=128).weight_storage_bits == 4 + 20 / 128
 
 
-def test_errors_show_value_and_choices():
-    with pytest.raises(ConfigError, match=r"^unknown PE variant 'mixpe'; valid variants: mixpe_w4a8, "
-                                          r"fp16_dequant_first, int8_mac"):
-        pe.parse("mixpe")
-    with pytest.raises(ConfigError, match=r"^invalid PE spec 'mixpe_w4a8:gs=3': unknown parameter 'gs' .*"
-                                          r"valid parameters: group_size, weight_format"):
-        pe.parse("mixpe_w4a8:gs=3")
-    with pytest.raises(ConfigError, match=r"^invalid PE spec 'mixpe_w4a8:group_size=x': group_size must be an "
-                                          r"integer, got 'x'$"):
-        pe.parse("mixpe_w4a8:group_size=x")
-    with pytest.raises(ConfigError, match=r"^invalid PE spec 'mixpe_w4a8': weight_format must be one of int4, "
-                                          r"uint4, q4_0, q4_1, got 'int3'$"):
-        pe.parse("mixpe_w4a8:weight_format=int3")
-    with pytest.raises(ConfigError, match=r"^invalid PE spec 'mixpe_w4a8': weight_format 'q4_1' has a fixed "
-                                          r"group_size of 32, got 64$"):
-        pe.get("mixpe_w4a8", weight_format="q4_1", group_size=64)
-    with pytest.raises(ConfigError, match=r"^invalid PE spec 'mixpe_w4a8': group_size must be in 1\.\.4096, got 0; "):
-        pe.get("mixpe_w4a8", group_size=0, acc_bits=1)
-    with pytest.raises(ConfigError, match=r"^malformed PE spec 'int8_mac:acc_bits' .*expected key=value, got "
-                                          r"'acc_bits'$"):
-        pe.parse("int8_mac:acc_bits")
-    with pytest.raises(ConfigError, match=r"^invalid PE spec 'mixpe_w4a8:foo=1,group_size=0': unknown parameter "
-                                          r"'foo' .*; group_size must be in 1\.\.4096, got 0$"):
-        pe.parse("mixpe_w4a8:foo=1,group_size=0")
-    with pytest.raises(ConfigError, match=r"^a PE spec must be a string"):
-        pe.parse(3)
+@pytest.mark.parametrize(("spec", "pattern"), [
+    ("mixpe", r"^unknown PE variant 'mixpe'; valid variants: mixpe_w4a8, fp16_dequant_first, int8_mac"),
+    ("mixpe_w4a8:gs=3", r"^invalid PE spec 'mixpe_w4a8:gs=3': unknown parameter 'gs' .*valid parameters: "
+                        r"group_size, weight_format"),
+    ("mixpe_w4a8:group_size=x", r"^invalid PE spec 'mixpe_w4a8:group_size=x': group_size must be an integer, "
+                                r"got 'x'$"),
+    ("mixpe_w4a8:weight_format=int3", r"^invalid PE spec 'mixpe_w4a8': weight_format must be one of int4, uint4, "
+                                      r"q4_0, q4_1, got 'int3'$"),
+    ({"name": "mixpe_w4a8", "weight_format": "q4_1", "group_size": 64},
+     r"^invalid PE spec 'mixpe_w4a8': weight_format 'q4_1' has a fixed group_size of 32, got 64$"),
+    ({"mixpe_w4a8": {"group_size": 0, "acc_bits": 1}},
+     r"^invalid PE spec 'mixpe_w4a8': group_size must be in 1\.\.4096, got 0; acc_bits must be in 2\.\.62 or none, "
+     r"got 1$"),
+    ("int8_mac:acc_bits", r"^malformed PE spec 'int8_mac:acc_bits' .*expected key=value, got 'acc_bits'$"),
+    ("mixpe_w4a8:foo=1,group_size=0", r"^invalid PE spec 'mixpe_w4a8:foo=1,group_size=0': unknown parameter 'foo' "
+                                      r".*; group_size must be in 1\.\.4096, got 0$"),
+    (3, r"^a PE spec must be a string"),
+])
+def test_errors_show_value_and_choices(spec, pattern):
+    with pytest.raises(ConfigError, match=pattern):
+        pe.parse(spec)
 
 
 def test_quantized_weights_must_match_group_size():
