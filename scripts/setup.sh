@@ -26,7 +26,9 @@ if ! command -v iverilog >/dev/null 2>&1; then
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq iverilog
 fi
 
-if [ -f scripts/fetch_models.sh ]; then
-  bash scripts/fetch_models.sh "$VENV"
-fi
+# The peer simulator SCALE-Sim 3.0.0, in its own environment (it needs numpy < 2.4), for cross-checks.
+bash scripts/setup_scalesim.sh
+
+# The real models (SmolLM2-135M, MiniLM-L6) through the project's own fetch step.
+bash scripts/fetch_models.sh "$VENV"
 echo "setup: done"

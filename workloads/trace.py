@@ -5,10 +5,14 @@ The workloads package owns capture, save and load; ``sim`` and ``cost_models`` r
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from accel.errors import TraceError
 
 PHASES = ("prefill", "decode")
 
@@ -51,3 +55,102 @@ class Trace:
     @property
     def macs(self) -> int:
         return sum(op.macs for op in self.ops)
+
+
+# ---------------------------------------------------------------------------------------------- save / load
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+_OP_FIELDS = ("layer", "name", "phase", "m", "n", "k", "a_format", "w_format", "weight_ref", "count")
+
+
+def save_trace(trace: Trace, directory: str | Path) -> Path:
+    """Write ``trace`` as ``directory/manifest.json`` plus one ``arrays/NNNNN.npy`` per distinct tensor.
+
+    An array object used by several ops (Q, K and V share their input) is written once.
+    """
+    d = Path(directory)
+    (d / "arrays").mkdir(parents=True, exist_ok=True)
+    files: dict[int, str] = {}
+    ops = []
+    for op in trace.ops:
+        rec: dict[str, Any] = {f: getattr(op, f) for f in _OP_FIELDS}
+        for attr in ("a", "w"):
+            arr = getattr(op, attr)
+            if arr is None:
+                rec[attr] = None
+                continue
+            if id(arr) not in files:
+                files[id(arr)] = f"arrays/{len(files):05d}.npy"
+                np.save(d / files[id(arr)], np.asarray(arr), allow_pickle=False)
+            rec[attr] = files[id(arr)]
+        ops.append(rec)
+    manifest = {"schema_version": SCHEMA_VERSION, "model": trace.model, "meta": trace.meta, "ops": ops}
+    (d / MANIFEST).write_text(json.dumps(manifest, indent=1, default=_jsonable))
+    return d
+
+
+def _jsonable(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"trace metadata value {o!r} is not JSON-serialisable")
+
+
+def load_trace(directory: str | Path, *, arrays: bool = True) -> Trace:
+    """Read a trace directory; ``arrays=False`` skips the tensors (shapes only).
+
+    A missing or malformed manifest, a newer schema version or a missing array file raise TraceError.
+    """
+    d = Path(directory)
+    path = d / MANIFEST
+    try:
+        manifest = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise TraceError(f"trace directory {str(d)!r} has no {MANIFEST}") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise TraceError(f"cannot read trace manifest {str(path)!r}: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise TraceError(f"trace manifest {str(path)!r} must be a JSON object, got {type(manifest).__name__}")
+    version = manifest.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise TraceError(f"trace manifest {str(path)!r} has invalid schema_version {version!r}; "
+                         f"expected an integer 1..{SCHEMA_VERSION}")
+    if version > SCHEMA_VERSION:
+        raise TraceError(f"trace {str(d)!r} has schema_version {version!r}, newer than this toolkit reads "
+                         f"(1..{SCHEMA_VERSION}); upgrade accel")
+    missing = [k for k in ("model", "ops") if k not in manifest]
+    if missing:
+        raise TraceError(f"trace manifest {str(path)!r} lacks keys {missing!r}")
+    cache: dict[str, np.ndarray] = {}
+    ops = []
+    for i, rec in enumerate(manifest["ops"]):
+        try:
+            fields = {f: rec[f] for f in _OP_FIELDS}
+        except (KeyError, TypeError) as exc:
+            raise TraceError(f"trace op #{i} in {str(path)!r} is malformed (missing {exc})") from None
+        if fields["phase"] not in PHASES:
+            raise TraceError(f"trace op #{i} has phase {fields['phase']!r}; expected one of {', '.join(PHASES)}")
+        tensors: dict[str, np.ndarray | None] = {"a": None, "w": None}
+        for attr in ("a", "w"):
+            ref = rec.get(attr)
+            if ref is None or not arrays:
+                continue
+            if ref not in cache:
+                f = d / ref
+                if not f.is_file():
+                    raise TraceError(f"trace {str(d)!r} op #{i} ({fields['name']!r}, layer {fields['layer']}) "
+                                     f"refers to missing array file {ref!r}")
+                try:
+                    cache[ref] = np.load(f, allow_pickle=False)
+                except (OSError, ValueError) as exc:
+                    raise TraceError(f"cannot read trace array {str(f)!r}: {exc}") from None
+            tensors[attr] = cache[ref]
+        op = GemmOp(**fields, a=tensors["a"], w=tensors["w"])
+        for attr, shape in (("a", (op.m, op.k)), ("w", (op.k, op.n))):
+            arr = tensors[attr]
+            if arr is not None and arr.shape != shape:
+                raise TraceError(f"trace op #{i} ({op.name!r}) array {attr!r} has shape {arr.shape!r}; "
+                                 f"expected {shape!r}")
+        ops.append(op)
+    return Trace(model=manifest["model"], ops=ops, meta=manifest.get("meta", {}))

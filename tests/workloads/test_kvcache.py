@@ -1,0 +1,105 @@
+"""KV cache stored in a block format (BFP), with and without K-channel sorting."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from accel import quant
+from accel.errors import WorkloadError
+from tests.workloads.tiny import write_tiny_llama
+from workloads.kvcache import KVCache
+from workloads.llama import LlamaModel
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def llama(tmp_path_factory):
+    return LlamaModel.from_gguf(write_tiny_llama(tmp_path_factory.mktemp("g") / "t.gguf").path)
+
+
+def test_stored_values_are_the_formats_dequantized_blocks():
+    rng = np.random.default_rng(1)
+    k, v = rng.normal(size=(5, 2, 32)), rng.normal(size=(5, 2, 32))
+    c = KVCache(1, 2, 32, kv_format="bfp12_b16")
+    keys, values = c.append(0, k, v)
+    want = quant.quantize(k.reshape(-1, 32), "bfp12_b16", axis=-1).dequantize().reshape(k.shape)
+    np.testing.assert_array_equal(keys, want)
+    assert not np.array_equal(keys, k)
+    keys2, _ = c.append(0, k[:1], v[:1])
+    np.testing.assert_array_equal(keys2[:5], want)  # earlier positions unchanged when the cache grows
+    assert c.length == 6
+
+
+def test_channel_order_quantizes_in_permuted_blocks():
+    rng = np.random.default_rng(2)
+    k = rng.normal(size=(3, 1, 32))
+    order = rng.permutation(32)
+    c = KVCache(1, 1, 32, kv_format="bfp12_b16", k_order=order[None, None, :])
+    keys, _ = c.append(0, k, k)
+    perm = quant.quantize(k[:, 0, order], "bfp12_b16", axis=-1).dequantize()
+    want = np.empty_like(perm)
+    want[:, order] = perm
+    np.testing.assert_array_equal(keys[:, 0], want)
+
+
+def test_sorting_without_a_format_changes_nothing(llama):
+    ids = llama.encode("the cat sat on the mat")
+    a = llama.forward(ids, cache=llama.new_cache())
+    b = llama.forward(ids, cache=llama.new_cache(sort_k_channels=True))
+    np.testing.assert_array_equal(a, b)
+
+
+def test_k_channel_order_keeps_rope_pairs_and_sorts_by_norm(llama):
+    order = llama.k_channel_order()
+    c = llama.config
+    assert order.shape == (c.n_layers, c.n_kv_heads, c.head_dim)
+    assert np.array_equal(order[..., 1::2], order[..., 0::2] + 1) and np.all(order[..., 0::2] % 2 == 0)
+    wk = llama.weights["blk.0.attn_k.weight"].float64()[:, :c.head_dim]
+    pair = np.sqrt((wk ** 2).sum(0).reshape(-1, 2).sum(1))
+    assert np.all(np.diff(pair[order[0, 0, 0::2] // 2]) <= 0)
+
+
+def test_bfp16_closer_than_bfp12_and_sorting_helps_with_outlier_channels(tmp_path):
+    spec = write_tiny_llama(tmp_path / "o.gguf", seed=3, n_heads=2, n_kv_heads=1)  # head_dim 32: 2 blocks of 16
+    m = LlamaModel.from_gguf(spec.path)
+    # outlier key channels, as in real LLMs: scale a few RoPE pairs of each layer's W_k by 20
+    hd = m.config.head_dim
+    for i in range(m.config.n_layers):
+        w = m.weights[f"blk.{i}.attn_k.weight"].float64()
+        for h in range(m.config.n_kv_heads):
+            for p in (1, 12):  # channels 2-3 (block 0) and 24-25 (block 1)
+                w[:, h * hd + 2 * p: h * hd + 2 * p + 2] *= 20.0
+    ids = m.encode("the big red cat sat on a mat and the dog ran")
+    ref = m.forward(ids)
+
+    def err(fmt, sort):
+        return float(np.abs(m.forward(ids, cache=m.new_cache(fmt, sort_k_channels=sort)) - ref).max())
+
+    e16, e12 = err("bfp16_b16", False), err("bfp12_b16", False)
+    e12w, e12c = err("bfp12_b16", "weights"), err("bfp12_b16", "calibration")
+    assert e16 < e12
+    assert e12w < e12 and e12c < e12
+
+
+def test_calibration_order_sorts_key_rms(llama):
+    ids = llama.encode("the cat sat on the mat and the big dog ran")
+    order = llama.k_channel_order("calibration", calibration_ids=ids)
+    cache = llama.new_cache()
+    llama.forward(ids, cache=cache)
+    k = cache.layer(1)[0]  # (T, kv_heads, hd)
+    pair_rms = np.sqrt((k ** 2).mean(0).reshape(llama.config.n_kv_heads, -1, 2).sum(-1))
+    for h in range(llama.config.n_kv_heads):
+        assert np.all(np.diff(pair_rms[h][order[1, h, 0::2] // 2]) <= 0)
+    with pytest.raises(WorkloadError, match=r"^K-channel sorting must be one of weights, calibration, got 'norm'$"):
+        llama.k_channel_order("norm")
+
+
+def test_bad_kv_settings():
+    with pytest.raises(WorkloadError, match=r"^unknown KV-cache format 'bfp99'"):
+        KVCache(1, 1, 8, kv_format="bfp99")
+    with pytest.raises(WorkloadError, match=r"^k_order must hold one permutation of 0\.\.7 per layer and KV head"):
+        KVCache(1, 1, 8, kv_format="bfp12_b16", k_order=np.zeros((1, 1, 8), dtype=int))
+    with pytest.raises(WorkloadError, match=r"^KV cache expects \(T, 1, 8\) keys and values, got \(2, 1, 4\)"):
+        KVCache(1, 1, 8).append(0, np.zeros((2, 1, 4)), np.zeros((2, 1, 4)))
