@@ -16,7 +16,8 @@ import numpy as np
 M, K, N = 64, 512, 64
 SPECS = ["mixpe_w4a8", "mixpe_w4a8:weight_format=uint4", "mixpe_w4a8:weight_format=q4_0",
          "mixpe_w4a8:weight_format=q4_1", "mixpe_w4a8:group_size=128", "int8_mac",
-         "fp16_dequant_first", "fp16_dequant_first:weight_format=q4_1", "mixpe_w4a16",
+         "int8_mac:group_size=32,dequant=per_group",
+         "fp16_dequant_first", "fp16_dequant_first:weight_format=q4_1", "mixpe_w4a16", "mixpe_w4a16:dequant=in_loop",
          "mixpe_w4a16:weight_format=q4_1", "minifloat_mac", "minifloat_mac:accumulate=kulisch",
          "minifloat_mac:act_format=float8_e5m2,weight_format=float8_e5m2",
          "minifloat_mac:act_format=float8_e4m3fn,weight_format=float4_e2m1fn",

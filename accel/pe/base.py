@@ -17,6 +17,12 @@ from accel.activity import Activity
 from accel.errors import ConfigError
 
 DEQUANT_PLACEMENTS = ("in_loop", "per_group", "per_output")
+#: what each placement means (``accel pe show`` prints the valid ones of a variant)
+DEQUANT_MEANING = {
+    "in_loop": "each weight dequantized inside the main loop, before its multiply (once per MAC)",
+    "per_group": "integer/exact group sums first, one dequantization per output and group of g along K",
+    "per_output": "one dequantization per output after the whole K sum (needs scales constant along K)",
+}
 
 _REGISTRY: dict[str, type[PESpec]] = {}
 
@@ -83,6 +89,17 @@ class PESpec:
         """Variant-specific validation (types and choices are already checked)."""
         return []
 
+    #: the ``dequant`` placements a variant implements, with why the others are not offered
+    DEQUANT_VALID: ClassVar[tuple[str, ...]] = ()
+    DEQUANT_WHY_NOT: ClassVar[str] = ""
+
+    def dequant_problems(self) -> list[str]:
+        """The ``dequant`` field must be one of ``DEQUANT_VALID`` (message lists them and says why not others)."""
+        if self.dequant in self.DEQUANT_VALID:
+            return []
+        return [f"dequant must be one of {', '.join(self.DEQUANT_VALID)} for {self.NAME!r}, got {self.dequant!r}"
+                + (f" ({self.DEQUANT_WHY_NOT})" if self.DEQUANT_WHY_NOT else "")]
+
     @classmethod
     def from_params(cls, params: Mapping[str, Any], where: str = "") -> PESpec:
         """Build from a mapping of (possibly string) values, reporting every problem at once."""
@@ -130,7 +147,8 @@ class PESpec:
                 "group_size": self.group_size, "weight_bits": self.weight_bits, "act_bits": self.act_bits,
                 "weight_storage_bits": self.weight_storage_bits, "act_storage_bits": self.act_storage_bits,
                 "out_bits": self.out_bits, "macs_per_pe_per_cycle": self.macs_per_pe_per_cycle,
-                "dequant": self.dequant, "summary": self.SUMMARY,
+                "dequant": self.dequant, "dequant_valid": list(self.DEQUANT_VALID or (self.dequant,)),
+                "summary": self.SUMMARY,
                 "activity_per_mac_1x1x1": self.activity_for(1, 1, self.group_size or 1).to_dict()}
 
     # ----- contract attributes (docs/contracts.md); variants define the rest as fields or properties

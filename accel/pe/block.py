@@ -53,9 +53,13 @@ class BlockMAC(PESpec):
 
     act_format: str = "mxfp8_e4m3"
     weight_format: str = "mxfp8_e4m3"
+    dequant: str = "per_group"
+
+    DEQUANT_VALID = ("per_group",)
+    DEQUANT_WHY_NOT = "the shared block exponents change every block along K: they are added once per block"
 
     def problems(self) -> list[str]:
-        p = []
+        p = self.dequant_problems()
         schemes = []
         for field in ("act_format", "weight_format"):
             try:
@@ -68,7 +72,6 @@ class BlockMAC(PESpec):
         return p
 
     out_bits = 32
-    dequant = "per_group"
 
     @property
     def weight_scheme(self) -> str:

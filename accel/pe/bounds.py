@@ -79,15 +79,16 @@ def error_bound(spec, A, W) -> dict:
         from accel import formats
 
         da = element_delta(A, sa[:, None], formats.get(f"int{spec.act_bits}"))
-        if name == "int8_mac":
+        if spec.dequant == "per_output":  # int8_mac with per-channel weights
             qw, sw = quantize_cols_int(W, spec.weight_bits)
             w_hat = qw * sw[None, :]
             dw = element_delta(W, sw[None, :], formats.get(f"int{spec.weight_bits}"))
             arith = gamma(3) * np.abs(a_hat @ w_hat)
-        else:
+        else:  # per_group: mixpe_w4a8, or int8_mac on int<b>_g<g> weights
             from accel.pe.operands import quantize_weights
 
-            gw = quantize_weights(W, spec.weight_format, spec.group_size)
+            gw = spec.group_weights(W) if name == "int8_mac" else \
+                quantize_weights(W, spec.weight_format, spec.group_size)
             w_hat, dw = gw.dequantize(), _group_weight_delta(W, gw)
             arith = gamma(K // spec.group_size + 2) * (np.abs(a_hat) @ _group_mag(gw))
     elif name in ("mixpe_w4a16", "fp16_dequant_first"):
@@ -98,9 +99,9 @@ def error_bound(spec, A, W) -> dict:
         da = _fp16_delta(A)
         gw = quantize_weights(W, spec.weight_format, spec.group_size)
         w_hat, dw = gw.dequantize(), _group_weight_delta(W, gw)
-        if name == "mixpe_w4a16":
+        if spec.dequant == "per_group":
             arith = gamma(K // spec.group_size + 2) * (np.abs(a_hat) @ _group_mag(gw))
-        else:
+        else:  # in_loop: FP16 weights, K FP32 adds
             w16 = spec.dequantized_weights(W).astype(np.float64)
             dw = dw + _fp16_delta(w_hat) * (1 + 2 * U16)  # the in-loop fp16 dequantization (+ fp16 add)
             if gw.mins is not None:

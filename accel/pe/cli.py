@@ -36,14 +36,20 @@ def _list(args: argparse.Namespace) -> list[dict]:
 
 def _show(args: argparse.Namespace) -> dict:
     from accel import pe
+    from accel.pe.base import DEQUANT_MEANING, PESpec
 
     spec = pe.parse(args.spec)
     d = spec.to_dict()
-    d["doc"] = inspect.cleandoc(type(spec).__doc__ or "")
+    # a preset (e.g. fp16_dequant_first) shows its implementation's documentation after its own
+    docs = [c.__doc__ for c in type(spec).__mro__ if issubclass(c, PESpec) and c.NAME and c.__doc__]
+    d["doc"] = "\n\n".join(inspect.cleandoc(doc) for doc in docs)
     if not args.json:
         for k in ("spec", "summary", "weight_scheme", "act_scheme", "group_size", "weight_bits", "act_bits",
                   "weight_storage_bits", "act_storage_bits", "out_bits", "macs_per_pe_per_cycle", "dequant"):
             print(f"{k:<22} {d[k]}")
+        print("dequant placements this variant implements (set with dequant=...):")
+        for place in d["dequant_valid"]:
+            print(f"  {'*' if place == spec.dequant else ' '} {place:<11} {DEQUANT_MEANING[place]}")
         k = spec.group_size or 1
         print(f"activity for one {k}-long dot product (m = n = 1, k = {k}):")
         for key, v in d["activity_per_mac_1x1x1"].items():

@@ -71,7 +71,9 @@ class _ElementPE(PESpec):
 
     group_size = None
     out_bits = 32
-    dequant = "per_output"
+    DEQUANT_VALID = ("per_output",)
+    DEQUANT_WHY_NOT = ("per-channel scales are constant along K, so they are applied once per output; the "
+                       "element formats carry their own exponents, there is nothing to dequantize per group or MAC")
 
     def _formats_problems(self) -> list[str]:
         p = []
@@ -129,9 +131,10 @@ class MinifloatMAC(_ElementPE):
     act_format: str = "float8_e4m3fn"
     weight_format: str = "float8_e4m3fn"
     accumulate: str = "fp32"
+    dequant: str = "per_output"
 
     def problems(self) -> list[str]:
-        p = self._formats_problems()
+        p = self._formats_problems() + self.dequant_problems()
         if not p:
             sa, sw = (significand_bits(element_format(f)) for f in (self.act_format, self.weight_format))
             if sa + sw > 24:
@@ -193,9 +196,10 @@ class LMulPE(_ElementPE):
     act_format: str = "float8_e4m3fn"
     weight_format: str = "float8_e4m3fn"
     realisation: str = "formula"
+    dequant: str = "per_output"
 
     def problems(self) -> list[str]:
-        p = self._formats_problems()
+        p = self._formats_problems() + self.dequant_problems()
         if not p:
             fa, fw = element_format(self.act_format), element_format(self.weight_format)
             if not (hasattr(fa, "mbits") and hasattr(fw, "mbits")) or fa.mbits != fw.mbits or fa.mbits < 1:

@@ -31,6 +31,7 @@ from accel.pe.shiftadd import group_acc_bits
 
 MAX_GROUP_W4A8 = 4096  # keeps |P - z S_a| < 2^24, so its conversion to FP32 is exact
 MAX_GROUP_W4A16 = 512  # keeps the exact group sums below 2^53 units of 2^-24 (float64 BLAS is exact)
+MAX_GROUP_IN_LOOP = 2**20  # in_loop: the group size only sets how often the scale changes
 FP16_GRID_BITS = grid_bits(get("fp16"))  # 40: |fp16| < 2^16 on a grid of 2^-24
 
 
@@ -93,6 +94,20 @@ def needs_act_sums(fmt: str) -> bool:
     return fmt in ("uint4", "q4_1")
 
 
+def int_group_output(qa: np.ndarray, sa: np.ndarray, gw: GroupWeights, acc_bits: int,
+                     overflow: str) -> tuple[np.ndarray, int]:
+    """Integer group sums in an ``acc_bits`` register, FP32 dequant per group, then the per-token scale.
+
+    Returns (y float32 (M, N), accumulator overflow events); y = fp32(s_a fp32-sum_j term_j) as
+    ``dequant_groups`` defines the terms.
+    """
+    g = gw.group_size
+    P, events = group_dot_iter(qa, gw.codes, g, acc_bits, overflow)
+    Sa = group_sums(qa, g) if gw.zeros is not None or gw.mins is not None else None
+    acc = dequant_groups(P, Sa, gw, qa.shape[0])
+    return sa.astype(np.float32)[:, None] * acc, events
+
+
 class _GroupWeightPE(PESpec):
     """Attributes shared by the PEs whose weights are 4-bit codes in groups along K (``WEIGHT_FORMATS``)."""
 
@@ -118,6 +133,7 @@ class MixPEW4A8(_GroupWeightPE):
     term) in group order; finally y = fp32(s_a acc).
     Overflow: with a narrower ``acc_bits`` the group register saturates (default) or wraps in k order;
     each event is counted as ``acc_overflow:<acc_bits>``.
+    ``dequant`` is ``per_group`` only (group scales change along K; int8_mac offers per_output).
     """
 
     NAME = "mixpe_w4a8"
@@ -131,13 +147,18 @@ class MixPEW4A8(_GroupWeightPE):
     acc_bits: int | None = None
     overflow: str = "saturate"
 
+    dequant: str = "per_group"
+
+    DEQUANT_VALID = ("per_group",)
+    DEQUANT_WHY_NOT = ("group weights change scale every group_size along K, so per_output is not one scale "
+                       "per output; in_loop has no FP operand to dequantize into: use int8_mac for per_output "
+                       "or mixpe_w4a16:dequant=in_loop for FP16 dequant-first")
+
     def problems(self) -> list[str]:
-        p = group_problems(self, MAX_GROUP_W4A8)
+        p = group_problems(self, MAX_GROUP_W4A8) + self.dequant_problems()
         if self.acc_bits is not None and not 2 <= self.acc_bits <= 62:
             p.append(f"acc_bits must be in 2..62 or none, got {self.acc_bits!r}")
         return p
-
-    dequant = "per_group"
 
     @property
     def act_scheme(self) -> str:
@@ -164,10 +185,7 @@ class MixPEW4A8(_GroupWeightPE):
         A, K = check_shapes(A, W)
         gw = as_group_weights(W, self.weight_format, self.group_size)
         qa, sa = quantize_rows_int(A, self.act_bits)
-        P, events = group_dot_iter(qa, gw.codes, self.group_size, self.group_acc_bits, self.overflow)
-        Sa = group_sums(qa, self.group_size) if gw.zeros is not None or gw.mins is not None else None
-        acc = dequant_groups(P, Sa, gw, qa.shape[0])
-        y = sa.astype(np.float32)[:, None] * acc
+        y, events = int_group_output(qa, sa, gw, self.group_acc_bits, self.overflow)
         act = self.activity_for(qa.shape[0], y.shape[1], K)
         act.add("acc_overflow", self.group_acc_bits, count=events)
         return y.astype(np.float64), act
@@ -186,97 +204,44 @@ class MixPEW4A8(_GroupWeightPE):
 
 @register
 @dataclass(frozen=True)
-class FP16DequantFirst(_GroupWeightPE):
-    """The conventional mpGEMM baseline: each weight dequantized to FP16 in the main loop, FP16 x FP16 MACs.
-
-    Rounding: activations rne to FP16 (saturating at +-65504); each weight w16 = fp16(s (q - z)) [Q4_1:
-    fp16(fp16(d q) + m)], saturating; products are exact in FP32 (11 x 11 significand bits); the
-    accumulator rounds to FP32 after every add, in k order.  Overflow: FP32 accumulation overflows to
-    +-inf (IEEE), counted as ``acc_overflow:fp32`` (never with FP16 operands and K < 2^95).
-    Activity: the dequantization (fp16 multiply [+ add]) is counted once per MAC (``in_loop``).
-    """
-
-    NAME = "fp16_dequant_first"
-    PRIORITY = 1
-    SUMMARY = "weights dequantized to FP16 per MAC, FP16 x FP16 products, FP32 accumulation (MixPE's baseline)"
-    CHOICES = {"weight_format": tuple(WEIGHT_FORMATS)}
-
-    group_size: int = 32
-    weight_format: str = "int4"
-
-    def problems(self) -> list[str]:
-        return group_problems(self, 2**20)
-
-    act_bits = 16
-    dequant = "in_loop"
-
-    @property
-    def act_scheme(self) -> str:
-        return "fp16"
-
-    def dequantized_weights(self, W) -> np.ndarray:
-        """The FP16 weights the PE multiplies (K, N), as float16."""
-        gw = as_group_weights(W, self.weight_format, self.group_size)
-        q = gw.codes.astype(np.float64)
-        if gw.zeros is not None:
-            q = q - gw.expand(gw.zeros)
-        s16 = gw.expand(to_fp16_saturating(gw.scales).astype(np.float64))
-        w16 = to_fp16_saturating(s16 * q)
-        if gw.mins is not None:
-            w16 = to_fp16_saturating(w16.astype(np.float64) + gw.expand(to_fp16_saturating(gw.mins)))
-        return w16
-
-    def gemm(self, A, W) -> tuple[np.ndarray, Activity]:
-        from accel.pe.fp32 import ordered_fp32_dot
-
-        A, K = check_shapes(A, W)
-        a16 = to_fp16_saturating(A).astype(np.float32)
-        w16 = self.dequantized_weights(W).astype(np.float32)
-        with np.errstate(over="ignore", invalid="ignore"):
-            y = ordered_fp32_dot(a16, w16)
-        act = self.activity_for(A.shape[0], w16.shape[1], K)
-        act.add("acc_overflow", "fp32", count=int(np.isinf(y).sum()))
-        return y.astype(np.float64), act
-
-    def activity_for(self, m: int, n: int, k: int) -> Activity:
-        mnk = m * n * k
-        act = Activity()
-        act.add("dequant_mul", "fp16", count=mnk)
-        if self.weight_format == "uint4":
-            act.add("int_add", 5, count=mnk)
-        if self.weight_format == "q4_1":
-            act.add("dequant_add", "fp16", count=mnk)
-        act.add("fp_mul", "fp16", "fp16", count=mnk)
-        act.add("fp_add", "fp32", count=mnk)
-        return act
-
-
-@register
-@dataclass(frozen=True)
 class MixPEW4A16(_GroupWeightPE):
-    """MixPE W4A16: FP16 activations x 4-bit group weights by exponent addition, dequant after each group.
+    """FP16 activations x 4-bit group weights; ``dequant`` places the weight dequantization.
 
-    Rounding: activations rne to FP16 (saturating at +-65504).  a * q is built from exponent adds
-    (a * 2^i) and one aligned add, exact (``expadd``); the group accumulator is fixed point (Kulisch) on
-    FP16's grid (2^-24), 45 + ceil(log2 g) bits wide, so P and S_a are exact and cannot overflow.  Per
-    group and output, FP32: t = fp32(P - z S_a) (the first rounding), term = fp32(s t) [Q4_1: fp32(fp32(d
-    fp32(P)) + fp32(m fp32(S_a)))], acc = fp32(acc + term) in group order.  Overflow: only the FP32 output
-    accumulator can overflow (to +-inf), counted as ``acc_overflow:fp32``.
+    Rounding: activations rne to FP16 (saturating at +-65504) in both placements; then by placement.
+
+    ``dequant="per_group"`` (MixPE W4A16): a * q is built from exponent adds (a * 2^i) and one aligned add,
+    exact (``expadd``); the group accumulator is fixed point (Kulisch) on FP16's grid (2^-24), 45 +
+    ceil(log2 g) bits wide, so P and S_a are exact and cannot overflow.  Per group and output, FP32:
+    t = fp32(P - z S_a) (the first rounding), term = fp32(s t) [Q4_1: fp32(fp32(d fp32(P)) + fp32(m
+    fp32(S_a)))], acc = fp32(acc + term) in group order.  group_size <= 512.
+
+    ``dequant="in_loop"`` (the conventional mpGEMM, preset ``fp16_dequant_first``): each weight is
+    dequantized to FP16 in the main loop, w16 = fp16(s (q - z)) [Q4_1: fp16(fp16(d q) + m)], saturating;
+    products are exact in FP32 (11 x 11 significand bits); the accumulator rounds to FP32 after every add,
+    in k order.  Activity counts the dequantization once per MAC (M N K ``dequant_mul:fp16``; a
+    weight-stationary array that dequantizes each weight once per load does K N per fold: ``sim.dequant``).
+
+    ``per_output`` is rejected: group scales change along K.  Overflow: only the FP32 output accumulator
+    can overflow (to +-inf), counted as ``acc_overflow:fp32`` (never with FP16 operands and K < 2^95).
     """
 
     NAME = "mixpe_w4a16"
     PRIORITY = 3
-    SUMMARY = "FP16 act x INT4/UINT4/Q4_x group weights by exponent add, exact group sums, FP32 dequant per group"
+    SUMMARY = ("FP16 act x INT4/UINT4/Q4_x group weights; per_group: exponent add, exact group sums, FP32 dequant "
+               "per group; in_loop: FP16 dequant-first")
     CHOICES = {"weight_format": tuple(WEIGHT_FORMATS)}
+    DEQUANT_VALID = ("per_group", "in_loop")
+    DEQUANT_WHY_NOT = "per_output needs one weight scale per output, but group scales change every group_size along K"
 
     group_size: int = 32
     weight_format: str = "int4"
+    dequant: str = "per_group"
 
     def problems(self) -> list[str]:
-        return group_problems(self, MAX_GROUP_W4A16)
+        p = self.dequant_problems()
+        return p or group_problems(self, MAX_GROUP_W4A16 if self.dequant == "per_group" else MAX_GROUP_IN_LOOP)
 
     act_bits = 16
-    dequant = "per_group"
 
     @property
     def act_scheme(self) -> str:
@@ -284,12 +249,14 @@ class MixPEW4A16(_GroupWeightPE):
 
     @property
     def group_acc_bits(self) -> int:
+        """Width of the per_group Kulisch register (FP16 grid bits + weight bits + carries + sign)."""
         return FP16_GRID_BITS + self.weight_bits + math.ceil(math.log2(max(self.group_size, 2))) + 1
 
     @property
     def act_sum_bits(self) -> int:
         return FP16_GRID_BITS + math.ceil(math.log2(max(self.group_size, 2))) + 1
 
+    # ----- per_group: exponent-add products, exact group sums, dequantization after each group
     def group_parts(self, A, W) -> dict:
         """Exact group sums: P (an iterator of (M, N) per group) and S_a (J, M) as exact float64 values."""
         A, K = check_shapes(A, W)
@@ -303,23 +270,69 @@ class MixPEW4A16(_GroupWeightPE):
         Sa = group_sums(a, g) if gw.zeros is not None or gw.mins is not None else None
         return {"a16": a16, "weights": gw, "P": P, "Sa": Sa}
 
+    # ----- in_loop: FP16 weights, FP16 x FP16 products, FP32 accumulation in k order
+    def dequantized_weights(self, W) -> np.ndarray:
+        """The FP16 weights the in_loop datapath multiplies (K, N), as float16."""
+        gw = as_group_weights(W, self.weight_format, self.group_size)
+        q = gw.codes.astype(np.float64)
+        if gw.zeros is not None:
+            q = q - gw.expand(gw.zeros)
+        s16 = gw.expand(to_fp16_saturating(gw.scales).astype(np.float64))
+        w16 = to_fp16_saturating(s16 * q)
+        if gw.mins is not None:
+            w16 = to_fp16_saturating(w16.astype(np.float64) + gw.expand(to_fp16_saturating(gw.mins)))
+        return w16
+
     def gemm(self, A, W) -> tuple[np.ndarray, Activity]:
-        parts = self.group_parts(A, W)
+        A, K = check_shapes(A, W)
         with np.errstate(over="ignore", invalid="ignore"):
-            y = dequant_groups(parts["P"], parts["Sa"], parts["weights"], parts["a16"].shape[0])
-        M, K = parts["a16"].shape
-        act = self.activity_for(M, y.shape[1], K)
+            if self.dequant == "in_loop":
+                from accel.pe.fp32 import ordered_fp32_dot
+
+                w16 = self.dequantized_weights(W).astype(np.float32)
+                y = ordered_fp32_dot(to_fp16_saturating(A).astype(np.float32), w16)
+            else:
+                parts = self.group_parts(A, W)
+                y = dequant_groups(parts["P"], parts["Sa"], parts["weights"], A.shape[0])
+        act = self.activity_for(A.shape[0], y.shape[1], K)
         act.add("acc_overflow", "fp32", count=int(np.isinf(y).sum()))
         return y.astype(np.float64), act
 
     def activity_for(self, m: int, n: int, k: int) -> Activity:
-        J = _n_groups(k, self.group_size)
         mnk = m * n * k
         act = Activity()
+        if self.dequant == "in_loop":
+            act.add("dequant_mul", "fp16", count=mnk)
+            if self.weight_format == "uint4":
+                act.add("int_add", 5, count=mnk)
+            if self.weight_format == "q4_1":
+                act.add("dequant_add", "fp16", count=mnk)
+            act.add("fp_mul", "fp16", "fp16", count=mnk)
+            act.add("fp_add", "fp32", count=mnk)
+            return act
         act.add("exp_add", 6, count=mnk * (self.weight_bits - 1))
         act.add("int_add", 11 + self.weight_bits, count=mnk * (self.weight_bits - 1))
         act.add("kulisch_add", self.group_acc_bits, count=mnk)
         if needs_act_sums(self.weight_format):
             act.add("kulisch_add", self.act_sum_bits, count=m * k)
-        dequant_activity(act, self.weight_format, m * n, J, self.act_sum_bits, self.group_acc_bits)
+        dequant_activity(act, self.weight_format, m * n, _n_groups(k, self.group_size), self.act_sum_bits,
+                         self.group_acc_bits)
         return act
+
+
+@register
+@dataclass(frozen=True)
+class FP16DequantFirst(MixPEW4A16):
+    """MixPE's baseline, the conventional mpGEMM: ``mixpe_w4a16`` with ``dequant="in_loop"`` (a preset).
+
+    Rounding: activations and weights w16 = fp16(s (q - z)) rne to FP16, exact products, FP32 after every
+    add in k order.  Overflow: FP32 accumulator to +-inf, counted.  Details: ``mixpe_w4a16``'s in_loop (next).
+    """
+
+    NAME = "fp16_dequant_first"
+    PRIORITY = 1
+    SUMMARY = "weights dequantized to FP16 per MAC, FP16 x FP16 products, FP32 accumulation (MixPE's baseline)"
+    DEQUANT_VALID = ("in_loop",)
+    DEQUANT_WHY_NOT = "the in_loop preset of mixpe_w4a16; write mixpe_w4a16:dequant=per_group for the MixPE path"
+
+    dequant: str = "in_loop"

@@ -77,3 +77,29 @@ def group_dequant_output(P, Sa, qt, zeros, sa=None) -> np.ndarray:
                 acc = f32(acc + term)
             y[mm, nn] = float(acc if sa is None else f32(f32(sa[mm]) * acc))
     return y
+
+
+def fp16_weights_from_qtensor(qt, g: int) -> np.ndarray:
+    """The in_loop FP16 weights from a (K, N) QTensor's fields by numpy float16 casts (one rne each):
+    fp16(s (q - z)), or for mins (Q4_1) fp16(fp16(d q) + m).  Assumes no FP16 overflow."""
+    q = qt.element_values()
+    s = np.repeat(np.asarray(qt.scales, np.float64), g, axis=0)
+    if qt.mins is not None:
+        dq = (s * q).astype(np.float16).astype(np.float64)
+        return (dq + np.repeat(np.asarray(qt.mins, np.float64), g, axis=0)).astype(np.float16)
+    z = np.repeat(np.asarray(qt.zeros, np.float64), g, axis=0) if qt.zeros is not None else 0
+    return (s * (q - z)).astype(np.float16)
+
+
+def scalar_fp32_dot(a16: np.ndarray, w16: np.ndarray) -> np.ndarray:
+    """acc = fp32(acc + fp32(a w)) in k order, one numpy float32 scalar operation at a time."""
+    f32 = np.float32
+    M, K = a16.shape
+    y = np.zeros((M, w16.shape[1]))
+    for mm in range(M):
+        for nn in range(w16.shape[1]):
+            acc = f32(0)
+            for kk in range(K):
+                acc = f32(acc + f32(a16[mm, kk]) * f32(w16[kk, nn]))
+            y[mm, nn] = float(acc)
+    return y

@@ -19,6 +19,10 @@ def _variants():
     yield pe.parse("mixpe_w4a8:weight_format=uint4,group_size=16")
     yield pe.parse("mixpe_w4a8:weight_format=q4_1")
     yield pe.parse("mixpe_w4a16:weight_format=q4_1")
+    yield pe.parse("mixpe_w4a16:dequant=in_loop")
+    yield pe.parse("mixpe_w4a16:weight_format=uint4,dequant=in_loop")
+    yield pe.parse("int8_mac:group_size=32,dequant=per_group")
+    yield pe.parse("int8_mac:acc_bits=24,group_size=16,dequant=per_group")
 
 
 def _w4a8(fmt, g, m, n, k):
@@ -72,15 +76,25 @@ def _w4a16(fmt, g, m, n, k):
     return want
 
 
+def _int8_per_group(g, acc_bits, m, n, k):
+    # integer group register (acc_bits), per output and group: convert, FP32 scale multiply and add; then
+    # the per-token activation scale once per output
+    mnk, mn, mnj = m * n * k, m * n, m * n * (k // g)
+    return {"int_mul:8x8": mnk, f"int_add:{acc_bits}": mnk, f"convert:{acc_bits}": mnj,
+            "dequant_mul:fp32": mnj + mn, "fp_add:fp32": mnj}
+
+
 def expected_counts(spec, m, n, k) -> dict:
     """The counts each variant's docstring implies, written out here (default element formats)."""
     mnk, mn = m * n * k, m * n
     if spec.name == "mixpe_w4a8":
         return _w4a8(spec.weight_format, spec.group_size, m, n, k)
+    if spec.name in ("mixpe_w4a16", "fp16_dequant_first") and spec.dequant == "in_loop":
+        return _fp16_dequant_first(spec.weight_format, m, n, k)
     if spec.name == "mixpe_w4a16":
         return _w4a16(spec.weight_format, spec.group_size, m, n, k)
-    if spec.name == "fp16_dequant_first":
-        return _fp16_dequant_first(spec.weight_format, m, n, k)
+    if spec.name == "int8_mac" and spec.dequant == "per_group":
+        return _int8_per_group(spec.group_size, spec.acc_bits, m, n, k)
     if spec.name == "int8_mac":
         return {"int_mul:8x8": mnk, "int_add:32": mnk, "convert:32": mn, "dequant_mul:fp32": 2 * mn}
     # e4m3 x e4m3 by default: each spans 2^-9..448, 18 magnitude bits on its grid
@@ -134,3 +148,35 @@ def test_element_and_block_counts_are_formulas(shape):
     assert pe.get("minifloat_mac", accumulate="kulisch").activity_for(m, n, k) == {
         "fp_mul:e4m3xe4m3": mnk, f"kulisch_add:{width}": mnk, f"convert:{width}": mn, "dequant_mul:fp32": 2 * mn}
     assert pe.get("block_mac", act_format="mxint8", weight_format="mxint8").activity_for(m, n, k)["int_mul:8x8"] == mnk
+
+
+@pytest.mark.parametrize("fmt, g", [("int4", 32), ("uint4", 8), ("q4_1", 32), ("q4_0", 32), ("int4", 1024)])
+@pytest.mark.parametrize("shape", SHAPES + [(16, 9, 2048)])
+def test_w4a16_in_loop_counts_are_the_preset_formulas(fmt, g, shape):
+    m, n, k = shape  # in_loop counts do not depend on g
+    spec = pe.get("mixpe_w4a16", weight_format=fmt, group_size=g, dequant="in_loop")
+    assert spec.activity_for(m, n, k) == _fp16_dequant_first(fmt, m, n, k)
+    assert pe.get("fp16_dequant_first", weight_format=fmt, group_size=g).activity_for(m, n, k) == \
+        _fp16_dequant_first(fmt, m, n, k)
+
+
+@pytest.mark.parametrize("g, acc", [(8, 32), (32, 32), (64, 20)])
+@pytest.mark.parametrize("shape", [(1, 1, 64), (3, 5, 192), (16, 9, 256)])
+def test_int8_per_group_counts_are_formulas(g, acc, shape):
+    m, n, k = shape
+    spec = pe.get("int8_mac", group_size=g, dequant="per_group", acc_bits=acc)
+    assert spec.activity_for(m, n, k) == _int8_per_group(g, acc, m, n, k)
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 64), (16, 9, 256), (1, 1, 128)])
+def test_dequant_mul_count_follows_the_placement(shape):
+    """in_loop: one dequant per MAC (M N K; the PE view, not the K N weight loads of a weight-stationary
+    array); per_group: M N K / g (+ M N for W8A8's per-token scale); per_output: M N (x 2: s_a s_w, then y)."""
+    m, n, k = shape
+    mnk, mn = m * n * k, m * n
+    for g in (8, 32):
+        assert pe.get("mixpe_w4a16", group_size=g, dequant="in_loop").activity_for(m, n, k)["dequant_mul:fp16"] == mnk
+        assert pe.get("mixpe_w4a16", group_size=g).activity_for(m, n, k)["dequant_mul:fp32"] == mnk // g
+        per_group = pe.get("int8_mac", group_size=g, dequant="per_group").activity_for(m, n, k)
+        assert per_group["dequant_mul:fp32"] == mnk // g + mn
+    assert pe.get("int8_mac").activity_for(m, n, k)["dequant_mul:fp32"] == 2 * mn

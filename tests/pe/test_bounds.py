@@ -14,7 +14,10 @@ SPECS = ["mixpe_w4a8", "mixpe_w4a8:weight_format=uint4", "mixpe_w4a8:weight_form
          "minifloat_mac:accumulate=kulisch,act_format=e5m2,weight_format=float6_e2m3fn",
          "minifloat_mac:act_format=float4_e2m1fn,weight_format=int4", "block_mac",
          "block_mac:act_format=mxfp4,weight_format=mxfp4", "block_mac:act_format=bfp16_b32,weight_format=bfp12_b32",
-         "lmul", "lmul:realisation=adder,act_format=e3m4,weight_format=e3m4"]
+         "lmul", "lmul:realisation=adder,act_format=e3m4,weight_format=e3m4",
+         # dequant placements other than the variant's default
+         "mixpe_w4a16:dequant=in_loop", "mixpe_w4a16:weight_format=q4_1,dequant=in_loop",
+         "int8_mac:group_size=32,dequant=per_group", "int8_mac:weight_bits=4,group_size=16,dequant=per_group"]
 
 
 def _data(kind, seed):

@@ -38,3 +38,13 @@ def test_show(capsys):
     json.dumps(d)  # JSON-serialisable as is
     with pytest.raises(ConfigError, match=r"^unknown PE variant 'nope'"):
         _run(["pe", "show", "nope", "--json"], capsys)
+
+
+def test_show_lists_the_dequant_placements_and_the_preset_implementation(capsys):
+    d, out = _run(["pe", "show", "fp16_dequant_first"], capsys)
+    assert d["dequant"] == "in_loop" and d["dequant_valid"] == ["in_loop"]
+    assert "* in_loop" in out and "per_group " not in out
+    assert 'dequant="per_group"' in d["doc"]  # the implementation's (mixpe_w4a16) documentation follows
+    d, out = _run(["pe", "show", "int8_mac:group_size=64,dequant=per_group"], capsys)
+    assert d["dequant_valid"] == ["per_output", "per_group"] and d["weight_scheme"] == "int8_g64"
+    assert "* per_group" in out and "  per_output" in out
