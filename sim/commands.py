@@ -1,7 +1,104 @@
-"""Command-line subcommands of the `sim` package (registered by `cost_models.cli`)."""
+"""Command-line subcommands of the `sim` package (registered by `cost_models.cli`): ``accel sim``."""
 
 from __future__ import annotations
 
+import argparse
+
+from accel.cliutil import add_command
+
+_EPILOG = """\
+examples:
+  accel sim --pe mixpe_w4a8 --array 32x32 --dataflow ws --gemm 256,1024,1024
+  accel sim --design examples/designs/mixpe_w4a8_32x32.yaml --gemm 1,4096,4096 --json
+  accel sim --pe int8_mac --array 128x128 --dataflow os --gemm 256,512,512 --mode scalesim
+  accel sim --design examples/designs/mixpe_w4a8_32x32.yaml --model smollm2-135m --phase decode --tokens 256
+  accel sim --design D.yaml --trace traces/smollm2 -o results/sim
+"""
+
 
 def register(subparsers) -> None:
-    """Add this package's subcommands."""
+    """Add ``accel sim``."""
+    p = add_command(subparsers, "sim", help="simulate GEMMs or a workload trace on a design (cycle level)",
+                    func=_sim, description="Cycle-level simulation of a systolic PE array with an "
+                    "enforced-bandwidth memory system.  Prints cycles, stalls, utilization and DRAM traffic.")
+    p.epilog = _EPILOG
+    d = p.add_mutually_exclusive_group(required=True)
+    d.add_argument("--design", metavar="YAML", help="design file (see examples/designs/)")
+    d.add_argument("--pe", metavar="SPEC", help="PE spec NAME[:key=value,...] (see `accel pe list`)")
+    p.add_argument("--array", metavar="RxC", default="32x32", help="array shape with --pe (default 32x32)")
+    p.add_argument("--dataflow", choices=("ws", "os", "is"), default="ws", help="dataflow with --pe (default ws)")
+    p.add_argument("--dram-bw", type=float, metavar="B", help="DRAM bandwidth in bytes/cycle (overrides the design)")
+    w = p.add_mutually_exclusive_group(required=True)
+    w.add_argument("--trace", metavar="DIR", help="trace directory written by `accel workloads trace`")
+    w.add_argument("--gemm", metavar="M,N,K", help="one GEMM Y[M,N] = A[M,K] @ W[K,N]")
+    w.add_argument("--model", metavar="NAME", help="shape-only trace of a model (see `accel workloads list`)")
+    p.add_argument("--phase", choices=("prefill", "decode"), default="prefill", help="with --model")
+    p.add_argument("--tokens", type=int, default=128, help="with --model: prompt tokens (default 128)")
+    p.add_argument("--mode", choices=("cycle", "scalesim"), default="cycle",
+                   help="cycle: full model; scalesim: SCALE-Sim 3.0.0's stall-free compute cycles")
+    p.add_argument("--functional", action="store_true", help="compute outputs through the golden PE (traces)")
+    p.add_argument("-o", "--output", metavar="DIR", help="write sim_result.json and per_op.parquet here")
+
+
+def _design(args):
+    import dataclasses
+
+    from accel.design import ArraySpec, Design, load_design
+
+    if args.design:
+        design = load_design(args.design)
+    else:
+        from accel import pe as pe_mod
+
+        rows, cols = ArraySpec.parse_shape(args.array)
+        design = Design(pe=pe_mod.parse(args.pe), array=ArraySpec(rows, cols, args.dataflow))
+    if args.dram_bw is not None:
+        design = design.replace(memory=dataclasses.replace(design.memory, dram_bandwidth_bytes_per_cycle=args.dram_bw))
+    return design
+
+
+def _workload(args):
+    if args.gemm:
+        return args.gemm
+    if args.trace:
+        from workloads.trace import load_trace
+
+        return load_trace(args.trace, arrays=args.functional)
+    from workloads.shapes import shape_trace
+
+    return shape_trace(args.model, phase=args.phase, tokens=args.tokens)
+
+
+def _sim(args: argparse.Namespace):
+    import json
+    from pathlib import Path
+
+    from accel.cliutil import to_jsonable
+    from sim import simulate
+
+    design = _design(args)
+    result = simulate(_workload(args), design, mode=args.mode, functional=args.functional, progress=True)
+    out = result.to_dict()
+    if args.output:
+        d = Path(args.output)
+        d.mkdir(parents=True, exist_ok=True)
+        from accel.provenance import provenance
+
+        record = {**out, "design_spec": design.to_dict(), **provenance()}
+        (d / "sim_result.json").write_text(json.dumps(to_jsonable(record), indent=1))
+        result.per_op.to_parquet(d / "per_op.parquet", index=False)
+    if not args.json:
+        print(f"design {out['design']} ({out['array']}, {design.array.dataflow}), mode {out['mode']}: "
+              f"{len(result.ops)} op(s), {out['macs']:,} MACs")
+        print(f"cycles {out['cycles']:,} = compute {out['compute_cycles']:,} + fill/drain "
+              f"{out['fill_drain_cycles']:,} + memory stall {out['memory_stall_cycles']:,} + dequant stall "
+              f"{out['dequant_stall_cycles']:,}")
+        print(f"utilization {out['utilization']:.1%}; roofline bound {out['roofline']['bound_cycles']:,.0f} "
+              f"(compute {out['roofline']['compute_cycles']:,.0f}, memory {out['roofline']['memory_cycles']:,.0f})")
+        print("DRAM bits " + ", ".join(f"{k} {v:,}" for k, v in out["dram_bits_by_operand"].items())
+              + f" (total {out['dram_bits']:,})")
+        print(f"simulated {result.pe_cycles:,} PE-cycles in {result.wall_seconds:.2f} s "
+              f"({result.pe_cycles_per_second:,.3g} PE-cycles/s)")
+        if args.output:
+            print(f"wrote {args.output}/sim_result.json and per_op.parquet")
+    return out

@@ -1,0 +1,162 @@
+"""``sim.simulate``: run a trace or a single GEMM through a design."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+from collections.abc import Iterable
+
+import numpy as np
+
+from accel.activity import Activity
+from accel.design import Design
+from accel.errors import ConfigError, TraceError
+from sim.engine import run_plan
+from sim.pe_view import PEView, pe_view
+from sim.result import OpResult, SimResult
+from sim.scalesim import scalesim_cycles
+from sim.tiling import TilingPolicy, plan_op
+from workloads.trace import GemmOp, Trace
+
+__all__ = ["simulate", "MODES", "as_ops"]
+
+log = logging.getLogger(__name__)
+
+MODES = ("cycle", "scalesim")
+#: Ops whose second operand is an activation (sized and dequantized as one) even in shape-only traces.
+ACT_OPERAND_PREFIXES = ("attn_qk", "attn_pv", "attn_score", "attn_av")
+ATTENTION_MODES = ("reference", "pe")
+
+
+def as_ops(trace_or_gemm) -> list[GemmOp]:
+    """Accept a Trace, a GemmOp, (M, N, K), "M,N,K" or (A, W) arrays; return the list of ops."""
+    x = trace_or_gemm
+    if isinstance(x, Trace):
+        ops = list(x.ops)
+    elif isinstance(x, GemmOp):
+        ops = [x]
+    elif isinstance(x, str):
+        parts = x.replace(" ", "").split(",")
+        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+            raise TraceError(f"a GEMM is written M,N,K (e.g. 256,1024,1024), got {x!r}")
+        m, n, k = (int(p) for p in parts)
+        ops = [GemmOp(0, "gemm", "prefill", m, n, k)]
+    elif isinstance(x, (tuple, list)) and len(x) == 2 and all(isinstance(a, np.ndarray) for a in x):
+        a, w = x
+        if a.ndim != 2 or w.ndim != 2 or a.shape[1] != w.shape[0]:
+            raise TraceError(f"(A, W) must be 2-D with A.shape[1] == W.shape[0], got {a.shape} and {w.shape}")
+        ops = [GemmOp(0, "gemm", "prefill", a.shape[0], w.shape[1], a.shape[1], weight_ref="W", a=a, w=w)]
+    elif isinstance(x, (tuple, list)) and len(x) == 3:
+        ops = [GemmOp(0, "gemm", "prefill", *(int(v) for v in x))]
+    else:
+        raise TraceError(f"simulate() takes a Trace, a GemmOp, (M, N, K), 'M,N,K' or (A, W); got {type(x).__name__}")
+    for op in ops:
+        for d in ("m", "n", "k", "count"):
+            v = getattr(op, d)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise TraceError(f"op {op.name!r} (layer {op.layer}): {d} must be an integer >= 1, got {v!r}")
+    return ops
+
+
+def _weight(weights, ref: str | None):
+    if weights is None or ref is None:
+        return None
+    if callable(weights):
+        return weights(ref)
+    if ref not in weights:
+        raise TraceError(f"no weight {ref!r} in the weights given to simulate(); it has {len(weights)} tensors")
+    return weights[ref]
+
+
+def _operand_is_activation(op: GemmOp) -> bool:
+    return op.weight_ref is None and (op.w is not None or op.name.startswith(ACT_OPERAND_PREFIXES))
+
+
+def _act_view(pe: PEView) -> PEView:
+    """The PE as seen by an activation x activation product: no weight groups, act-sized operands."""
+    return dataclasses.replace(pe, weight_storage_bits=pe.act_storage_bits, group_size=None, dequant="per_output")
+
+
+def _run_op(op: GemmOp, design: Design, pe: PEView, mode: str, policy: TilingPolicy):
+    plan = plan_op(op.m, op.n, op.k, design, pe, policy)
+    traffic = {
+        "dram": {"weight": plan.dram_w.sum(), "input": plan.dram_a.sum(), "output": plan.dram_o.sum()},
+        "sram": {"weight": plan.sram_w.sum(), "input": plan.sram_a.sum(), "output": plan.sram_o.sum()},
+    }
+    traffic = {k: {o: int(math.ceil(b)) for o, b in v.items()} for k, v in traffic.items()}
+    if mode == "scalesim":
+        c = scalesim_cycles(op.m, op.n, op.k, design.array.rows, design.array.cols, design.array.dataflow)
+        timing = (c, c, 0, 0, 0, plan.n_folds)
+    else:
+        t = run_plan(plan, design)
+        timing = (t.cycles, t.compute_cycles, t.fill_drain_cycles, t.memory_stall_cycles, t.dequant_stall_cycles,
+                  t.folds)
+    return timing, traffic
+
+
+def simulate(trace_or_gemm, design: Design, *, functional: bool = False, mode: str = "cycle",
+             policy: TilingPolicy | None = None, progress: bool = False, weights=None,
+             attention: str = "reference") -> SimResult:
+    """Simulate every op in order (each starting with empty buffers) and return a :class:`SimResult`.
+
+    ``mode="cycle"``: the cycle model (array timing + SimPy memory system, stalls enforced);
+    ``mode="scalesim"``: SCALE-Sim 3.0.0's stall-free compute cycles (traffic still from the tiling).
+    ``functional=True`` computes each op's output through ``design.pe.gemm`` (bit-exact golden model)
+    when the op carries its operands; model weights (``op.w is None``) come from ``weights``, a mapping or
+    callable from ``op.weight_ref`` to what ``pe.gemm`` takes (float (K, N) array or QTensor along K).
+    Products of two activations (attention) are computed in float64 (``attention="reference"``, as
+    ``workloads.providers.PEProvider`` does by default) or through the PE (``attention="pe"``).
+    Ops with identical shapes share one timing run.
+    """
+    if mode not in MODES:
+        raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if attention not in ATTENTION_MODES:
+        raise ConfigError(f"attention must be one of {', '.join(ATTENTION_MODES)}, got {attention!r}")
+    if not isinstance(design, Design):
+        raise ConfigError(f"design must be an accel.design.Design, got {type(design).__name__}")
+    pe = pe_view(design.pe)
+    policy = policy or TilingPolicy()
+    ops = as_ops(trace_or_gemm)
+    t0 = time.perf_counter()
+    cache: dict[tuple, tuple] = {}
+    results = []
+    it: Iterable[GemmOp] = ops
+    if progress:
+        from tqdm import tqdm
+
+        it = tqdm(ops, desc="simulate", unit="op", leave=False, disable=None)
+    R, C, s = design.array.rows, design.array.cols, pe.macs_per_pe_per_cycle
+    bw = float(design.memory.dram_bandwidth_bytes_per_cycle)
+    for op in it:
+        act_op = _operand_is_activation(op)
+        view = _act_view(pe) if act_op else pe
+        key = (op.m, op.n, op.k, act_op)
+        if key not in cache:
+            try:
+                cache[key] = _run_op(op, design, view, mode, policy)
+            except ConfigError as exc:
+                raise ConfigError(f"op {op.name!r} (layer {op.layer}, {op.m}x{op.k}->{op.n}): {exc}") from None
+            cache[key] = cache[key] + (design.pe.activity_for(op.m, op.n, op.k),)
+        timing, traffic, act = cache[key]
+        output = None
+        if functional:
+            w = op.w if op.w is not None else _weight(weights, op.weight_ref)
+            if op.a is not None and w is not None and act_op and attention == "reference":
+                output = np.asarray(op.a, dtype=np.float64) @ np.asarray(w, dtype=np.float64)
+            elif op.a is not None and w is not None:
+                output, _ = design.pe.gemm(np.asarray(op.a, dtype=np.float64), w)
+            else:
+                log.warning("op %r (layer %d) carries no operands: no functional output", op.name, op.layer)
+        mem_bits = op.k * op.n * view.weight_storage_bits + op.m * op.k * view.act_storage_bits \
+            + op.m * op.n * view.out_bits
+        results.append(OpResult(
+            layer=op.layer, name=op.name, phase=op.phase, m=op.m, n=op.n, k=op.k, count=op.count,
+            cycles=timing[0], compute_cycles=timing[1], fill_drain_cycles=timing[2],
+            memory_stall_cycles=timing[3], dequant_stall_cycles=timing[4], folds=timing[5],
+            roofline_compute_cycles=op.m * op.n * op.k / (R * C * s), roofline_memory_cycles=mem_bits / 8 / bw,
+            dram_bits=traffic["dram"], sram_bits=traffic["sram"], activity=Activity(act).scaled(op.count),
+            output=output))
+    return SimResult(design_name=design.name or pe.name, mode=mode, rows=R, cols=C, macs_per_pe_per_cycle=s,
+                     ops=results, wall_seconds=time.perf_counter() - t0)

@@ -1,0 +1,71 @@
+"""`accel sim` command line."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cost_models.cli import main
+
+pytestmark = pytest.mark.unit
+
+DESIGN = Path(__file__).resolve().parents[2] / "examples" / "designs" / "mixpe_w4a8_32x32.yaml"
+
+
+def _json(capsys, argv):
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_gemm_json(capsys):
+    d = _json(capsys, ["sim", "--pe", "mixpe_w4a8", "--array", "16x16", "--dataflow", "os", "--gemm", "64,256,256",
+                       "--json"])
+    for key in ("cycles", "compute_cycles", "stall_cycles", "utilization", "dram_bits", "per_op"):
+        assert key in d
+    assert d["array"] == "16x16" and len(d["per_op"]) == 1 and d["per_op"][0]["m"] == 64
+
+
+def test_scalesim_mode(capsys):
+    d = _json(capsys, ["sim", "--pe", "int8_mac", "--dataflow", "os", "--gemm", "64,256,256", "--mode", "scalesim",
+                       "--json"])
+    assert d["cycles"] == 5_087  # REFERENCE.md section 5, measured SCALE-Sim run
+
+
+def test_design_file_model_trace_and_output_dir(capsys, tmp_path):
+    d = _json(capsys, ["sim", "--design", str(DESIGN), "--model", "smollm2-135m", "--phase", "decode", "--tokens", "16",
+                       "--dram-bw", "32", "-o", str(tmp_path), "--json"])
+    assert len(d["per_op"]) > 30 and d["dram_bits"] > 0
+    saved = json.loads((tmp_path / "sim_result.json").read_text())
+    assert saved["cycles"] == d["cycles"] and "git_commit" in saved and saved["design_spec"]["memory"][
+        "dram_bandwidth_bytes_per_cycle"] == 32
+    table = pd.read_parquet(tmp_path / "per_op.parquet")
+    assert len(table) == len(d["per_op"])
+
+
+def test_trace_directory(capsys, tmp_path):
+    from workloads.trace import GemmOp, Trace, save_trace
+
+    save_trace(Trace("toy", [GemmOp(0, "ffn_up", "prefill", 4, 64, 64, weight_ref="0.ffn_up")]), tmp_path / "tr")
+    d = _json(capsys, ["sim", "--pe", "int8_mac", "--trace", str(tmp_path / "tr"), "--json"])
+    assert d["per_op"][0]["name"] == "ffn_up"
+
+
+def test_human_output(capsys):
+    assert main(["sim", "--pe", "int8_mac", "--gemm", "32,64,64"]) == 0
+    out = capsys.readouterr().out
+    assert "cycles" in out and "utilization" in out and "PE-cycles/s" in out
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["sim", "--pe", "int8_mac", "--gemm", "1,2"], r"^accel: error: a GEMM is written M,N,K"),
+    (["sim", "--pe", "int8_mac", "--array", "4*4", "--gemm", "1,2,3"], r"^accel: error: array shape must be written"),
+    (["sim", "--pe", "int8_mac", "--gemm", "1,2,3", "--dram-bw", "0"],
+     r"^accel: error: invalid memory spec: memory\.dram_bandwidth_bytes_per_cycle must be a positive number, got 0"),
+])
+def test_errors_are_one_line(capsys, argv, msg):
+    import re
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert re.match(msg, err), err
