@@ -1,0 +1,63 @@
+"""RTL verification throughput: vectors per second per PE variant, cocotb + Icarus (and Verilator when
+present) next to Amaranth's own simulator, measured in the same run.
+
+    .venv/bin/python benchmarks/bench_rtl.py [--vectors 4000] [--json]
+
+A vector is one (activation, weight) operand pair through the PE (one clock cycle).  Each backend runs
+N/10 and N random vectors; ``steady`` is 0.9 N / (t(N) - t(N/10)), the rate without build and start-up
+cost, ``total`` = N / t(N) includes them (one cocotb run: export, compile, simulator start, ~2 s).
+Ratios are cocotb steady rate / Amaranth steady rate.  On a loaded machine the figures are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from accel.pe import parse  # noqa: E402
+from rtl.checks import check_pe, random_groups  # noqa: E402
+from rtl.verify import available_simulators  # noqa: E402
+
+VARIANTS = ["int8_mac", "mixpe_w4a8", "mixpe_w4a8:weight_format=q4_1", "minifloat_mac:accumulate=kulisch",
+            "minifloat_mac:accumulate=kulisch,act_format=float4_e2m1fn,weight_format=int4"]
+
+
+def measure(spec, backend: str, n: int) -> dict:
+    g = spec.group_size or 16
+    times = []
+    for count in (n // 10, n):
+        r = check_pe(spec, [random_groups(spec, max(1, count // g), seed=1)], backend=backend)
+        if not r.ok:
+            raise SystemExit(f"{spec} on {backend}: {r.mismatches} mismatches: {r.first_mismatch}")
+        times.append((r.vectors, r.seconds))
+    (n1, t1), (n2, t2) = times
+    steady = (n2 - n1) / (t2 - t1) if t2 > t1 else float("nan")
+    return {"variant": spec.to_string(), "backend": backend, "vectors": n2, "seconds": round(t2, 3),
+            "total_vectors_per_s": round(n2 / t2, 1), "steady_vectors_per_s": round(steady, 1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--vectors", type=int, default=10000)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args()
+    backends = ["amaranth"] + available_simulators()
+    rows = [measure(parse(v), b, args.vectors) for v in VARIANTS for b in backends]
+    for r in rows:
+        base = next(x for x in rows if x["variant"] == r["variant"] and x["backend"] == "amaranth")
+        r["steady_ratio_vs_amaranth"] = round(r["steady_vectors_per_s"] / base["steady_vectors_per_s"], 2)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return
+    print(f"{'variant':<72} {'backend':<9} {'total vec/s':>11} {'steady vec/s':>12} {'vs amaranth':>11}")
+    for r in rows:
+        print(f"{r['variant']:<72} {r['backend']:<9} {r['total_vectors_per_s']:>11.0f} "
+              f"{r['steady_vectors_per_s']:>12.0f} {r['steady_ratio_vs_amaranth']:>10.2f}x")
+
+
+if __name__ == "__main__":
+    main()

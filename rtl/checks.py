@@ -1,0 +1,309 @@
+"""Behavioural checks of the RTL against accel's golden models, written once, run at every level.
+
+A check builds operand vectors, drives them through :func:`rtl.bench.run_cycles` (Amaranth simulator,
+Icarus or Verilator) and compares every output with the golden results bit for bit.  Vector sets:
+exhaustive operand pairs, random groups, corner groups (extremes, zeros, overflow of narrow
+accumulators, group boundaries).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rtl.golden import golden_groups, has_act_sum, mac_config, operand_codes, operand_values
+
+DEFAULT_DOT_LENGTH = 16  # group length for PEs without a group size (int8_mac)
+
+
+@dataclass
+class CheckReport:
+    """Outcome of one check: how many results were compared and how many differed."""
+
+    what: str
+    backend: str
+    vectors: int
+    results: int
+    mismatches: int
+    cycles: int
+    seconds: float
+    first_mismatch: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.mismatches == 0 and self.results > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "ok": self.ok}
+
+
+# ----- vectors (G groups of g operand pairs: qa, qw of shape (G, g))
+def group_length(spec) -> int:
+    return spec.group_size or DEFAULT_DOT_LENGTH
+
+
+def exhaustive_pairs(spec) -> tuple[np.ndarray, np.ndarray]:
+    """Every (activation, weight) operand pair (``operand_codes``), one pair per group."""
+    ca, cw = operand_codes(spec)
+    a, w = np.meshgrid(ca, cw, indexing="ij")
+    return a.reshape(-1, 1), w.reshape(-1, 1)
+
+
+def random_groups(spec, n_groups: int, seed: int = 0, g: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Uniformly random operand codes in ``n_groups`` groups of the spec's group length."""
+    rng = np.random.default_rng(seed)
+    g = g or group_length(spec)
+    ca, cw = operand_codes(spec)
+    return rng.choice(ca, (n_groups, g)), rng.choice(cw, (n_groups, g))
+
+
+def extreme_codes(spec, role: str) -> list[int]:
+    """Codes of the most negative, largest, zero, smallest positive and smallest negative values."""
+    codes = operand_codes(spec)[0 if role == "act" else 1]
+    v = operand_values(spec, codes, role)
+    picks = [np.argmin(v), np.argmax(v), np.flatnonzero(v == 0)[0]]
+    pos, neg = np.flatnonzero(v > 0), np.flatnonzero(v < 0)
+    picks += [pos[np.argmin(v[pos])]] if len(pos) else []
+    picks += [neg[np.argmax(v[neg])]] if len(neg) else []
+    return [int(codes[i]) for i in picks]
+
+
+def corner_groups(spec, g: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Every combination of constant extreme groups and an alternating min/max group, per operand."""
+    g = g or group_length(spec)
+
+    def rows(role):
+        ex = extreme_codes(spec, role)
+        return [np.full(g, c) for c in ex] + [np.where(np.arange(g) % 2 == 0, ex[0], ex[1])]
+
+    a_rows, w_rows = rows("act"), rows("weight")
+    qa = np.array([a for a in a_rows for _ in w_rows])
+    qw = np.array([w for _ in a_rows for w in w_rows])
+    return qa, qw
+
+
+# ----- PE
+def pe_cycles(qa: np.ndarray, qw: np.ndarray) -> list[dict]:
+    """One beat per operand pair; ``first``/``last`` mark each group (row)."""
+    G, g = qa.shape
+    return [{"i": {"a": int(qa[j, k]), "w": int(qw[j, k]), "first": int(k == 0), "last": int(k == g - 1)}}
+            for j in range(G) for k in range(g)]
+
+
+def check_pe(spec, blocks: list[tuple[np.ndarray, np.ndarray]], *, backend: str = "amaranth", what: str = "pe",
+             workdir=None, waves: bool = False) -> CheckReport:
+    """Drive blocks of groups (qa, qw) through the spec's PE in one run; compare with ``golden_groups``."""
+    from rtl.bench import run_cycles
+    from rtl.mac import MacPE
+
+    dut = MacPE(mac_config(spec))
+    cycles, want, groups = [], [], []
+    for qa, qw in blocks:
+        gold = golden_groups(spec, qa, qw)
+        cycles += pe_cycles(qa, qw)
+        want += [{f: int(gold[f][j]) for f in gold} for j in range(len(qa))]
+        groups += [(qa[j].tolist(), qw[j].tolist()) for j in range(len(qa))]
+    res = run_cycles(dut, spec.name, cycles, ["o"], backend=backend, drain=4, workdir=workdir, waves=waves)
+    got = [p for _, p in res["outputs"]["o"]]
+    mismatches, first = 0, None
+    for j in range(max(len(got), len(want))):
+        w = want[j] if j < len(want) else None
+        h = got[j] if j < len(got) else None
+        if h != w:
+            mismatches += 1
+            if first is None:
+                first = {"group": j, "operands": groups[j] if j < len(groups) else None, "want": w, "got": h}
+    return CheckReport(what, backend, len(cycles), len(got), mismatches, res["cycles"], res["seconds"], first,
+                       {"waves": res.get("waves")})
+
+
+# ----- array
+def array_cycles(tiles: list[tuple[np.ndarray, np.ndarray]]) -> tuple[list[dict], list[int]]:
+    """Per tile: load the (R, C) weights (rows R-1..0), stream the (M, R) activations, then idle R + C
+    cycles so the next load cannot disturb partial sums in flight.  Returns (cycles, tile start cycles)."""
+    cycles: list[dict] = []
+    starts = []
+    for qa, qw in tiles:
+        R, C = qw.shape
+        cycles += [{"wl": [int(x) for x in qw[r]]} for r in reversed(range(R))]
+        starts.append(len(cycles))
+        cycles += [{"a": [int(x) for x in row]} for row in qa]
+        cycles += [{} for _ in range(R + C)]
+    return cycles, starts
+
+
+def array_golden(spec, rows: int, qa: np.ndarray, qw: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Golden fold results: ``group_dot`` with group = the fold's K (= ``rows``) and the spec's accumulator
+    (the core of the spec's ``gemm``), and the MixPE activation sums (``mixpe.group_sums``)."""
+    from accel.pe.intdot import group_dot
+
+    if spec.name == "minifloat_mac":
+        from rtl.golden import _kulisch_groups
+
+        M, C = qa.shape[0], qw.shape[1]
+        flat = _kulisch_groups(spec, np.repeat(qa, C, axis=0), np.tile(qw.T, (M, 1)))
+        return flat.reshape(M, C), None
+    cfg = mac_config(spec)
+    P, _ = group_dot(qa, qw, rows, cfg.acc_bits, cfg.overflow)
+    if not has_act_sum(spec):
+        return P[0], None
+    from accel.pe.mixpe import group_sums
+
+    return P[0], group_sums(qa, rows)[0]
+
+
+def check_array(spec, rows: int, cols: int, tiles: list[tuple[np.ndarray, np.ndarray]], *,
+                backend: str = "amaranth", what: str | None = None, workdir=None, waves: bool = False) -> CheckReport:
+    """Weight-stationary folds ``qa`` (M, rows) x ``qw`` (rows, cols), one run, against :func:`array_golden`.
+
+    ``extra["latency_cycles"]`` lists, per tile, the cycles from the one in which its first activation row
+    is presented through, inclusive, the first cycle in which its last output is valid.
+    """
+    from rtl.array import WSArray
+    from rtl.bench import run_cycles
+
+    dut = WSArray(mac_config(spec), rows, cols, act_sum=has_act_sum(spec))
+    tiles = [(np.asarray(a, dtype=np.int64), np.asarray(w, dtype=np.int64)) for a, w in tiles]
+    want, owner = [], []
+    for t, (qa, qw) in enumerate(tiles):
+        y, s = array_golden(spec, rows, qa, qw)
+        for i in range(len(qa)):
+            want.append({"y": y[i].tolist(), **({"act_sum": int(s[i])} if s is not None else {})})
+            owner.append(t)
+    cycles, starts = array_cycles(tiles)
+    res = run_cycles(dut, f"{spec.name}_array_{rows}x{cols}", cycles, ["o"], backend=backend,
+                     drain=rows + cols + 2, workdir=workdir, waves=waves)
+    got = res["outputs"]["o"]
+    mismatches, first = 0, None
+    for i in range(max(len(got), len(want))):
+        w = want[i] if i < len(want) else None
+        h = got[i][1] if i < len(got) else None
+        if h != w:
+            mismatches += 1
+            if first is None:
+                first = {"output_row": i, "want": w, "got": h}
+    latencies = []
+    for t, start in enumerate(starts):
+        last = [c for (c, _), o in zip(got, owner, strict=False) if o == t]
+        latencies.append(last[-1] - start + 2 if last else None)
+    return CheckReport(what or f"array {rows}x{cols}", backend, sum(a.size for a, _ in tiles), len(got) * cols,
+                       mismatches, res["cycles"], res["seconds"], first,
+                       {"latency_cycles": latencies, "waves": res.get("waves")})
+
+
+# ----- MixPE end to end: PE RTL group sums -> dequant unit RTL -> y, against spec.gemm
+def _f32_bits(x) -> np.ndarray:
+    return np.asarray(x, dtype=np.float64).astype(np.float32).view(np.uint32).astype(np.int64)
+
+
+def check_mixpe_gemm(spec, A, W, *, backend: str = "amaranth", workdir=None) -> CheckReport:
+    """``spec.gemm(A, W)`` computed by the RTL: the PE's group sums feed the dequant unit, per output.
+
+    Compares the PE's P and S_a with ``spec.integer_parts`` and the dequant unit's FP32 ``y`` with the
+    bits of ``spec.gemm``'s Y.  ``extra`` holds both mismatch counts.
+    """
+    from pathlib import Path
+
+    from rtl.bench import run_cycles
+    from rtl.golden import dequant_correction, dequant_unit
+    from rtl.mac import MacPE
+
+    parts = spec.integer_parts(A, W)
+    Y, _ = spec.gemm(A, W)
+    qa, gw = parts["qa"], parts["weights"]
+    M, K = qa.shape
+    N, g = gw.codes.shape[1], spec.group_size
+    J = K // g
+    # 1. the PE RTL: one group per (m, n, j), in that order
+    ga = np.repeat(qa.reshape(M, 1, J, g), N, axis=1).reshape(-1, g)
+    gq = np.broadcast_to(gw.codes.T.reshape(1, N, J, g), (M, N, J, g)).reshape(-1, g)
+    sub = None if workdir is None else Path(workdir) / "pe"
+    pe = run_cycles(MacPE(mac_config(spec)), "mixpe_pe", pe_cycles(ga, gq), ["o"], backend=backend, drain=4,
+                    workdir=sub)
+    got = [p for _, p in pe["outputs"]["o"]]
+    P_rtl = np.array([p["acc"] for p in got]).reshape(M, N, J)
+    want_P = parts["P"].transpose(1, 2, 0)  # (J, M, N) -> (M, N, J)
+    pe_bad = int((P_rtl != want_P).sum()) if P_rtl.shape == want_P.shape else M * N * J
+    corr = dequant_correction(spec)
+    if corr != "none":
+        S_rtl = np.array([p["act_sum"] for p in got]).reshape(M, N, J)
+        pe_bad += int((S_rtl != np.broadcast_to(parts["Sa"].T[:, None, :], (M, N, J))).sum())
+    # 2. the dequant unit RTL, fed with the PE RTL's sums
+    scale_bits, sa_bits = _f32_bits(gw.scales), _f32_bits(parts["sa"])
+    cycles = []
+    for m_ in range(M):
+        for n in range(N):
+            for j in range(J):
+                beat = {"p": int(P_rtl[m_, n, j]), "scale": int(scale_bits[j, n]), "act_scale": int(sa_bits[m_]),
+                        "first": int(j == 0), "last": int(j == J - 1)}
+                if corr != "none":
+                    beat["act_sum"] = int(S_rtl[m_, n, j])
+                if corr == "zero":
+                    beat["zero"] = int(gw.zeros[j, n])
+                if corr == "min":
+                    beat["min"] = int(_f32_bits(gw.mins)[j, n])
+                cycles.append({"i": beat})
+    sub = None if workdir is None else Path(workdir) / "dequant"
+    dq = run_cycles(dequant_unit(spec), "mixpe_dequant", cycles, ["o"], backend=backend, drain=4, workdir=sub)
+    y_bits = np.array([p["y"] for _, p in dq["outputs"]["o"]])
+    want = _f32_bits(Y).reshape(-1)
+    y_bad = int((y_bits != want).sum()) if y_bits.shape == want.shape else len(want)
+    first = None
+    if y_bad and y_bits.shape == want.shape:
+        i = int(np.flatnonzero(y_bits != want)[0])
+        first = {"output": i, "want": hex(int(want[i])), "got": hex(int(y_bits[i]))}
+    return CheckReport(f"mixpe gemm {M}x{K}x{N}", backend, int(qa.size * N), len(y_bits), pe_bad + y_bad,
+                       pe["cycles"] + dq["cycles"], pe["seconds"] + dq["seconds"], first,
+                       {"pe_mismatches": pe_bad, "y_mismatches": y_bad})
+
+
+def check_mixpe_array(spec, rows: int, A, W, *, backend: str = "amaranth", workdir=None,
+                      max_rows: int = 16) -> CheckReport:
+    """``spec.gemm(A, W)`` on the MixPE array with column-edge dequant (N = the array's columns).
+
+    Folds in group order (g / rows folds per group), each: per-column scales/zeros/mins, weight load,
+    M activation rows, then the array drains.  Compares the bits of every output with ``spec.gemm``.
+    """
+    from rtl.bench import run_cycles
+    from rtl.golden import dequant_correction, mixpe_array
+
+    parts = spec.integer_parts(A, W)
+    Y, _ = spec.gemm(A, W)
+    qa, gw, sa = parts["qa"], parts["weights"], _f32_bits(parts["sa"])
+    M, K = qa.shape
+    C = gw.codes.shape[1]
+    dut = mixpe_array(spec, rows, C, max_rows)
+    corr, g = dequant_correction(spec), spec.group_size
+    J, F = K // g, g // rows
+    cycles: list[dict] = []
+    for j in range(J):
+        for f in range(F):
+            k0 = j * g + f * rows
+            q = {"scale": [int(x) for x in _f32_bits(gw.scales[j])]}
+            if corr == "zero":
+                q["zero"] = [int(x) for x in gw.zeros[j]]
+            if corr == "min":
+                q["min"] = [int(x) for x in _f32_bits(gw.mins[j])]
+            load = [{"wl": [int(x) for x in gw.codes[k0 + r]]} for r in reversed(range(rows))]
+            load[0]["q"] = q
+            cycles += load
+            cycles += [{"a": {"x": [int(x) for x in qa[i, k0:k0 + rows]], "act_scale": int(sa[i]), "row0": int(i == 0),
+                              "first_fold": int(f == 0), "last_fold": int(f == F - 1), "first_group": int(j == 0),
+                              "last_group": int(j == J - 1)}} for i in range(M)]
+            cycles += [{} for _ in range(rows + C + 1)]
+    res = run_cycles(dut, f"mixpe_array_{rows}x{C}", cycles, ["o"], backend=backend, drain=rows + C + 2,
+                     workdir=workdir)
+    got = np.array([p["y"] for _, p in res["outputs"]["o"]])
+    want = _f32_bits(Y)
+    bad = int((got != want).sum()) if got.shape == want.shape else want.size
+    first = None
+    if bad and got.shape == want.shape:
+        i, c = (int(v[0]) for v in np.nonzero(got != want))
+        first = {"row": i, "col": c, "want": hex(int(want[i, c])), "got": hex(int(got[i, c]))}
+    elif bad:
+        first = {"want_shape": want.shape, "got_shape": got.shape}
+    return CheckReport(f"mixpe array {rows}x{C} gemm {M}x{K}x{C}", backend, int(qa.size * C), int(got.size), bad,
+                       res["cycles"], res["seconds"], first)

@@ -1,0 +1,41 @@
+"""Vectors from a real SmolLM2-135M trace through the MixPE RTL (PE + FP32 dequant), bit-exact vs spec.gemm.
+
+Activations are the traced inputs of layer-0 GEMMs; weights are the model's stored Q4_1 blocks (as the
+GGUF holds them, not requantized), first output columns.
+"""
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def layer0():
+    from workloads import fetch
+    from workloads.models import load_model, real_trace
+
+    if not fetch.is_cached("smollm2-135m"):
+        pytest.skip("SmolLM2-135M not fetched (accel workloads fetch smollm2-135m)")
+    model = load_model("smollm2-135m")
+    trace = real_trace("smollm2-135m", tokens=3, model=model)
+    return model, {op.name: op for op in trace.ops if op.layer == 0 and op.weight_ref}
+
+
+@pytest.mark.parametrize("op_name,cols", [("attn_q", 3), ("ffn_down", 2)])
+def test_real_trace_through_mixpe_rtl(layer0, op_name, cols):
+    from accel.pe import parse
+    from accel.pe.operands import GroupWeights, from_qtensor
+    from rtl.checks import check_mixpe_gemm
+    from workloads.providers import ggml_qtensor
+
+    model, ops = layer0
+    op = ops[op_name]
+    gw = from_qtensor(ggml_qtensor(model.weights[op.weight_ref]))
+    assert gw.fmt == "q4_1" and gw.group_size == 32
+    part = GroupWeights(gw.codes[:, :cols], gw.scales[:, :cols], None, gw.mins[:, :cols], 32, gw.bits, gw.signed,
+                        gw.fmt)
+    A = np.asarray(op.a, dtype=np.float64)[:2]
+    report = check_mixpe_gemm(parse("mixpe_w4a8:weight_format=q4_1"), A, part)
+    assert report.ok, (report.first_mismatch, report.extra)
+    assert report.results == 2 * cols

