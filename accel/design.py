@@ -214,7 +214,7 @@ def design_from_dict(data: Any, source: str = "<dict>") -> Design:
     memory = _build(MemorySpec, data.get("memory"), "memory", problems, buffers)
     dequant = _build(DequantSpec, data.get("dequant"), "dequant", problems)
     if problems:
-        raise ConfigError(f"{source}: {len(problems)} problem(s): " + "; ".join(problems))
+        raise ConfigError(f"{source}: " + "; ".join(problems))
     return Design(pe=pe, array=array, memory=memory, dequant=dequant,
                   kv_cache_format=data.get("kv_cache_format"), name=str(data.get("name", "")))
 

@@ -26,7 +26,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import simpy
 
 from sim.array_timing import ArrayPipeline
 from sim.dequant import dequant_cycles
@@ -91,6 +90,8 @@ def _output_slots(plan: OpPlan, mem) -> int:
 
 def run_plan(plan: OpPlan, design) -> OpTiming:
     """Simulate the folds of ``plan`` on ``design``; returns the op's cycles and their breakdown."""
+    import simpy  # here, not at module level: simpy's import (~50 ms) would slow every `accel` command
+
     mem = design.memory
     n = plan.n_folds
     bytes_per_cycle = float(mem.dram_bandwidth_bytes_per_cycle)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from accel.errors import ConfigError
+from accel.pe.base import DEQUANT_PLACEMENTS as DEQUANT_MODES  # a PE's dequant mode: where it dequantizes
 
-DEQUANT_MODES = ("in_loop", "per_group", "per_output")
 _NEEDED = ("weight_storage_bits", "act_storage_bits", "out_bits", "group_size", "macs_per_pe_per_cycle",
            "dequant")
 

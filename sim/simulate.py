@@ -25,8 +25,6 @@ __all__ = ["simulate", "MODES", "as_ops"]
 log = logging.getLogger(__name__)
 
 MODES = ("cycle", "scalesim")
-#: Ops whose second operand is an activation (sized and dequantized as one) even in shape-only traces.
-ACT_OPERAND_PREFIXES = ("attn_qk", "attn_pv", "attn_score", "attn_av")
 ATTENTION_MODES = ("reference", "pe")
 
 
@@ -68,10 +66,6 @@ def _weight(weights, ref: str | None):
     if ref not in weights:
         raise TraceError(f"no weight {ref!r} in the weights given to simulate(); it has {len(weights)} tensors")
     return weights[ref]
-
-
-def _operand_is_activation(op: GemmOp) -> bool:
-    return op.weight_ref is None and (op.w is not None or op.name.startswith(ACT_OPERAND_PREFIXES))
 
 
 def _act_view(pe: PEView) -> PEView:
@@ -129,8 +123,9 @@ def simulate(trace_or_gemm, design: Design, *, functional: bool = False, mode: s
         it = tqdm(ops, desc="simulate", unit="op", leave=False, disable=None)
     R, C, s = design.array.rows, design.array.cols, pe.macs_per_pe_per_cycle
     bw = float(design.memory.dram_bandwidth_bytes_per_cycle)
+    no_operands: list[str] = []
     for op in it:
-        act_op = _operand_is_activation(op)
+        act_op = op.activation_operand  # sized and dequantized as an activation
         view = _act_view(pe) if act_op else pe
         key = (op.m, op.n, op.k, act_op)
         if key not in cache:
@@ -148,7 +143,7 @@ def simulate(trace_or_gemm, design: Design, *, functional: bool = False, mode: s
             elif op.a is not None and w is not None:
                 output, _ = design.pe.gemm(np.asarray(op.a, dtype=np.float64), w)
             else:
-                log.warning("op %r (layer %d) carries no operands: no functional output", op.name, op.layer)
+                no_operands.append(op.name)
         mem_bits = op.k * op.n * view.weight_storage_bits + op.m * op.k * view.act_storage_bits \
             + op.m * op.n * view.out_bits
         results.append(OpResult(
@@ -158,5 +153,8 @@ def simulate(trace_or_gemm, design: Design, *, functional: bool = False, mode: s
             roofline_compute_cycles=op.m * op.n * op.k / (R * C * s), roofline_memory_cycles=mem_bits / 8 / bw,
             dram_bits=traffic["dram"], sram_bits=traffic["sram"], activity=Activity(act).scaled(op.count),
             output=output))
+    if no_operands:
+        log.warning("%d op(s) carry no operands (or no weights were given): no functional output for %s%s",
+                    len(no_operands), ", ".join(no_operands[:5]), " ..." if len(no_operands) > 5 else "")
     return SimResult(design_name=design.name or pe.name, mode=mode, rows=R, cols=C, macs_per_pe_per_cycle=s,
                      ops=results, wall_seconds=time.perf_counter() - t0)

@@ -15,6 +15,8 @@ import numpy as np
 from accel.errors import TraceError
 
 PHASES = ("prefill", "decode")
+#: Ops whose second operand is an activation (attention), not a model weight; per-head ops add "[hN]".
+ACTIVATION_OPS = ("attn_qk", "attn_pv")
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class GemmOp:
     are referenced by ``weight_ref`` (tensor name in the model file) instead of copied.
     """
 
-    layer: int
+    layer: int  # block index; -1 before the first block (ViT patch embedding), n_layers for the head
     name: str  # e.g. "attn_q", "ffn_up", "attn_qk[h3]", "lm_head"
     phase: str  # "prefill" | "decode"
     m: int
@@ -42,6 +44,11 @@ class GemmOp:
     @property
     def macs(self) -> int:
         return self.m * self.n * self.k * self.count
+
+    @property
+    def activation_operand(self) -> bool:
+        """True when W is an activation (attention), also in shape-only traces that carry no tensors."""
+        return self.weight_ref is None and (self.w is not None or self.name.split("[")[0] in ACTIVATION_OPS)
 
 
 @dataclass
@@ -122,6 +129,8 @@ def load_trace(directory: str | Path, *, arrays: bool = True) -> Trace:
     missing = [k for k in ("model", "ops") if k not in manifest]
     if missing:
         raise TraceError(f"trace manifest {str(path)!r} lacks keys {missing!r}")
+    if not isinstance(manifest["ops"], list):
+        raise TraceError(f"trace manifest {str(path)!r} key 'ops' must be a list, got {type(manifest['ops']).__name__}")
     cache: dict[str, np.ndarray] = {}
     ops = []
     for i, rec in enumerate(manifest["ops"]):
@@ -131,20 +140,17 @@ def load_trace(directory: str | Path, *, arrays: bool = True) -> Trace:
             raise TraceError(f"trace op #{i} in {str(path)!r} is malformed (missing {exc})") from None
         if fields["phase"] not in PHASES:
             raise TraceError(f"trace op #{i} has phase {fields['phase']!r}; expected one of {', '.join(PHASES)}")
+        for f, low in (("layer", -1), ("m", 1), ("n", 1), ("k", 1), ("count", 1)):
+            v = fields[f]
+            if not isinstance(v, int) or isinstance(v, bool) or v < low:
+                raise TraceError(f"trace op #{i} ({fields['name']!r}) {f} must be an integer >= {low}, got {v!r}")
         tensors: dict[str, np.ndarray | None] = {"a": None, "w": None}
         for attr in ("a", "w"):
             ref = rec.get(attr)
             if ref is None or not arrays:
                 continue
             if ref not in cache:
-                f = d / ref
-                if not f.is_file():
-                    raise TraceError(f"trace {str(d)!r} op #{i} ({fields['name']!r}, layer {fields['layer']}) "
-                                     f"refers to missing array file {ref!r}")
-                try:
-                    cache[ref] = np.load(f, allow_pickle=False)
-                except (OSError, ValueError) as exc:
-                    raise TraceError(f"cannot read trace array {str(f)!r}: {exc}") from None
+                cache[ref] = _load_array(d, ref, f"op #{i} ({fields['name']!r}, layer {fields['layer']})")
             tensors[attr] = cache[ref]
         op = GemmOp(**fields, a=tensors["a"], w=tensors["w"])
         for attr, shape in (("a", (op.m, op.k)), ("w", (op.k, op.n))):
@@ -154,3 +160,21 @@ def load_trace(directory: str | Path, *, arrays: bool = True) -> Trace:
                                  f"expected {shape!r}")
         ops.append(op)
     return Trace(model=manifest["model"], ops=ops, meta=manifest.get("meta", {}))
+
+
+def _load_array(d: Path, ref: Any, where: str) -> np.ndarray:
+    """One numeric array file of trace ``d``; the reference must stay inside ``d/arrays``."""
+    if not isinstance(ref, str) or not ref.startswith("arrays/"):
+        raise TraceError(f"trace {str(d)!r} {where} has array reference {ref!r}; expected 'arrays/<file>.npy'")
+    f = d / ref
+    if f.resolve().parent != (d / "arrays").resolve():
+        raise TraceError(f"trace {str(d)!r} {where} has array reference {ref!r} outside its arrays/ directory")
+    if not f.is_file():
+        raise TraceError(f"trace {str(d)!r} {where} refers to missing array file {ref!r}")
+    try:
+        arr = np.load(f, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise TraceError(f"cannot read trace array {str(f)!r} (corrupt or truncated?): {exc}") from None
+    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
+        raise TraceError(f"trace array {str(f)!r} must hold numbers, got dtype {getattr(arr, 'dtype', None)!s}")
+    return arr

@@ -89,7 +89,7 @@ def test_double_buffering_and_latency_matter():
     off = design(pe, 16, 16, "ws", MemorySpec(dram_latency_cycles=200, double_buffered=False))
     r_on, r_off = sim.simulate((64, 512, 512), on), sim.simulate((64, 512, 512), off)
     assert r_off.cycles > 2 * r_on.cycles
-    assert r_on.dram_bits == r_off.dram_bits or r_off.dram_bits >= r_on.dram_bits
+    assert r_off.dram_bits >= r_on.dram_bits  # single buffering never lets more stay on chip
 
 
 def test_sram_bandwidth_stalls():

@@ -69,3 +69,30 @@ def test_errors_are_one_line(capsys, argv, msg):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert re.match(msg, err), err
+
+
+@pytest.mark.parametrize("text,msg", [
+    ("pe: mixpe_w4a8\narray: {rows: 0, cols: -3, dataflow: xy}\nmemory: {dram_bandwidth_bytes_per_cycle: -1}\n",
+     r"^accel: error: .*d\.yaml: .*array\.rows must be an integer in 1\.\.4096, got 0; array\.cols must be an integer "
+     r"in 1\.\.4096, got -3; array\.dataflow must be one of ws, os, is, got 'xy'; "
+     r"memory\.dram_bandwidth_bytes_per_cycle must be a positive number, got -1"),
+    ("pe: [mixpe\narray: {\n", r"^accel: error: .*d\.yaml: malformed YAML"),
+])
+def test_bad_design_file_reports_every_problem(capsys, tmp_path, text, msg):
+    import re
+
+    (tmp_path / "d.yaml").write_text(text)
+    assert main(["sim", "--design", str(tmp_path / "d.yaml"), "--gemm", "1,2,3"]) == 2
+    err = capsys.readouterr().err
+    assert re.match(msg, err), err
+
+
+def test_bad_trace_directory_is_a_clean_error(capsys, tmp_path):
+    import re
+
+    (tmp_path / "manifest.json").write_text('{"schema_version": 1, "model": "m", "ops": [{"layer": 0, "name": "x", '
+                                            '"phase": "prefill", "m": 0, "n": 1, "k": 1, "a_format": "fp32", '
+                                            '"w_format": "fp32", "weight_ref": null, "count": 1}]}')
+    assert main(["sim", "--pe", "int8_mac", "--trace", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert re.match(r"^accel: error: trace op #0 \('x'\) m must be an integer >= 1, got 0$", err), err

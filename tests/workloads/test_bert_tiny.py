@@ -61,10 +61,16 @@ def test_wrong_architecture(tmp_path):
         BertModel.from_dir(tmp_path)
 
 
-def test_truncated_safetensors(tmp_path):
+@pytest.mark.parametrize("corrupt", ["truncated", "empty", "garbage", "header_length", "header_json"])
+def test_corrupt_safetensors(tmp_path, corrupt):
     write_tiny_bert(tmp_path)
     st = tmp_path / "model.safetensors"
-    st.write_bytes(st.read_bytes()[:-100])
+    data = st.read_bytes()
+    n = int.from_bytes(data[:8], "little")  # safetensors: u64 header length, JSON header, tensor bytes
+    bad = {"truncated": data[:-100], "empty": b"", "garbage": b"\x07" * 64,
+           "header_length": (10**12).to_bytes(8, "little") + data[8:],
+           "header_json": data[:8] + b"{" * n + data[8 + n:]}[corrupt]
+    st.write_bytes(bad)
     with pytest.raises(WorkloadError, match=r"^cannot read safetensors file '.*' \(corrupt or truncated\?\)"):
         BertModel.from_dir(tmp_path)
 

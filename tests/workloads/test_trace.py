@@ -49,6 +49,18 @@ def test_prefill_and_decode_capture_match_shape_only_trace(tiny):
     assert rec.ops[3].name == "attn_qk[h0]" and rec.ops[3].n == len(ids) + 1
 
 
+def test_activation_operand_flag_in_captured_and_shape_only_traces(tiny):
+    """Attention products (W is an activation) are recognised with and without tensors; weights never are."""
+    rec = Recorder()
+    tiny.forward(tiny.encode("the cat sat"), provider=rec)
+    for tr in (rec.trace("tiny"), shape_trace(tiny_shape(tiny), tokens=3), shape_trace("llama2-7b", tokens=4,
+                                                                                      phase="decode")):
+        for op in tr.ops:
+            stripped = dataclasses.replace(op, a=None, w=None)
+            assert op.activation_operand == stripped.activation_operand == (op.weight_ref is None), op
+        assert any(op.activation_operand for op in tr.ops) and not tr.ops[-1].activation_operand  # lm_head
+
+
 def test_captured_operands_reproduce_the_products(tiny):
     """Replaying every recorded op with the reference gives what the forward computed."""
     ids = tiny.encode("a big red hat")
@@ -141,6 +153,51 @@ def test_array_shape_mismatch(tmp_path):
     man = json.loads((d / "manifest.json").read_text())
     np.save(d / man["ops"][0]["a"], np.ones((5, 5)))
     with pytest.raises(TraceError, match=r"^trace op #0 \('attn_q'\) array 'a' has shape \(5, 5\); expected \(2, 3\)$"):
+        load_trace(d)
+
+
+def _edit_op0(d, **changes):
+    man = json.loads((d / "manifest.json").read_text())
+    man["ops"][0].update(changes)
+    (d / "manifest.json").write_text(json.dumps(man))
+
+
+@pytest.mark.parametrize("changes, pattern", [
+    ({"m": -1}, r"^trace op #0 \('attn_q'\) m must be an integer >= 1, got -1$"),
+    ({"k": "3"}, r"^trace op #0 \('attn_q'\) k must be an integer >= 1, got '3'$"),
+    ({"count": 0}, r"^trace op #0 \('attn_q'\) count must be an integer >= 1, got 0$"),
+    ({"a": "../manifest.json"}, r"^trace '.*' op #0 \('attn_q', layer 0\) has array reference '\.\./manifest\.json'; "
+                                r"expected 'arrays/<file>\.npy'$"),
+    ({"a": "arrays/../../x.npy"}, r"^trace '.*' op #0 .* outside its arrays/ directory$"),
+])
+def test_bad_op_fields_and_array_references(tmp_path, changes, pattern):
+    d = _saved(tmp_path)
+    _edit_op0(d, **changes)
+    with pytest.raises(TraceError, match=pattern):
+        load_trace(d)
+
+
+@pytest.mark.parametrize("corrupt", ["garbage", "truncated", "strings"])
+def test_corrupt_array_file(tmp_path, corrupt):
+    d = _saved(tmp_path)
+    f = d / json.loads((d / "manifest.json").read_text())["ops"][0]["a"]
+    if corrupt == "garbage":
+        f.write_bytes(b"not an npy file" * 4)
+    elif corrupt == "truncated":
+        f.write_bytes(f.read_bytes()[:-8])
+    else:
+        np.save(f, np.full((2, 3), "x"))
+    pattern = (r"^trace array '.*' must hold numbers, got dtype <U1$" if corrupt == "strings"
+               else r"^cannot read trace array '.*00000\.npy' \(corrupt or truncated\?\)")
+    with pytest.raises(TraceError, match=pattern):
+        load_trace(d)
+
+
+def test_ops_must_be_a_list(tmp_path):
+    d = tmp_path / "t"
+    d.mkdir()
+    (d / "manifest.json").write_text('{"schema_version": 1, "model": "m", "ops": {"0": {}}}')
+    with pytest.raises(TraceError, match=r"^trace manifest '.*' key 'ops' must be a list, got dict$"):
         load_trace(d)
 
 
