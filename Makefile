@@ -18,9 +18,9 @@ test: lint
 test-all: lint
 	$(PY) -m pytest -q
 
-## The main job.
+## The main job: the default design-space study on SmolLM2-135M (results/default/report.md).
 main: setup
-	$(VENV)/bin/accel formats list
+	$(VENV)/bin/accel explore -o results/default
 
 bench: setup
 	$(PY) benchmarks/run_all.py

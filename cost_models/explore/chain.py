@@ -1,0 +1,123 @@
+"""The real evaluation stage: workloads accuracy, ``sim.simulate`` and ``cost_models.evaluate``.
+
+- Accuracy (once per :class:`ArithConfig`): perplexity of the real model's forward pass with every
+  weight product through the PE's golden model (``workloads.providers.PEProvider``; attention products
+  in float64 unless the point's ``attention`` is ``pe``), over the fixed evaluation windows, against
+  the float64 reference forward (computed once per worker process).  Shape-only models (no weights)
+  have no accuracy: the metric is ``none`` (NaN).
+- Performance (once per :class:`Point`): the GEMMs of a prefill over ``prefill_tokens`` tokens and of
+  ``decode_tokens`` decode steps after it, from the model's published shapes
+  (``workloads.shapes.shape_trace``, same shapes as the real run), simulated in cycle mode on the
+  point's design, then priced by the cost models (45 nm Horowitz table by default).  Energy per token
+  divides by batch x (prefill + decode tokens).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+from dataclasses import dataclass
+
+from cost_models.explore.records import AccuracyResult, ArithConfig, OpPerf, PerfResult, Point
+
+log = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=4)
+def _reference_perplexity(model: str, windows: int, tokens: int) -> float:
+    from workloads import accuracy
+    from workloads.models import load_model
+
+    return float(accuracy.perplexity(load_model(model), tokens=tokens, n_windows=windows)["perplexity"])
+
+
+@functools.lru_cache(maxsize=4)
+def _trace(model: str, phases: tuple[str, ...], prefill_tokens: int, decode_tokens: int, batch: int = 1):
+    from workloads.shapes import shape_trace
+    from workloads.trace import Trace
+
+    ops = []
+    if "prefill" in phases:
+        ops += shape_trace(model, phase="prefill", tokens=prefill_tokens, batch=batch).ops
+    if "decode" in phases:
+        for step in range(decode_tokens):
+            ops += shape_trace(model, phase="decode", tokens=prefill_tokens + step, batch=batch).ops
+    return Trace(model=model, ops=ops, meta={"phases": phases, "prefill_tokens": prefill_tokens,
+                                             "decode_tokens": decode_tokens, "batch": batch})
+
+
+def _tokens(point: Point) -> int:
+    w = point.workload
+    per_sequence = (w.prefill_tokens if "prefill" in w.phases else 0) + (w.decode_tokens if "decode" in w.phases else 0)
+    return w.batch * per_sequence
+
+
+@dataclass(frozen=True)
+class ChainEvaluator:
+    """workloads accuracy + sim.simulate (cycle mode) + cost_models.evaluate."""
+
+    cost_table: str = "horowitz45"
+    fpga_target: str = "xc7"
+    skip_accuracy: bool = False  # performance only: every accuracy is "none" (NaN)
+
+    @staticmethod
+    def canonical_pe(text: str) -> str:
+        from accel import pe
+
+        return pe.parse(text).to_string()
+
+    def accuracy(self, arith: ArithConfig) -> AccuracyResult:
+        from accel import pe
+        from workloads import accuracy
+        from workloads import providers as prov
+        from workloads.models import REAL_MODELS, load_model
+
+        if self.skip_accuracy or arith.model not in REAL_MODELS:
+            return AccuracyResult("none", math.nan, math.nan)
+        spec = pe.parse(arith.pe)
+        model = load_model(arith.model)
+        kind = REAL_MODELS[arith.model]
+        provider = prov.PEProvider(spec, attention=arith.attention)
+        if kind == "encoder":
+            res = accuracy.embedding_similarity(model, provider=provider, tokens=arith.accuracy_tokens,
+                                                n_windows=arith.accuracy_windows)
+            return AccuracyResult("cosine", float(res["cosine_similarity"]), 1.0, higher_is_better=True)
+        res = accuracy.perplexity(model, provider=provider, tokens=arith.accuracy_tokens,
+                                  n_windows=arith.accuracy_windows, kv_format=arith.kv_cache_format,
+                                  sort_k_channels=arith.kv_sort_k_channels)
+        ref = _reference_perplexity(arith.model, arith.accuracy_windows, arith.accuracy_tokens)
+        log.info("%s: perplexity %.4f (reference %.4f)", arith.pe, res["perplexity"], ref)
+        return AccuracyResult("perplexity", float(res["perplexity"]), ref)
+
+    def performance(self, point: Point) -> PerfResult:
+        import cost_models
+        import sim
+        from accel import pe
+
+        spec = pe.parse(point.pe)
+        design = point.to_design(spec)
+        w = point.workload
+        trace = _trace(w.model, w.phases, w.prefill_tokens, w.decode_tokens, w.batch)
+        result = sim.simulate(trace, design)
+        cost = cost_models.evaluate(design, result, table=self.cost_table, fpga_target=self.fpga_target)
+        by_phase = {"prefill": 0, "decode": 0}
+        ops = []
+        for o in result.ops:
+            by_phase[o.phase] += o.cycles * o.count
+            ops.append(OpPerf(phase=o.phase, name=o.name, macs=o.macs, dram_bits=int(sum(o.dram_bits.values())),
+                              cycles=o.cycles, compute_bound_cycles=float(o.roofline_compute_cycles),
+                              memory_bound_cycles=float(o.roofline_memory_cycles)))
+        prov = cost.provenance
+        sources = sorted({item.source for item in cost.energy_breakdown_pj.values()})
+        source = (f"{prov.get('table', self.cost_table)} table at {prov.get('node_nm', '?')} nm; "
+                  f"FPGA {self.fpga_target}; " + "; ".join(sources))
+        return PerfResult(cycles=result.cycles, prefill_cycles=by_phase["prefill"], decode_cycles=by_phase["decode"],
+                          compute_cycles=result.compute_cycles, fill_drain_cycles=result.fill_drain_cycles,
+                          memory_stall_cycles=result.memory_stall_cycles,
+                          dequant_stall_cycles=result.dequant_stall_cycles, utilization=float(result.utilization),
+                          macs=result.macs, dram_bits=result.dram_bits, tokens=_tokens(point),
+                          energy_pj=float(cost.energy_pj), area_um2=float(cost.area_um2),
+                          fpga_luts=float(cost.fpga_luts), peak_macs_per_cycle=float(result.peak_macs_per_cycle),
+                          cost_source=source, weight_scheme=str(spec.weight_scheme), act_scheme=str(spec.act_scheme),
+                          weight_bits=int(spec.weight_bits), act_bits=int(spec.act_bits), ops=tuple(ops))

@@ -1,0 +1,139 @@
+"""Plots of a sweep (PNG and SVG): metric-vs-metric with the Pareto front, roofline per op, stalls.
+
+matplotlib is imported inside the functions (non-interactive Agg backend), never at module import.
+Each function writes ``<base>.png`` and ``<base>.svg`` and returns both paths.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+LABELS = {
+    "accuracy_loss": "accuracy loss (relative perplexity increase)",
+    "energy_per_token_pj": "energy per token (pJ)",
+    "energy_pj": "energy (pJ)",
+    "latency_ms": "latency (ms)",
+    "cycles": "cycles",
+    "area_um2": "area (um^2)",
+    "area_mm2": "area (mm^2)",
+    "fpga_luts": "FPGA LUTs",
+    "edp_pj_s": "energy-delay product (pJ s)",
+    "utilization": "utilization",
+}
+STALLS = (("compute_cycles", "compute"), ("fill_drain_cycles", "fill/drain"),
+          ("memory_stall_cycles", "memory stall"), ("dequant_stall_cycles", "dequant stall"))
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["svg.hashsalt"] = "accel"  # deterministic SVG ids
+    return plt
+
+
+def _save(fig, base: Path) -> list[Path]:
+    base = Path(base)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    paths = [base.with_suffix(".png"), base.with_suffix(".svg")]
+    fig.savefig(paths[0], dpi=120, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(paths[1], bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return paths
+
+
+def _log_scale(values: np.ndarray) -> bool:
+    v = values[np.isfinite(values)]
+    return bool(len(v) and (v > 0).all() and v.max() / v.min() > 30)
+
+
+def plot_front(df: pd.DataFrame, x: str, y: str, front: np.ndarray, base: Path, *, title: str = "",
+               feasible: np.ndarray | None = None) -> list[Path]:
+    """Scatter of every design (coloured by family), the front highlighted, joined and labelled."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    feasible = np.ones(len(df), dtype=bool) if feasible is None else feasible
+    families = sorted(df["family"].unique())
+    cmap = plt.get_cmap("tab10" if len(families) <= 10 else "tab20")
+    for i, fam in enumerate(families):
+        sel = (df["family"] == fam).to_numpy()
+        for ok, marker, alpha in ((True, "o", 0.8), (False, "x", 0.4)):
+            s = sel & (feasible == ok)
+            if s.any():
+                ax.scatter(df.loc[s, x], df.loc[s, y], color=cmap(i % cmap.N), marker=marker, alpha=alpha, s=28,
+                           label=fam if ok else None)
+    f = df[front].sort_values(x)
+    if len(f):
+        ax.plot(f[x], f[y], "k--", lw=1, zorder=1)
+        ax.scatter(f[x], f[y], s=90, facecolors="none", edgecolors="k", lw=1.5, label="Pareto front", zorder=3)
+        for _, row in f.iterrows():
+            ax.annotate(row["label"], (row[x], row[y]), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    for axis, col in ((ax.set_xscale, x), (ax.set_yscale, y)):
+        if _log_scale(df[col].to_numpy(dtype=float)):
+            axis("log")
+    ax.set_xlabel(LABELS.get(x, x))
+    ax.set_ylabel(LABELS.get(y, y))
+    ax.set_title(title or f"{LABELS.get(y, y)} vs {LABELS.get(x, x)}")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    return _save(fig, base)
+
+
+def plot_roofline(results: pd.DataFrame, ops: pd.DataFrame, point_hashes: list[str], base: Path) -> list[Path]:
+    """Roofline per op for each chosen design: MACs/cycle vs MACs per DRAM byte, with both roofs."""
+    plt = _pyplot()
+    n = max(1, len(point_hashes))
+    cols = min(2, n)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(6.5 * cols, 4.5 * rows), squeeze=False)
+    for ax, h in zip(axes.flat, point_hashes, strict=False):
+        design = results[results["point_hash"] == h].iloc[0]
+        o = ops[(ops["point_hash"] == h) & (ops["dram_bits"] > 0) & (ops["cycles"] > 0)]
+        intensity = o["macs"] / (o["dram_bits"] / 8)
+        achieved = o["macs"] / o["cycles"]
+        peak, bw = design["peak_macs_per_cycle"], design["dram_bandwidth_bytes_per_cycle"]
+        if len(o):
+            xs = np.logspace(np.log10(max(intensity.min() / 4, 1e-3)), np.log10(intensity.max() * 4), 200)
+            ax.plot(xs, np.minimum(peak, bw * xs), "k-", lw=1.5, label=f"roof: {peak:g} MAC/cycle, {bw:g} B/cycle")
+            for phase, marker in (("prefill", "o"), ("decode", "s")):
+                s = (o["phase"] == phase).to_numpy()
+                if s.any():
+                    ax.scatter(intensity[s], achieved[s], marker=marker, s=22, alpha=0.7, label=phase)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+        ax.set_title(design["label"], fontsize=9)
+        ax.set_xlabel("arithmetic intensity (MACs per DRAM byte)")
+        ax.set_ylabel("achieved MACs per cycle")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return _save(fig, base)
+
+
+def plot_stalls(results: pd.DataFrame, base: Path) -> list[Path]:
+    """Stacked bars of where each design's cycles go (compute, fill/drain, memory and dequant stalls)."""
+    plt = _pyplot()
+    df = results.sort_values(["family", "label"])
+    fig, ax = plt.subplots(figsize=(9, 0.28 * len(df) + 1.5))
+    left = np.zeros(len(df))
+    ypos = np.arange(len(df))
+    for col, name in STALLS:
+        vals = df[col].to_numpy(dtype=float)
+        ax.barh(ypos, vals, left=left, label=name)
+        left += vals
+    ax.set_yticks(ypos, df["label"], fontsize=7)
+    ax.set_xlabel("cycles (all ops, all phases)")
+    ax.set_title("cycle breakdown per design")
+    ax.invert_yaxis()
+    ax.legend(fontsize=7)
+    ax.grid(True, axis="x", alpha=0.3)
+    return _save(fig, base)

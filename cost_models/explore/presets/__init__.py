@@ -1,0 +1,1 @@
+"""Built-in sweep presets (YAML), listed by ``accel explore --list-presets``."""

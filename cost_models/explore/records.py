@@ -1,0 +1,177 @@
+"""Typed records passed between the sweep, the evaluation stage and the results store.
+
+A :class:`Point` is one design evaluated on one workload.  Its arithmetic part (:class:`ArithConfig`:
+PE variant, KV-cache format, model and accuracy setup) decides accuracy; the rest (array, memory,
+dequant units) only changes cycles, energy and area, so accuracy is computed once per ArithConfig.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from cost_models.explore.hashing import config_hash
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What the designs run: a model, which phases, how many tokens, and the accuracy setup."""
+
+    model: str = "smollm2-135m"
+    phases: tuple[str, ...] = ("prefill", "decode")
+    prefill_tokens: int = 64
+    decode_tokens: int = 16
+    batch: int = 1  # sequences processed together (performance only; accuracy is per sequence)
+    accuracy_windows: int = 2
+    accuracy_tokens: int = 64
+
+
+@dataclass(frozen=True)
+class ArithConfig:
+    """The part of a point that decides accuracy: the arithmetic, not the array around it."""
+
+    model: str
+    pe: str
+    kv_cache_format: str | None
+    accuracy_windows: int
+    accuracy_tokens: int
+    kv_sort_k_channels: bool = False
+    attention: str = "reference"
+
+    @property
+    def key(self) -> str:
+        """Stable hash of this configuration (hex)."""
+        return config_hash(self)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One design point: a PE variant in an array with a memory system, on one workload."""
+
+    workload: Workload
+    pe: str  # canonical PE spec string, ``NAME[:key=value,...]`` (accel.pe.parse round-trips it)
+    array_rows: int = 32
+    array_cols: int = 32
+    dataflow: str = "ws"
+    freq_mhz: float = 500.0
+    dram_bandwidth_bytes_per_cycle: float = 128.0
+    weight_buffer_kib: int = 128
+    input_buffer_kib: int = 256
+    output_buffer_kib: int = 128
+    dequant_placement: str = "column_edge"
+    dequant_count: int | None = None
+    kv_cache_format: str | None = None
+    kv_sort_k_channels: bool = False  # K-channel sorting before K-cache quantization (accuracy only)
+    attention: str = "reference"  # accuracy: attention products in float64 ("reference") or through the PE ("pe")
+
+    @property
+    def key(self) -> str:
+        """Stable hash of the whole configuration (hex); the results store is keyed by it."""
+        return config_hash(self)
+
+    @property
+    def family(self) -> str:
+        """Design family for hypervolume: the PE variant name without parameters."""
+        return self.pe.split(":", 1)[0]
+
+    @property
+    def label(self) -> str:
+        """Short human label: ``pe @ RxC``."""
+        return f"{self.pe} @ {self.array_rows}x{self.array_cols}"
+
+    def arith(self) -> ArithConfig:
+        w = self.workload
+        return ArithConfig(model=w.model, pe=self.pe, kv_cache_format=self.kv_cache_format,
+                           accuracy_windows=w.accuracy_windows, accuracy_tokens=w.accuracy_tokens,
+                           kv_sort_k_channels=self.kv_sort_k_channels, attention=self.attention)
+
+    def to_design(self, pe_spec):
+        """Build the :class:`accel.design.Design` of this point around an already parsed PE spec."""
+        from accel.design import KIB_BITS, ArraySpec, BufferSpec, DequantSpec, Design, MemorySpec
+
+        memory = MemorySpec(weight_buffer=BufferSpec(self.weight_buffer_kib * KIB_BITS),
+                            input_buffer=BufferSpec(self.input_buffer_kib * KIB_BITS),
+                            output_buffer=BufferSpec(self.output_buffer_kib * KIB_BITS),
+                            dram_bandwidth_bytes_per_cycle=self.dram_bandwidth_bytes_per_cycle)
+        return Design(pe=pe_spec,
+                      array=ArraySpec(rows=self.array_rows, cols=self.array_cols, dataflow=self.dataflow,
+                                      freq_mhz=self.freq_mhz),
+                      memory=memory,
+                      dequant=DequantSpec(placement=self.dequant_placement, count=self.dequant_count),
+                      kv_cache_format=self.kv_cache_format, name=self.label)
+
+
+@dataclass(frozen=True)
+class AccuracyResult:
+    """Accuracy of one arithmetic configuration against the float64 reference forward."""
+
+    metric: str  # e.g. "perplexity", "cosine"
+    value: float
+    reference: float
+    higher_is_better: bool = False
+
+    @property
+    def loss(self) -> float:
+        """Relative degradation versus the reference (0 = as good; > 0 worse)."""
+        if self.higher_is_better:
+            return (self.reference - self.value) / abs(self.reference)
+        return self.value / self.reference - 1.0
+
+
+@dataclass(frozen=True)
+class OpPerf:
+    """Per-op figures for the roofline plot."""
+
+    phase: str
+    name: str
+    macs: int
+    dram_bits: int
+    cycles: int
+    compute_bound_cycles: float
+    memory_bound_cycles: float
+
+
+@dataclass(frozen=True)
+class PerfResult:
+    """Cycles, energy and area of one design point on its workload (all phases together)."""
+
+    cycles: int
+    prefill_cycles: int
+    decode_cycles: int
+    compute_cycles: int
+    fill_drain_cycles: int
+    memory_stall_cycles: int
+    dequant_stall_cycles: int
+    utilization: float
+    macs: int
+    dram_bits: int
+    tokens: int
+    energy_pj: float
+    area_um2: float
+    fpga_luts: float
+    peak_macs_per_cycle: float
+    cost_source: str = ""
+    weight_scheme: str = ""  # the PE's operand schemes and element widths (for the claims table)
+    act_scheme: str = ""
+    weight_bits: int = 0
+    act_bits: int = 0
+    ops: tuple[OpPerf, ...] = ()
+
+
+@runtime_checkable
+class Evaluator(Protocol):
+    """The pluggable evaluation stage.  Must be picklable (it is shipped to worker processes).
+
+    It may also define ``canonical_pe(text) -> str`` to validate and canonicalise the sweep's PE strings
+    (``None``: keep them as written); without it, ``accel.pe.parse`` does.
+    """
+
+    def accuracy(self, arith: ArithConfig) -> AccuracyResult: ...
+
+    def performance(self, point: Point) -> PerfResult: ...
+
+
+def scalar_fields(cls) -> list[dataclasses.Field]:
+    """Fields of a record that become table columns (nested records and tuples of records excluded)."""
+    return [f for f in dataclasses.fields(cls) if f.name not in ("workload", "ops")]

@@ -1,0 +1,144 @@
+"""Run a sweep: evaluate the unfinished items in parallel and store each one the moment it finishes.
+
+Items are the distinct arithmetic configurations (accuracy) and the points (performance); both are
+independent, so they are submitted together and joined by hash afterwards.  Backends: inline
+(``jobs=1``), local processes (default, ``ProcessPoolExecutor`` with spawned workers), or a Dask
+cluster (``scheduler="tcp://..."``).  Only the calling process writes to the store.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from cost_models.explore.records import ArithConfig, Evaluator, Point
+from cost_models.explore.store import ResultsStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Task:
+    kind: str  # "accuracy" | "performance"
+    item: ArithConfig | Point
+
+    @property
+    def key(self) -> str:
+        return self.item.key
+
+
+def run_task(evaluator: Evaluator, task: Task):
+    """Evaluate one task (runs in a worker)."""
+    if task.kind == "accuracy":
+        return evaluator.accuracy(task.item)
+    return evaluator.performance(task.item)
+
+
+@dataclass
+class RunSummary:
+    out_dir: Path
+    points: int
+    points_evaluated: int
+    points_reused: int
+    accuracy_configs: int
+    accuracy_evaluated: int
+    accuracy_reused: int
+    backend: str
+    failures: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, key, error)
+    results: pd.DataFrame | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if k != "results"}
+        d["out_dir"] = str(self.out_dir)
+        d["failures"] = [{"kind": k, "key": h, "error": e} for k, h, e in self.failures]
+        return d
+
+
+def _inline(evaluator, tasks) -> Iterator[tuple[Task, object, BaseException | None]]:
+    for t in tasks:
+        try:
+            yield t, run_task(evaluator, t), None
+        except Exception as exc:  # noqa: BLE001 - reported per item, the sweep goes on
+            yield t, None, exc
+
+
+def _local(evaluator, tasks, jobs: int):
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(run_task, evaluator, t): t for t in tasks}
+        try:
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for f in done:
+                    exc = f.exception()
+                    yield futures[f], (None if exc else f.result()), exc
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _dask(evaluator, tasks, address: str):
+    from distributed import Client, as_completed
+
+    with Client(address, set_as_default=False) as client:
+        futures = {client.submit(run_task, evaluator, t, pure=False): t for t in tasks}
+        try:
+            for f in as_completed(list(futures), loop=client.loop):
+                exc = f.exception()
+                yield futures[f], (None if exc else f.result()), exc
+        finally:
+            client.cancel(list(futures))
+
+
+def run_points(points: Sequence[Point], evaluator: Evaluator, out_dir: str | Path, *, scheduler: str | None = None,
+               jobs: int | None = None, progress: bool = True) -> RunSummary:
+    """Evaluate every unfinished point of ``points`` (and each distinct arithmetic configuration once)."""
+    from tqdm import tqdm
+
+    store = ResultsStore(out_dir)
+    points = list(dict.fromkeys(points))
+    ariths = list(dict.fromkeys(p.arith() for p in points))
+    done_pts, done_acc = store.finished_points(), store.finished_accuracy()
+    tasks = [Task("accuracy", a) for a in ariths if a.key not in done_acc]
+    tasks += [Task("performance", p) for p in points if p.key not in done_pts]
+    jobs = jobs or os.cpu_count() or 1
+    if not tasks:
+        backend = "none (every item reused)"
+    elif scheduler:
+        backend = f"dask:{scheduler}"
+    else:
+        backend = "inline" if jobs == 1 or len(tasks) == 1 else f"local:{min(jobs, len(tasks))}"
+    summary = RunSummary(out_dir=Path(out_dir), points=len(points),
+                         points_evaluated=0, points_reused=len(points) - sum(t.kind == "performance" for t in tasks),
+                         accuracy_configs=len(ariths), accuracy_evaluated=0,
+                         accuracy_reused=len(ariths) - sum(t.kind == "accuracy" for t in tasks), backend=backend)
+    log.info("sweep: %d points (%d finished), %d arithmetic configs (%d finished), backend %s",
+             len(points), summary.points_reused, len(ariths), summary.accuracy_reused, backend)
+    if tasks:
+        if scheduler:
+            stream = _dask(evaluator, tasks, scheduler)
+        elif backend == "inline":
+            stream = _inline(evaluator, tasks)
+        else:
+            stream = _local(evaluator, tasks, min(jobs, len(tasks)))  # backend "local:N"
+        with tqdm(total=len(tasks), desc="explore", unit="eval", disable=not progress, dynamic_ncols=True) as bar:
+            for task, result, exc in stream:
+                if exc is not None:
+                    log.error("%s of %s failed: %s", task.kind, task.key, exc)
+                    summary.failures.append((task.kind, task.key, f"{type(exc).__name__}: {exc}"))
+                elif task.kind == "accuracy":
+                    store.put_accuracy(task.key, result)
+                    summary.accuracy_evaluated += 1
+                else:
+                    store.put_point(task.item, result)
+                    summary.points_evaluated += 1
+                bar.update(1)
+    _, summary.results = store.write_tables(points)
+    return summary

@@ -1,0 +1,363 @@
+"""Sweep specs: the YAML edge of exploration, parsed in one place, every problem reported at once.
+
+A sweep file::
+
+    name: my-study
+    description: what this study asks
+    workload: {model: smollm2-135m, phases: [prefill, decode], prefill_tokens: 64, decode_tokens: 16}
+                                            # model may be a list: the grid is run on each
+    axes:
+      pe:                                   # PE spec strings, or a mapping whose list values are swept
+        - fp16_dequant_first
+        - {name: mixpe_w4a8, group_size: [32, 128]}
+      array: [16x16, 32x32]                 # ROWSxCOLS shorthand for array_rows/array_cols
+      dram_bandwidth_bytes_per_cycle: [64, 128]
+    constraints: {max_area_um2: 5.0e6, max_accuracy_loss: 0.5}
+    fronts: [[accuracy_loss, energy_per_token_pj], [latency_ms, area_mm2]]
+
+Every axis takes a list (swept) or a single value (fixed).  Points are the Cartesian product, built
+with ``dataclasses.replace`` on :class:`Point`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from accel.errors import AccelError, ConfigError
+from cost_models.explore.records import Point, Workload
+
+#: Result columns an objective or constraint may name, with the direction that is better.
+METRICS: dict[str, str] = {
+    "accuracy_loss": "min",
+    "energy_per_token_pj": "min",
+    "energy_pj": "min",
+    "latency_ms": "min",
+    "cycles": "min",
+    "area_um2": "min",
+    "area_mm2": "min",
+    "fpga_luts": "min",
+    "edp_pj_s": "min",
+    "utilization": "max",
+}
+#: Constraint name -> (metric, bound kind).
+CONSTRAINTS: dict[str, tuple[str, str]] = {
+    "max_area_um2": ("area_um2", "max"),
+    "max_accuracy_loss": ("accuracy_loss", "max"),
+    "max_energy_per_token_pj": ("energy_per_token_pj", "max"),
+    "max_latency_ms": ("latency_ms", "max"),
+    "max_fpga_luts": ("fpga_luts", "max"),
+    "min_utilization": ("utilization", "min"),
+}
+DEFAULT_FRONTS = (("accuracy_loss", "energy_per_token_pj"), ("latency_ms", "area_mm2"))
+_DESIGN_AXES = tuple(f.name for f in dataclasses.fields(Point) if f.name not in ("workload", "pe"))
+AXES = ("pe", "array", *_DESIGN_AXES)
+_TOP_KEYS = ("name", "description", "workload", "axes", "constraints", "fronts", "max_points")
+_FIELD_TYPES = {f.name: f.type for f in dataclasses.fields(Point)}
+_FLOAT_AXES = {name for name, t in _FIELD_TYPES.items() if t == "float"}
+PRESET_PACKAGE = "cost_models.explore.presets"
+ATTENTION_MODES = ("reference", "pe")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A parsed, validated sweep: its points plus what to report about them."""
+
+    name: str
+    description: str
+    workloads: tuple[Workload, ...]
+    points: tuple[Point, ...]
+    constraints: tuple[tuple[str, float], ...] = ()
+    fronts: tuple[tuple[str, str], ...] = DEFAULT_FRONTS
+    source: str = "<dict>"
+
+    @property
+    def workload(self) -> Workload:
+        """The first workload (most sweeps have one)."""
+        return self.workloads[0]
+
+    def arith_configs(self):
+        """The distinct arithmetic configurations (accuracy is evaluated once for each)."""
+        return tuple(dict.fromkeys(p.arith() for p in self.points))
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _parse_workloads(data: Any, problems: list[str]) -> tuple[Workload, ...]:
+    """The workload section; ``model`` may be a list (one workload per model, same settings)."""
+    if isinstance(data, dict) and isinstance(data.get("model"), list):
+        models = data["model"] or [None]
+        return tuple(dict.fromkeys(_parse_workload({**data, "model": m}, problems) for m in models))
+    return (_parse_workload(data, problems),)
+
+
+def _parse_workload(data: Any, problems: list[str]) -> Workload:
+    if data is None:
+        return Workload()
+    if not isinstance(data, dict):
+        problems.append(f"workload must be a mapping, got {data!r}")
+        return Workload()
+    valid = [f.name for f in dataclasses.fields(Workload)]
+    kwargs = {}
+    for k, v in data.items():
+        if k not in valid:
+            problems.append(f"unknown key workload.{k!r}; valid keys: {', '.join(valid)}")
+        elif k == "model":
+            if isinstance(v, str) and v:
+                kwargs[k] = v
+            else:
+                problems.append(f"workload.model must be a model name, got {v!r}")
+        elif k == "phases":
+            phases = (v,) if isinstance(v, str) else v
+            if not isinstance(phases, (list, tuple)) or not phases or any(
+                    p not in ("prefill", "decode") for p in phases):
+                problems.append(f"workload.phases must be a non-empty list of prefill, decode, got {v!r}")
+            else:
+                kwargs[k] = tuple(dict.fromkeys(phases))
+        elif not (_is_int(v) and v >= (0 if k == "decode_tokens" else 1)):
+            problems.append(f"workload.{k} must be an integer >= {0 if k == 'decode_tokens' else 1}, got {v!r}")
+        else:
+            kwargs[k] = v
+    return Workload(**kwargs)
+
+
+def _pe_strings(entry: Any, where: str, problems: list[str]) -> list[str]:
+    """Expand one ``pe`` axis entry (string, or mapping with swept list values) into spec strings."""
+    if isinstance(entry, str) and entry:
+        return [entry]
+    if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+        problems.append(f"{where} must be a PE spec string or a mapping with a 'name', got {entry!r}")
+        return []
+    params = {k: (v if isinstance(v, list) else [v]) for k, v in sorted(entry.items()) if k != "name"}
+    for k, vs in params.items():
+        if not vs:
+            problems.append(f"{where}.{k} is an empty list; give at least one value")
+            return []
+    out = []
+    for combo in itertools.product(*params.values()):
+        args = ",".join(f"{k}={v}" for k, v in zip(params, combo, strict=True))
+        out.append(f"{entry['name']}:{args}" if args else entry["name"])
+    return out
+
+
+def _canonical_pe(text: str, canonical_pe, where: str, problems: list[str]) -> str | None:
+    if canonical_pe is None:
+        return text
+    try:
+        return canonical_pe(text)
+    except ConfigError as exc:
+        problems.append(f"{where}: {exc}")
+    except (ValueError, TypeError, KeyError) as exc:
+        problems.append(f"{where}: invalid PE spec {text!r}: {exc}")
+    return None
+
+
+def _design_axis_problems(name: str, value: Any) -> list[str]:
+    """Validate one axis value by building a design with it (accel.design validates)."""
+    if name in _FLOAT_AXES and _is_int(value):
+        value = float(value)
+    try:
+        Point(Workload(), "pe", **{name: value}).to_design(None)
+    except ConfigError as exc:
+        return [str(exc).split(": ", 1)[-1]]
+    except TypeError as exc:
+        return [f"axes.{name}: {exc}"]
+    return []
+
+
+def _axis_values(name: str, raw: Any, problems: list[str]) -> list[Any]:
+    values = raw if isinstance(raw, list) else [raw]
+    if not values:
+        problems.append(f"axes.{name} is an empty list; give at least one value")
+    out = []
+    for v in values:
+        if name == "array":
+            try:
+                from accel.design import ArraySpec
+
+                rows, cols = ArraySpec.parse_shape(v)
+            except ConfigError as exc:
+                problems.append(f"axes.array: {exc}")
+                continue
+            errs = _design_axis_problems("array_rows", rows) + _design_axis_problems("array_cols", cols)
+            problems.extend(errs)
+            if not errs:
+                out.append({"array_rows": rows, "array_cols": cols})
+            continue
+        if name in _FLOAT_AXES and _is_int(v):
+            v = float(v)
+        ftype = _FIELD_TYPES[name]
+        type_ok = {"int": _is_int(v), "int | None": v is None or _is_int(v), "float": isinstance(v, float),
+                   "str": isinstance(v, str), "str | None": v is None or isinstance(v, str),
+                   "bool": isinstance(v, bool)}[ftype]
+        if not type_ok:
+            problems.append(f"axes.{name} values must be of type {ftype}, got {v!r}")
+            continue
+        if name == "kv_cache_format":
+            if v is not None:
+                try:
+                    from accel import formats
+
+                    formats.get(v)
+                except AccelError as exc:
+                    problems.append(f"axes.kv_cache_format: {exc}")
+                    continue
+            out.append({name: v})
+            continue
+        if name == "attention":
+            if v in ATTENTION_MODES:
+                out.append({name: v})
+            else:
+                problems.append(f"axes.attention values must be one of {', '.join(ATTENTION_MODES)}, got {v!r}")
+            continue
+        if name == "kv_sort_k_channels":
+            out.append({name: v})
+            continue
+        errs = _design_axis_problems(name, v)
+        problems.extend(errs)
+        if not errs:
+            out.append({name: v})
+    return out
+
+
+def sweep_from_dict(data: Any, *, source: str = "<dict>",
+                    canonical_pe: Callable[[str], str] | None = None) -> SweepSpec:
+    """Build a :class:`SweepSpec`; every problem in ``data`` is reported in one :class:`ConfigError`.
+
+    ``canonical_pe`` (normally :func:`accel_canonical_pe`) validates a PE string and returns its canonical
+    form (so equal designs hash equally); ``None`` keeps the strings as written.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: a sweep must be a mapping with keys {', '.join(_TOP_KEYS)}, "
+                          f"got {type(data).__name__} {data!r}")
+    problems: list[str] = []
+    for k in data:
+        if k not in _TOP_KEYS:
+            problems.append(f"unknown top-level key {k!r}; valid keys: {', '.join(_TOP_KEYS)}")
+    name = data.get("name", Path(source).stem)
+    if not isinstance(name, str) or not name:
+        problems.append(f"name must be a non-empty string, got {name!r}")
+    workloads = _parse_workloads(data.get("workload"), problems)
+
+    axes = data.get("axes")
+    grid: list[list[dict[str, Any]]] = []
+    pes: list[str] = []
+    if not isinstance(axes, dict):
+        problems.append(f"axes must be a mapping with at least 'pe'; valid axes: {', '.join(AXES)}; got {axes!r}")
+        axes = {}
+    elif "pe" not in axes:
+        problems.append(f"axes.pe is missing; list the PE variants to sweep (valid axes: {', '.join(AXES)})")
+    for k, raw in axes.items():
+        if k not in AXES:
+            problems.append(f"unknown axis {k!r}; valid axes: {', '.join(AXES)}")
+        elif k == "pe":
+            entries = raw if isinstance(raw, list) else [raw]
+            if not entries:
+                problems.append("axes.pe is an empty list; give at least one PE variant")
+            for i, entry in enumerate(entries):
+                for text in _pe_strings(entry, f"axes.pe[{i}]", problems):
+                    canon = _canonical_pe(text, canonical_pe, f"axes.pe[{i}]", problems)
+                    if canon is not None:
+                        pes.append(canon)
+        else:
+            grid.append(_axis_values(k, raw, problems))
+    if "array" in axes and ("array_rows" in axes or "array_cols" in axes):
+        problems.append("give either axes.array (ROWSxCOLS) or axes.array_rows/array_cols, not both")
+
+    constraints = []
+    raw_c = data.get("constraints") or {}
+    if not isinstance(raw_c, dict):
+        problems.append(f"constraints must be a mapping, got {raw_c!r}")
+        raw_c = {}
+    for k, v in raw_c.items():
+        if k not in CONSTRAINTS:
+            problems.append(f"unknown constraint {k!r}; valid constraints: {', '.join(CONSTRAINTS)}")
+        elif isinstance(v, bool) or not isinstance(v, (int, float)):
+            problems.append(f"constraints.{k} must be a number, got {v!r}")
+        else:
+            constraints.append((k, float(v)))
+
+    fronts = DEFAULT_FRONTS
+    if "fronts" in data:
+        raw_f = data["fronts"]
+        ok = isinstance(raw_f, list) and raw_f and all(
+            isinstance(f, list) and len(f) >= 2 and all(isinstance(m, str) for m in f) for f in raw_f)
+        if not ok:
+            problems.append(f"fronts must be a list of metric lists (at least 2 each), got {raw_f!r}")
+        else:
+            for f in raw_f:
+                for m in f:
+                    if m not in METRICS:
+                        problems.append(f"unknown metric {m!r} in fronts; valid metrics: {', '.join(METRICS)}")
+            fronts = tuple(tuple(f) for f in raw_f)
+
+    max_points = data.get("max_points", 5000)
+    if not (_is_int(max_points) and max_points >= 1):
+        problems.append(f"max_points must be an integer >= 1, got {max_points!r}")
+        max_points = 5000
+    if problems:
+        raise ConfigError(f"{source}: {len(problems)} problem(s): " + "; ".join(problems))
+
+    points = []
+    for workload in workloads:
+        base = Point(workload=workload, pe="")
+        for pe in dict.fromkeys(pes):
+            for combo in itertools.product(*grid):
+                changes: dict[str, Any] = {"pe": pe}
+                for c in combo:
+                    changes.update(c)
+                point = dataclasses.replace(base, **changes)
+                if point.kv_sort_k_channels and point.kv_cache_format is None:
+                    continue  # sorting key channels changes nothing without a quantized cache
+                points.append(point)
+    points = list(dict.fromkeys(points))
+    if len(points) > max_points:
+        raise ConfigError(f"{source}: the sweep has {len(points)} points, more than max_points={max_points}; "
+                          "narrow the axes or raise max_points")
+    return SweepSpec(name=name, description=str(data.get("description", "")), workloads=workloads,
+                     points=tuple(points), constraints=tuple(constraints), fronts=fronts, source=source)
+
+
+def accel_canonical_pe(text: str) -> str:
+    """Validate a PE spec string with ``accel.pe.parse`` and return its canonical ``to_string()``."""
+    from accel import pe
+
+    return pe.parse(text).to_string()
+
+
+def load_sweep(path: str | Path, *, canonical_pe=None) -> SweepSpec:
+    """Load a sweep YAML file."""
+    import yaml
+
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read sweep file {str(path)!r}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: malformed YAML: {exc}") from None
+    return sweep_from_dict(data, source=str(path), canonical_pe=canonical_pe)
+
+
+def preset_names() -> list[str]:
+    return sorted(p.name[:-5] for p in resources.files(PRESET_PACKAGE).iterdir() if p.name.endswith(".yaml"))
+
+
+def preset_path(name: str) -> Path:
+    names = preset_names()
+    if name not in names:
+        raise ConfigError(f"unknown preset {name!r}; valid presets: {', '.join(names)}")
+    return Path(str(resources.files(PRESET_PACKAGE).joinpath(f"{name}.yaml")))
+
+
+def load_preset(name: str, *, canonical_pe=None) -> SweepSpec:
+    return load_sweep(preset_path(name), canonical_pe=canonical_pe)

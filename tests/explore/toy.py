@@ -1,0 +1,77 @@
+"""A test-local evaluator: closed-form, deterministic figures from the PE string, no accel.pe needed.
+
+PE strings look like ``toy:w=4,a=8`` (weight/activation bits).  Every evaluation can be logged as an
+empty file in ``log_dir`` (one per call, named ``<kind>-<hash>-<pid>-<n>``) so tests can count calls
+across processes; ``delay_s`` slows each call and ``stall_after`` hangs every performance call after the first N, so a
+test can kill a sweep midway at a known point.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from cost_models.explore.records import AccuracyResult, ArithConfig, OpPerf, PerfResult, Point
+
+_counter = itertools.count()
+
+
+def toy_bits(pe: str) -> tuple[int, int]:
+    name, _, args = pe.partition(":")
+    params = dict(kv.split("=") for kv in args.split(",") if kv)
+    return int(params.get("w", 8)), int(params.get("a", 8))
+
+
+@dataclass(frozen=True)
+class ToyEvaluator:
+    log_dir: str | None = None
+    delay_s: float = 0.0
+    fail_pe: str | None = None
+    stall_after: int | None = None  # once this many performance calls are logged, further calls hang
+    canonical_pe: ClassVar = None  # PE strings are kept as written (no accel.pe)
+
+    def _log(self, kind: str, key: str) -> None:
+        if self.stall_after is not None and kind == "performance":
+            while sum(p.name.startswith("performance-") for p in Path(self.log_dir).iterdir()) >= self.stall_after:
+                time.sleep(0.05)  # hang until the test kills the sweep
+        if self.log_dir:
+            Path(self.log_dir, f"{kind}-{key}-{os.getpid()}-{next(_counter)}").touch()
+        if self.delay_s:
+            time.sleep(self.delay_s)
+
+    def accuracy(self, arith: ArithConfig) -> AccuracyResult:
+        self._log("accuracy", arith.key)
+        w, a = toy_bits(arith.pe)
+        ref = 10.0
+        return AccuracyResult("perplexity", ref * (1 + 2.0 ** -w + 2.0 ** -a), ref)
+
+    def performance(self, point: Point) -> PerfResult:
+        self._log("performance", point.key)
+        if self.fail_pe and point.pe == self.fail_pe:
+            raise ValueError(f"toy failure for {point.pe!r}")
+        w, a = toy_bits(point.pe)
+        pes = point.array_rows * point.array_cols
+        ops = []
+        for phase, m in (("prefill", point.workload.prefill_tokens), ("decode", 1)):
+            macs = m * 256 * 256
+            dram = 256 * 256 * w + m * 256 * (a + 16)
+            compute = macs / pes
+            memory = dram / 8 / point.dram_bandwidth_bytes_per_cycle
+            ops.append(OpPerf(phase, "fc", macs, dram, math.ceil(max(compute, memory)) + point.array_rows,
+                              compute, memory))
+        cycles = sum(o.cycles for o in ops)
+        compute = sum(math.ceil(o.compute_bound_cycles) for o in ops)
+        mem_stall = sum(max(0, math.ceil(o.memory_bound_cycles - o.compute_bound_cycles)) for o in ops)
+        macs = sum(o.macs for o in ops)
+        return PerfResult(cycles=cycles, prefill_cycles=ops[0].cycles, decode_cycles=ops[1].cycles,
+                          compute_cycles=compute, fill_drain_cycles=2 * point.array_rows,
+                          memory_stall_cycles=mem_stall, dequant_stall_cycles=0,
+                          utilization=macs / (cycles * pes), macs=macs, dram_bits=sum(o.dram_bits for o in ops),
+                          tokens=point.workload.prefill_tokens + 1, energy_pj=macs * w * a * 0.01 + cycles * pes * 1e-3,
+                          area_um2=pes * w * a * 10.0, fpga_luts=pes * (w * a) / 2, peak_macs_per_cycle=pes,
+                          cost_source="toy", ops=tuple(ops))
