@@ -1,12 +1,14 @@
 """Time one 256 x 576 x 1536 GEMM (a SmolLM2 FFN projection at 256 tokens) through each PE variant.
 
+``--shape M,K,N`` times another shape, e.g. ``--shape 1,576,1536`` (the same projection in a decode step).
+
 Printed as time relative to a float32 numpy matmul of the same shape measured in the same run (best of
 several repetitions each).  ``gemm`` times use weights quantized beforehand (as a model's weights are);
 ``+quant`` adds the weight quantization.  Target: integer variants within 10x of the float32 matmul.
 Times are process CPU time with single-threaded BLAS, so that other jobs on a shared machine disturb the
 ratio less than wall time would (``--wall`` for wall-clock time).
 
-    .venv/bin/python benchmarks/bench_pe.py [--json]
+    .venv/bin/python benchmarks/bench_pe.py [--json] [--shape M,K,N] [--only SPEC ...]
 """
 
 from __future__ import annotations
@@ -46,7 +48,12 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--only", nargs="*", help="spec strings to time (default: all)")
     ap.add_argument("--wall", action="store_true", help="wall-clock instead of process CPU time")
+    ap.add_argument("--shape", default=f"{M},{K},{N}", help="M,K,N of the GEMM (default %(default)s)")
     args = ap.parse_args()
+    try:
+        m, k, n = (int(v) for v in args.shape.split(","))
+    except ValueError:
+        ap.error(f"--shape must be three integers M,K,N, got {args.shape!r}")
     global CLOCK
     if args.wall:
         CLOCK = time.perf_counter
@@ -54,10 +61,10 @@ def main() -> None:
     from accel.quant import quantize
 
     rng = np.random.default_rng(0)
-    A = rng.standard_normal((M, K))
-    W = rng.standard_normal((K, N)) * 0.05
+    A = rng.standard_normal((m, k))
+    W = rng.standard_normal((k, n)) * 0.05
     A32, W32 = A.astype(np.float32), W.astype(np.float32)
-    base = best_of(lambda: A32 @ W32, 10)
+    base = best_of(lambda: A32 @ W32, 10 if m > 1 else 100)
     rows = []
     for text in args.only or SPECS:
         spec = pe.parse(text)
@@ -65,17 +72,17 @@ def main() -> None:
         qW = quantize(W, spec.weight_scheme, axis=0)
         spec.gemm(A[:2], qW)  # warm-up (compiles the numba kernels once)
         slow = spec.name == "lmul"
-        t = best_of(lambda s=spec, w=qW: s.gemm(A, w), 1 if slow else args.reps)
-        base = min(base, best_of(lambda: A32 @ W32, 3))  # re-measure: the machine is shared
+        t = best_of(lambda s=spec, w=qW: s.gemm(A, w), 1 if slow else args.reps * (10 if m == 1 else 1))
+        base = min(base, best_of(lambda: A32 @ W32, 3 if m > 1 else 30))  # re-measure: the machine is shared
         rows.append({"spec": text, "integer": spec.name in INTEGER, "gemm_s": t, "quant_s": t_q})
     for r in rows:
         r["ratio"] = r["gemm_s"] / base
         r["ratio_with_quant"] = (r["gemm_s"] + r["quant_s"]) / base
     if args.json:
-        print(json.dumps({"shape": [M, K, N], "float32_matmul_s": base, "rows": rows}, indent=2))
+        print(json.dumps({"shape": [m, k, n], "float32_matmul_s": base, "rows": rows}, indent=2))
         return
     clock = "wall" if args.wall else "CPU, 1 BLAS thread"
-    print(f"GEMM {M}x{K}x{N}; float32 numpy matmul: {base * 1e3:.2f} ms ({clock}, best of the run)")
+    print(f"GEMM {m}x{k}x{n}; float32 numpy matmul: {base * 1e3:.2f} ms ({clock}, best of the run)")
     print(f"{'spec':<50} {'gemm/matmul':>11} {'+quant':>8}  target")
     for r in rows:
         target = ("<= 10x " + ("ok" if r["ratio"] <= 10 else "MISSED")) if r["integer"] else ""

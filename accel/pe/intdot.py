@@ -4,7 +4,8 @@ P[j, m, n] = sum_{k in group j} qa[m, k] * qw[k, n], accumulated in k order in a
 register.  When no partial sum can leave the register (proved from the operands' largest magnitudes),
 the sums are computed by BLAS in floating point, which is exact: every partial sum is an integer below
 2^24 (float32) or 2^53 (float64) in magnitude.  Otherwise a k-ordered integer loop applies the
-overflow policy after every add and counts each event.
+overflow policy after every add and counts each event.  ``groupfused`` is the fast path the integer PEs'
+outputs take (group sums and FP32 dequantization in one compiled pass) under the same proof.
 """
 
 from __future__ import annotations
@@ -14,10 +15,24 @@ import numpy as np
 OVERFLOW_POLICIES = ("saturate", "wrap")
 
 
-def _bound(qa: np.ndarray, qw: np.ndarray, g: int) -> int:
+def sum_bound(qa: np.ndarray, qw: np.ndarray, g: int, wmax: int | None = None) -> int:
+    """amax wmax g >= |any partial sum| (``wmax`` = max |qw| when already known, e.g. cached per tensor)."""
     amax = int(np.abs(qa).max(initial=0))
-    wmax = int(np.abs(qw).max(initial=0))
-    return amax * wmax * g  # >= |any partial sum|
+    if wmax is None:
+        wmax = int(np.abs(qw).max(initial=0))
+    return amax * wmax * g
+
+
+def exact_float_dtype(bound: int, acc_bits: int):
+    """float32 / float64 in which every group sum is exact and cannot overflow ``acc_bits``, else None.
+
+    With every |partial sum| <= ``bound`` < 2^(acc_bits-1) the register never overflows (no event, no wrap
+    or saturation to apply) and, below 2^24 (float32) or 2^53 (float64), floating-point adds of these
+    integers are exact in any order.
+    """
+    if bound >= 2 ** (acc_bits - 1) or bound >= 2**53:
+        return None
+    return np.float32 if bound < 2**24 else np.float64
 
 
 def group_dot(qa: np.ndarray, qw: np.ndarray, g: int, acc_bits: int, overflow: str,
@@ -29,11 +44,8 @@ def group_dot(qa: np.ndarray, qw: np.ndarray, g: int, acc_bits: int, overflow: s
     M, K = qa.shape
     N = qw.shape[1]
     J = K // g
-    bound = _bound(qa, qw, g)
-    if bound < 2 ** (acc_bits - 1):
-        dt = np.float32 if bound < 2**24 else np.float64
-        if bound >= 2**53:  # pragma: no cover - needs > 53-bit accumulators
-            return _ordered(qa, qw, g, acc_bits, overflow)
+    dt = exact_float_dtype(sum_bound(qa, qw, g), acc_bits)
+    if dt is not None:
         a = np.ascontiguousarray(qa.astype(dt).reshape(M, J, g).transpose(1, 0, 2))
         w = qw.astype(dt).reshape(J, g, N)
         P = np.matmul(a, w)
@@ -49,11 +61,10 @@ def group_dot_iter(qa: np.ndarray, qw: np.ndarray, g: int, acc_bits: int, overfl
     """
     M, K = qa.shape
     N = qw.shape[1]
-    bound = _bound(qa, qw, g)
-    if bound >= 2 ** (acc_bits - 1) or bound >= 2**53:
+    dt = exact_float_dtype(sum_bound(qa, qw, g), acc_bits)
+    if dt is None:
         P, events = _ordered(qa, qw, g, acc_bits, overflow)
         return iter(P), events
-    dt = np.float32 if bound < 2**24 else np.float64
     a, w = qa.astype(dt), qw.astype(dt)
 
     def groups():

@@ -11,7 +11,7 @@ from accel.errors import ConfigError
 from accel.pe.base import PESpec, register
 from accel.pe.intdot import OVERFLOW_POLICIES, group_dot
 from accel.pe.mixpe import MAX_GROUP_W4A8, dequant_activity, int_group_output
-from accel.pe.operands import check_shapes, from_qtensor, quantize_cols_int, quantize_rows_int
+from accel.pe.operands import adapted_qtensor, check_shapes, from_qtensor, quantize_cols_int, quantize_rows_int
 
 
 @register
@@ -71,7 +71,7 @@ class Int8MAC(PESpec):
         return f"int{self.act_bits}_per_channel_fp32"
 
     def _qtensor_weights(self, W):
-        gw = from_qtensor(W)
+        gw = adapted_qtensor(W)
         if gw.fmt != self.weight_scheme:
             what = "fp16 scales per group" if self.dequant == "per_group" else "symmetric per-channel, fp32 scales"
             raise ConfigError(f"weights are quantized with scheme {gw.fmt!r} but the PE spec expects "

@@ -17,7 +17,8 @@ from accel.formats import get
 from accel.pe.base import PESpec, register
 from accel.pe.elementwise import grid_bits
 from accel.pe.fp32 import to_fp16_saturating
-from accel.pe.intdot import OVERFLOW_POLICIES, group_dot, group_dot_iter
+from accel.pe.groupfused import fused_group_dequant
+from accel.pe.intdot import OVERFLOW_POLICIES, exact_float_dtype, group_dot, group_dot_iter, sum_bound
 from accel.pe.operands import (
     GGML_GROUP,
     WEIGHT_FORMATS,
@@ -31,6 +32,7 @@ from accel.pe.shiftadd import group_acc_bits
 
 MAX_GROUP_W4A8 = 4096  # keeps |P - z S_a| < 2^24, so its conversion to FP32 is exact
 MAX_GROUP_W4A16 = 512  # keeps the exact group sums below 2^53 units of 2^-24 (float64 BLAS is exact)
+FUSED_MAX_ROWS = 16  # decode-sized GEMMs take groupfused; prefill-sized ones the BLAS-per-group reference
 MAX_GROUP_IN_LOOP = 2**20  # in_loop: the group size only sets how often the scale changes
 FP16_GRID_BITS = grid_bits(get("fp16"))  # 40: |fp16| < 2^16 on a grid of 2^-24
 
@@ -102,9 +104,14 @@ def int_group_output(qa: np.ndarray, sa: np.ndarray, gw: GroupWeights, acc_bits:
     ``dequant_groups`` defines the terms.
     """
     g = gw.group_size
-    P, events = group_dot_iter(qa, gw.codes, g, acc_bits, overflow)
     Sa = group_sums(qa, g) if gw.zeros is not None or gw.mins is not None else None
-    acc = dequant_groups(P, Sa, gw, qa.shape[0])
+    dt = exact_float_dtype(sum_bound(qa, gw.codes, g, gw.code_abs_max), acc_bits)
+    if dt is not None and qa.shape[0] < FUSED_MAX_ROWS:  # exact sums, few rows: one compiled pass (groupfused)
+        acc = fused_group_dequant(qa.astype(dt), gw.codes_c, g, gw.scales32, gw.zeros, gw.mins32, Sa)
+        events = 0
+    else:  # many rows (BLAS per group) or overflow possible (k-ordered register), then the same dequantization
+        P, events = group_dot_iter(qa, gw.codes, g, acc_bits, overflow)
+        acc = dequant_groups(P, Sa, gw, qa.shape[0])
     return sa.astype(np.float32)[:, None] * acc, events
 
 

@@ -7,6 +7,7 @@ Float operands are quantized by ``accel.quant.quantize`` with the scheme the spe
 
 from __future__ import annotations
 
+import functools
 import weakref
 from dataclasses import dataclass
 
@@ -46,6 +47,28 @@ class GroupWeights:
     @property
     def n_groups(self) -> int:
         return self.codes.shape[0] // self.group_size
+
+    @functools.cached_property
+    def codes_c(self) -> np.ndarray:
+        """``codes`` C-contiguous (the layout the compiled group kernel reads), made once per tensor."""
+        return np.ascontiguousarray(self.codes)
+
+    @functools.cached_property
+    def code_abs_max(self) -> int:
+        """max |code| (computed once per weight tensor: the overflow bound of every GEMM with it)."""
+        if not self.codes.size:
+            return 0
+        return max(int(self.codes.max()), -int(self.codes.min()))  # no wrap of |-128| in int8
+
+    @functools.cached_property
+    def scales32(self) -> np.ndarray:
+        """The scales as float32 (exact: they hold fp16 or fp32 values), computed once per tensor."""
+        return self.scales.astype(np.float32)
+
+    @functools.cached_property
+    def mins32(self) -> np.ndarray | None:
+        """The mins as float32 (exact: fp16 values) or None, computed once per tensor."""
+        return None if self.mins is None else self.mins.astype(np.float32)
 
     def expand(self, per_group: np.ndarray) -> np.ndarray:
         """(J, N) -> (K, N) by repeating each group's row g times."""
@@ -105,14 +128,7 @@ def as_group_weights(W, fmt: str, group_size: int, bits: int = 4) -> GroupWeight
     if isinstance(W, GroupWeights):
         gw = W
     elif hasattr(W, "codes") and hasattr(W, "scheme"):
-        try:
-            gw = _ADAPTED[W]
-        except (KeyError, TypeError):
-            gw = from_qtensor(W)
-            try:
-                _ADAPTED[W] = gw  # model weights are reused across calls: adapt each tensor once
-            except TypeError:
-                pass
+        gw = adapted_qtensor(W)
     else:
         return quantize_weights(W, fmt, group_size)
     if gw.fmt != weight_scheme_name(fmt, group_size) and gw.group_size == group_size:
@@ -124,6 +140,19 @@ def as_group_weights(W, fmt: str, group_size: int, bits: int = 4) -> GroupWeight
     if gw.bits > bits:
         raise ConfigError(f"weights have {gw.bits!r}-bit codes; this PE multiplies {bits}-bit weights")
     return gw
+
+
+def adapted_qtensor(qt) -> GroupWeights:
+    """``from_qtensor(qt)``, made once per QTensor object (model weights are reused across calls)."""
+    try:
+        return _ADAPTED[qt]
+    except (KeyError, TypeError):
+        gw = from_qtensor(qt)
+        try:
+            _ADAPTED[qt] = gw
+        except TypeError:
+            pass
+        return gw
 
 
 def from_qtensor(qt) -> GroupWeights:
@@ -147,7 +176,8 @@ def from_qtensor(qt) -> GroupWeights:
     if scheme.name == "q4_0":
         ints, zeros, signed = ints - 8, None, True
     small = np.int8 if signed or element.bits < 8 else np.int16  # compact: adapted tensors are cached
-    return GroupWeights(ints.astype(small), np.asarray(qt.scales, dtype=np.float64), zeros, mins, qt.group_size,
+    codes = np.ascontiguousarray(ints, dtype=small)  # C order: the compiled group kernel reads rows of N
+    return GroupWeights(codes, np.asarray(qt.scales, dtype=np.float64), zeros, mins, qt.group_size,
                         int(element.bits), signed, scheme.name)
 
 
@@ -165,10 +195,35 @@ def quantize_rows_int(A: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]
 
     Returns (codes int64 (M, K), scales float64 holding fp32 values (M,)).  All-zero rows get s = 0.
     """
+    A = np.asarray(A, dtype=np.float64)
+    fast = _rows_int_fast(A, bits)
+    if fast is not None:
+        return fast
     from accel.quant import quantize
 
     qt = quantize(A, f"int{bits}_per_channel_fp32", axis=1)
     return _ints(qt), np.asarray(qt.scales, dtype=np.float64)[:, 0]
+
+
+def _rows_int_fast(A: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """``accel.quant.quantize(A, "int<b>_per_channel_fp32", axis=1)`` for finite 2-D A, without its generic
+    machinery (decode GEMMs quantize one token per call); None where that path must decide (non-finite
+    values, a scale overflowing FP32: it raises).  The same operations: raw = amax / (2^(b-1)-1) in float64,
+    s = rne to binary32 (numpy's cast is IEEE round to nearest even, subnormals included), y = A / s (0 where
+    s = 0), q = clip(rint(y), -2^(b-1), 2^(b-1)-1).  ``tests/pe/test_fast_paths.py`` checks it bit for bit
+    against ``accel.quant`` on ties, zero rows, subnormal and huge scales.
+    """
+    if A.ndim != 2 or not A.size or not 2 <= bits <= 8 or not np.isfinite(A).all():
+        return None
+    raw = np.abs(A).max(axis=1) / float(2 ** (bits - 1) - 1)
+    with np.errstate(over="ignore"):
+        s = raw.astype(np.float32).astype(np.float64)
+    if not np.isfinite(s).all():
+        return None
+    safe = np.where(s > 0, s, 1.0)
+    y = np.where(s[:, None] > 0, A / safe[:, None], 0.0)
+    q = np.clip(np.rint(y), -(2 ** (bits - 1)), 2 ** (bits - 1) - 1).astype(np.int64)
+    return q, s
 
 
 def quantize_cols_int(W: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
