@@ -7,9 +7,10 @@
   have no accuracy: the metric is ``none`` (NaN).
 - Performance (once per :class:`Point`): the GEMMs of a prefill over ``prefill_tokens`` tokens and of
   ``decode_tokens`` decode steps after it, from the model's published shapes
-  (``workloads.shapes.shape_trace``, same shapes as the real run), simulated in cycle mode on the
-  point's design, then priced by the cost models (45 nm Horowitz table by default).  Energy per token
-  divides by batch x (prefill + decode tokens).
+  (``workloads.shapes.shape_trace``, same shapes as the real run; an encoder without a shape entry,
+  MiniLM, uses the shapes of one captured reference forward pass, ``workloads.models.real_trace``),
+  simulated in cycle mode on the point's design, then priced by the cost models (45 nm Horowitz table
+  by default).  Energy per token divides by batch x (prefill + decode tokens).
 """
 
 from __future__ import annotations
@@ -34,9 +35,21 @@ def _reference_perplexity(model: str, windows: int, tokens: int) -> float:
 
 @functools.lru_cache(maxsize=4)
 def _trace(model: str, phases: tuple[str, ...], prefill_tokens: int, decode_tokens: int, batch: int = 1):
-    from workloads.shapes import shape_trace
+    from workloads.models import REAL_MODELS, real_trace
+    from workloads.shapes import MODELS, shape_trace
     from workloads.trace import Trace
 
+    if model not in MODELS and REAL_MODELS.get(model) == "encoder":
+        # no published shape entry: the GEMMs of one real forward pass over the window (prefill only)
+        if "decode" in phases:
+            from accel.errors import ConfigError
+
+            raise ConfigError(f"{model!r} is an encoder: phases must be ['prefill'], got {list(phases)!r}")
+        if batch != 1:
+            from accel.errors import ConfigError
+
+            raise ConfigError(f"{model!r}: batch must be 1 for a captured encoder trace, got {batch!r}")
+        return real_trace(model, phase="prefill", tokens=prefill_tokens, keep_tensors=False)
     ops = []
     if "prefill" in phases:
         ops += shape_trace(model, phase="prefill", tokens=prefill_tokens, batch=batch).ops

@@ -151,18 +151,44 @@ def _mixpe_one(df: pd.DataFrame, where: str) -> list[Claim]:
     return out
 
 
+def _short(scheme: str) -> str:
+    return str(scheme).split("_per_")[0]
+
+
 def _front_int_vs_minifloat(df: pd.DataFrame, front: np.ndarray, front_name: str) -> Claim:
+    """Integer vs minifloat designs on the accuracy-vs-cost front, counted per model when several.
+
+    Holds when an integer design is on every model's front, "partly" when on some.
+    """
     src = "Minifloats and Integers on FPGAs (Aggarwal et al.)"
     claim = "over 3-8 bits, integer quantization often remains Pareto-optimal (accuracy vs hardware cost)"
     kinds = np.array([arith_kind(w, a) for w, a in zip(df["weight_scheme"], df["act_scheme"], strict=True)])
     n_int, n_mf = int((kinds == "integer").sum()), int((kinds == "minifloat").sum())
     if not (n_int and n_mf):
         return Claim(claim, src, "-", "not measured",
-                     f"the sweep has {n_int} integer and {n_mf} minifloat designs; both are needed")
-    f_int, f_mf = int(((kinds == "integer") & front).sum()), int(((kinds == "minifloat") & front).sum())
-    ours = f"front ({front_name}): {f_int} integer, {f_mf} minifloat of {int(front.sum())} designs"
-    verdict = "holds" if f_int else "does not hold"
-    reason = "" if f_int else "no integer design is non-dominated here"
+                     f"the sweep has {n_int} integer and {n_mf} minifloat designs; both are needed "
+                     "(accel explore --preset minifloat-int)")
+    models = list(df["workload_model"].unique()) if "workload_model" in df else []
+    groups = [("", np.ones(len(df), dtype=bool))] if len(models) <= 1 else \
+        [(f"{m}: ", (df["workload_model"] == m).to_numpy()) for m in models]
+    parts, fronts, with_int = [], [], 0
+    for where, sel in groups:
+        on = front & sel
+        f_int, f_mf = int(((kinds == "integer") & on).sum()), int(((kinds == "minifloat") & on).sum())
+        with_int += f_int > 0
+        parts.append(f"{where}{f_int} integer, {f_mf} minifloat of {int(on.sum())} designs")
+        if len(groups) > 1:
+            f = df[on].sort_values("accuracy_loss", ascending=False)  # along the front: cheapest first
+            names = [f"{_short(w)}/{_short(a)}" for w, a in zip(f["weight_scheme"], f["act_scheme"], strict=True)]
+            fronts.append(f"{where}" + ", ".join(dict.fromkeys(names)))
+    ours = f"front ({front_name}): " + "; ".join(parts)
+    verdict = "holds" if with_int == len(groups) else ("partly" if with_int else "does not hold")
+    reason = "" if with_int else "no integer design is non-dominated here"
+    if 0 < with_int < len(groups):
+        reason = "integer is non-dominated on some models only"
+    if fronts:
+        reason = "; ".join([reason, "front per model (weight/activation), cheapest first: " + "; ".join(fronts)]
+                           ).strip("; ")
     return Claim(claim, src, ours, verdict, reason)
 
 
@@ -259,7 +285,12 @@ def _bfp_kv(df: pd.DataFrame) -> Claim:
                  + ("" if ok else f"; measured +{extra:.4g}"))
 
 
+ATTENTION_LABELS = {"reference": "weight products only", "pe": "every product incl. attention"}
+_VERDICT_ORDER = ("does not hold", "partly", "holds")
+
+
 def _lmul(df: pd.DataFrame) -> Claim:
+    """L-Mul vs the exact PE of the same operand formats; one figure per attention mode when both are swept."""
     src = "Addition is All You Need (L-Mul)"
     claim = "L-Mul saves 80% energy per dot product at near-equal accuracy"
     lm = df["family"] == "lmul"
@@ -271,19 +302,27 @@ def _lmul(df: pd.DataFrame) -> Claim:
         same |= (df["weight_scheme"] == row["weight_scheme"]) & (df["act_scheme"] == row["act_scheme"]) & ~lm
     if not same.any():
         return Claim(claim, src, "-", "not measured", "no non-L-Mul PE with the same operand formats in the sweep")
-    r = paired_ratio(df, same, lm, "energy_pj")
-    if r.empty:
+    modes = sorted(df.loc[lm, "attention"].dropna().unique()) if "attention" in df else []
+    groups = [("", pd.Series(True, index=df.index))] if len(modes) <= 1 else \
+        [(f"{ATTENTION_LABELS.get(m, m)}: ", df["attention"] == m) for m in modes]
+    parts, verdicts = [], []
+    for label, sel in groups:
+        r = paired_ratio(df, same & sel, lm & sel, "energy_pj")
+        if r.empty:
+            continue
+        saving = 1 - 1 / _geo(r)
+        dl = _best_loss(df, lm & sel) - _best_loss(df, same & sel)
+        if dl > NEAR_EQUAL_LOSS or saving <= 0:
+            verdicts.append("does not hold")
+        else:
+            verdicts.append("holds" if saving >= 0.8 / RATIO_TOLERANCE else "partly")
+        parts.append(f"{label}design energy saving {saving:.1%}, accuracy loss change {dl:+.4g}")
+    if not parts:
         return Claim(claim, src, "-", "not measured", "no array configuration holds both designs")
-    saving = 1 - 1 / _geo(r)
-    dl = _best_loss(df, lm) - _best_loss(df, same)
-    if dl > NEAR_EQUAL_LOSS:
-        verdict = "does not hold"
-    else:
-        verdict = "holds" if saving >= 0.8 / RATIO_TOLERANCE else ("partly" if saving > 0 else "does not hold")
+    verdict = min(verdicts, key=_VERDICT_ORDER.index)
     reason = (f"'near-equal' = accuracy loss at most {NEAR_EQUAL_LOSS} above the exact multiply's; "
               "our saving is for the whole design (memory and DRAM included), not the multiplier alone")
-    return Claim(claim, src, f"design energy saving {saving:.1%}, accuracy loss change {dl:+.4g}", verdict,
-                 reason + _lmul_op_saving())
+    return Claim(claim, src, "; ".join(parts), verdict, reason + _lmul_op_saving())
 
 
 def _lmul_op_saving() -> str:

@@ -47,6 +47,17 @@ def pareto_mask(df: pd.DataFrame, metrics, *, where: np.ndarray | None = None) -
     return mask
 
 
+def front_per_model(df: pd.DataFrame, metrics, *, where: np.ndarray | None = None) -> np.ndarray:
+    """:func:`pareto_mask` within each ``workload_model`` (accuracy and cost are not comparable across models)."""
+    if "workload_model" not in df or df["workload_model"].nunique() <= 1:
+        return pareto_mask(df, metrics, where=where)
+    mask = np.zeros(len(df), dtype=bool)
+    for model in df["workload_model"].unique():
+        rows = (df["workload_model"] == model).to_numpy()
+        mask |= pareto_mask(df, metrics, where=rows if where is None else rows & where)
+    return mask
+
+
 def normalised_costs(df: pd.DataFrame, metrics, rows: np.ndarray) -> np.ndarray:
     """Objectives as costs in [0, 1] (maximised metrics flipped), scaled over ``rows``."""
     values = df[list(metrics)].to_numpy(dtype=float)

@@ -13,7 +13,7 @@ import pandas as pd
 from accel import __version__
 from cost_models.explore import plots
 from cost_models.explore.claims import claims_table
-from cost_models.explore.pareto import feasible_mask, hypervolume_by_family, pareto_mask
+from cost_models.explore.pareto import feasible_mask, front_per_model, hypervolume_by_family
 from cost_models.explore.spec import SweepSpec
 from cost_models.explore.store import git_commit
 
@@ -57,10 +57,25 @@ def unique_labels(df: pd.DataFrame) -> pd.Series:
     return labels
 
 
+def _model_groups(df: pd.DataFrame):
+    """(model, row mask) per workload model; a single ("", all rows) group when there is one model."""
+    models = df["workload_model"].unique() if "workload_model" in df else []
+    if len(models) <= 1:
+        return [("", np.ones(len(df), dtype=bool))]
+    return [(m, (df["workload_model"] == m).to_numpy()) for m in models]
+
+
 def _cost_metric(df: pd.DataFrame) -> str:
     """Hardware-cost axis of the accuracy front used for the integer-vs-minifloat claim."""
     luts = df["fpga_luts"].to_numpy(dtype=float)
     return "fpga_luts" if np.isfinite(luts).all() and (luts > 0).all() else "area_um2"
+
+
+def claim_rows(results: pd.DataFrame, feasible: np.ndarray):
+    """The claims table of a results table; the accuracy-vs-hardware-cost front is taken per model."""
+    cost = _cost_metric(results)
+    acc_front = front_per_model(results, ("accuracy_loss", cost), where=feasible)
+    return claims_table(results, acc_front, f"accuracy_loss vs {cost}")
 
 
 def write_report(spec: SweepSpec, results: pd.DataFrame, ops: pd.DataFrame, out_dir: str | Path, *,
@@ -112,20 +127,25 @@ def write_report(spec: SweepSpec, results: pd.DataFrame, ops: pd.DataFrame, out_
     lines += ["## Pareto fronts", ""]
     for metrics in spec.fronts:
         name = " vs ".join(reversed(metrics[:2]))
-        mask = pareto_mask(results, metrics, where=feasible)
+        mask = front_per_model(results, metrics, where=feasible)
         front_union |= mask
         first_front = mask if first_front is None else first_front
-        base = plot_dir / ("front_" + "_vs_".join(reversed(metrics[:2])))
-        plots.plot_front(results, metrics[0], metrics[1], mask, base, feasible=feasible,
-                         title=f"{name} (front over {', '.join(metrics)})")
-        lines += [f"### {name}", "", f"![{name}](plots/{base.name}.png)", "",
-                  f"Front over {', '.join(metrics)}: {int(mask.sum())} of {int(feasible.sum())} feasible designs.", ""]
-        cols = list(dict.fromkeys([*TABLE_COLUMNS[:1], *metrics, *TABLE_COLUMNS[1:]]))
-        lines += [md_table(results[mask].sort_values(metrics[0]).to_dict("records"), cols), ""]
-        hv = hypervolume_by_family(results, metrics, where=feasible)
-        lines += ["Hypervolume per design family (objectives normalised to [0, 1] over the feasible designs, "
-                  "reference point 1.1 each; larger is better):", "",
-                  md_table(hv.to_dict("records"), hv.columns), ""]
+        lines += [f"### {name}", ""]
+        for model, sel in _model_groups(results):
+            suffix = f" on {model}" if model else ""
+            base = plot_dir / ("front_" + "_vs_".join(reversed(metrics[:2])) + (f"_{model}" if model else ""))
+            sub, m, ok = results[sel], mask[sel], feasible[sel]
+            plots.plot_front(sub, metrics[0], metrics[1], m, base, feasible=ok,
+                             title=f"{name}{suffix} (front over {', '.join(metrics)})")
+            lines += [f"![{name}{suffix}](plots/{base.name}.png)", "",
+                      f"Front over {', '.join(metrics)}{suffix}: {int(m.sum())} of {int(ok.sum())} feasible designs.",
+                      ""]
+            cols = list(dict.fromkeys([*TABLE_COLUMNS[:1], *metrics, *TABLE_COLUMNS[1:]]))
+            lines += [md_table(sub[m].sort_values(metrics[0]).to_dict("records"), cols), ""]
+            hv = hypervolume_by_family(results, metrics, where=feasible & sel)
+            lines += [f"Hypervolume per design family{suffix} (objectives normalised to [0, 1] over the feasible "
+                      "designs, reference point 1.1 each; larger is better):", "",
+                      md_table(hv.to_dict("records"), hv.columns), ""]
 
     lines += ["## Where the cycles go", ""]
     chosen = results if len(results) <= MAX_STALL_BARS else results[front_union]
@@ -139,9 +159,7 @@ def write_report(spec: SweepSpec, results: pd.DataFrame, ops: pd.DataFrame, out_
                   "Each op of the workload on front designs (one per family): achieved MACs per cycle against "
                   "MACs per DRAM byte, under the compute roof and the DRAM-bandwidth roof.", ""]
 
-    cost = _cost_metric(results)
-    acc_front = pareto_mask(results, ("accuracy_loss", cost), where=feasible)
-    claims = claims_table(results, acc_front, f"accuracy_loss vs {cost}")
+    claims = claim_rows(results, feasible)
     lines += ["## Claims from the papers, side by side", "",
               "Each row: the paper's claim, our measured number on this sweep, and whether it holds here.", "",
               md_table([c.__dict__ for c in claims], ("claim", "source", "ours", "verdict", "reason")), "",

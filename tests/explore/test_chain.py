@@ -69,3 +69,18 @@ def test_a_small_real_sweep_runs_end_to_end(tmp_path):
     assert math.isfinite(mine) and mine != ref
     small, big = df.iloc[0], df.iloc[1]
     assert big["cycles"] <= small["cycles"] and big["area_um2"] > small["area_um2"]
+
+
+@pytest.mark.model
+def test_encoder_performance_uses_the_captured_forward_pass_shapes():
+    from accel.errors import ConfigError
+
+    w = Workload(model="minilm-l6", phases=("prefill",), prefill_tokens=8, decode_tokens=0)
+    got = ChainEvaluator().performance(Point(w, "int8_mac", array_rows=8, array_cols=8))
+    # all-MiniLM-L6-v2 config: 6 layers, hidden 384, intermediate 1536, 12 heads; [CLS] 8 tokens [SEP]
+    n, layers, hidden, ffn = 10, 6, 384, 1536
+    weights = layers * n * (4 * hidden * hidden + 2 * hidden * ffn)
+    attention = layers * 2 * n * n * hidden  # QK^T and PV over all heads
+    assert got.macs == weights + attention and got.decode_cycles == 0 and got.cycles > 0
+    with pytest.raises(ConfigError, match="encoder"):
+        ChainEvaluator().performance(Point(Workload(model="minilm-l6", phases=("prefill", "decode")), "int8_mac"))

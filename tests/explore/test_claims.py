@@ -120,3 +120,19 @@ def test_lmul_is_compared_with_the_exact_pe_of_the_same_formats():
     rows[1] = _row("lmul", 16, 100, 8.0, 0.14, e4m3, (8, 8))  # 0.06 worse than exact: not near-equal
     c = _by_claim(derive_metrics(pd.DataFrame(rows)))[c.claim]
     assert c.verdict == "does not hold"
+
+
+def test_lmul_reports_each_attention_mode_when_both_are_swept():
+    e4m3 = ("float8_e4m3fn_per_channel_fp32", "float8_e4m3fn_per_channel_fp32")
+    rows = [_row("minifloat_mac", 16, 100, 10.0, 0.08, e4m3, (8, 8)),
+            _row("lmul", 16, 100, 8.0, 0.09, e4m3, (8, 8)),
+            _row("minifloat_mac", 16, 100, 10.0, 0.10, e4m3, (8, 8)),
+            _row("lmul", 16, 100, 5.0, 0.20, e4m3, (8, 8))]
+    df = derive_metrics(pd.DataFrame(rows))
+    df["attention"] = ["reference", "reference", "pe", "pe"]
+    c = _by_claim(df)["L-Mul saves 80% energy per dot product at near-equal accuracy"]
+    assert c.ours == ("every product incl. attention: design energy saving 50.0%, accuracy loss change +0.1; "
+                      "weight products only: design energy saving 20.0%, accuracy loss change +0.01")
+    assert c.verdict == "does not hold"  # the attention mode loses 0.1 > 0.05; the weights-only mode is "partly"
+    df.loc[3, "accuracy_loss"] = 0.12
+    assert _by_claim(df)[c.claim].verdict == "partly"

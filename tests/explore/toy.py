@@ -1,9 +1,11 @@
 """A test-local evaluator: closed-form, deterministic figures from the PE string, no accel.pe needed.
 
-PE strings look like ``toy:w=4,a=8`` (weight/activation bits).  Every evaluation can be logged as an
-empty file in ``log_dir`` (one per call, named ``<kind>-<hash>-<pid>-<n>``) so tests can count calls
-across processes; ``delay_s`` slows each call and ``stall_after`` hangs every performance call after the first N, so a
-test can kill a sweep midway at a known point.
+PE strings look like ``toy:w=4,a=8`` (weight/activation bits), optionally with ``wf``/``af`` operand
+kinds (``int`` or an ExMy name) that set the operand scheme names and an accuracy penalty per model.
+Every evaluation can be logged as an empty file in ``log_dir`` (one per call, named
+``<kind>-<hash>-<pid>-<n>``) so tests can count calls across processes; ``delay_s`` slows each call and
+``stall_after`` hangs every performance call after the first N, so a test can kill a sweep midway at a
+known point.
 """
 
 from __future__ import annotations
@@ -21,10 +23,31 @@ from cost_models.explore.records import AccuracyResult, ArithConfig, OpPerf, Per
 _counter = itertools.count()
 
 
-def toy_bits(pe: str) -> tuple[int, int]:
+def toy_params(pe: str) -> dict[str, str]:
     name, _, args = pe.partition(":")
-    params = dict(kv.split("=") for kv in args.split(",") if kv)
+    return dict(kv.split("=") for kv in args.split(",") if kv)
+
+
+def toy_bits(pe: str) -> tuple[int, int]:
+    params = toy_params(pe)
     return int(params.get("w", 8)), int(params.get("a", 8))
+
+
+def toy_schemes(pe: str) -> tuple[str, str]:
+    """Operand scheme names from ``wf``/``af`` (e.g. ``int``, ``e2m1``): ``<wf><bits>_per_channel``."""
+    params, (w, a) = toy_params(pe), toy_bits(pe)
+
+    def name(kind: str | None, bits: int) -> str:
+        if kind is None:
+            return ""
+        return f"{kind}{bits}_per_channel" if kind == "int" else f"{kind}_per_channel"
+    return name(params.get("wf"), w), name(params.get("af"), a)
+
+
+def kind_penalty(model: str, pe: str) -> float:
+    """Model ``toy-mf`` penalises integer operands, every other model penalises float ones (0.5 each)."""
+    bad = "int" if model == "toy-mf" else "e"
+    return 0.5 * sum(s.startswith(bad) for s in toy_schemes(pe))
 
 
 @dataclass(frozen=True)
@@ -48,7 +71,8 @@ class ToyEvaluator:
         self._log("accuracy", arith.key)
         w, a = toy_bits(arith.pe)
         ref = 10.0
-        return AccuracyResult("perplexity", ref * (1 + 2.0 ** -w + 2.0 ** -a), ref)
+        loss = 2.0 ** -w + 2.0 ** -a + kind_penalty(arith.model, arith.pe)
+        return AccuracyResult("perplexity", ref * (1 + loss), ref)
 
     def performance(self, point: Point) -> PerfResult:
         self._log("performance", point.key)
@@ -74,4 +98,5 @@ class ToyEvaluator:
                           utilization=macs / (cycles * pes), macs=macs, dram_bits=sum(o.dram_bits for o in ops),
                           tokens=point.workload.prefill_tokens + 1, energy_pj=macs * w * a * 0.01 + cycles * pes * 1e-3,
                           area_um2=pes * w * a * 10.0, fpga_luts=pes * (w * a) / 2, peak_macs_per_cycle=pes,
-                          cost_source="toy", ops=tuple(ops))
+                          cost_source="toy", ops=tuple(ops), weight_scheme=toy_schemes(point.pe)[0],
+                          act_scheme=toy_schemes(point.pe)[1], weight_bits=w, act_bits=a)
