@@ -219,17 +219,23 @@ def design_from_dict(data: Any, source: str = "<dict>") -> Design:
                   kv_cache_format=data.get("kv_cache_format"), name=str(data.get("name", "")))
 
 
-def load_design(path: str | Path) -> Design:
-    """Load a design YAML file (see ``examples/designs/``)."""
+def read_yaml(path: str | Path, what: str) -> Any:
+    """Parse the YAML file ``path`` (a ``what``, e.g. "design file"); ConfigError when unreadable or malformed.
+
+    The one place configuration files on disk are read; the callers validate the parsed data.
+    """
     import yaml
 
-    path = Path(path)
     try:
-        text = path.read_text()
+        text = Path(path).read_text()
     except OSError as exc:
-        raise ConfigError(f"cannot read design file {str(path)!r}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read {what} {str(path)!r}: {exc.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: malformed YAML: {exc}") from None
-    return design_from_dict(data, source=str(path))
+
+
+def load_design(path: str | Path) -> Design:
+    """Load a design YAML file (see ``examples/designs/``)."""
+    return design_from_dict(read_yaml(path, "design file"), source=str(path))

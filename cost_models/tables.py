@@ -205,17 +205,9 @@ def table_from_dict(data: Any, source: str = "<dict>") -> CostTable:
 
 @cache
 def _load(path: str) -> CostTable:
-    import yaml
+    from accel.design import read_yaml
 
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise ConfigError(f"cannot read cost table {path!r}: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: malformed YAML: {exc}") from None
-    return table_from_dict(data, source=path)
+    return table_from_dict(read_yaml(path, "cost table"), source=path)
 
 
 def get_table(name_or_path: str = "horowitz45") -> CostTable:

@@ -334,18 +334,9 @@ def accel_canonical_pe(text: str) -> str:
 
 def load_sweep(path: str | Path, *, canonical_pe=None) -> SweepSpec:
     """Load a sweep YAML file."""
-    import yaml
+    from accel.design import read_yaml
 
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise ConfigError(f"cannot read sweep file {str(path)!r}: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: malformed YAML: {exc}") from None
-    return sweep_from_dict(data, source=str(path), canonical_pe=canonical_pe)
+    return sweep_from_dict(read_yaml(path, "sweep file"), source=str(path), canonical_pe=canonical_pe)
 
 
 def preset_names() -> list[str]:

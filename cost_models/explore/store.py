@@ -16,10 +16,8 @@ parts, so a point part's presence means the point is complete.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
 import os
-import subprocess
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -49,18 +47,11 @@ ACCURACY_SCHEMA = pa.schema([("arith_hash", pa.string()), *_fields(AccuracyResul
 OPS_SCHEMA = pa.schema([("point_hash", pa.string()), *_fields(OpPerf)])
 
 
-@functools.cache
 def git_commit() -> str:
     """The checkout's commit (``-dirty`` when tracked files changed), or ``unknown`` outside git."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return head + ("-dirty" if dirty else "")
+    from accel.provenance import git_commit as commit
+
+    return commit() or "unknown"
 
 
 def _value(v):
