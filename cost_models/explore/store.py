@@ -148,6 +148,11 @@ class ResultsStore:
     def write_tables(self, points: Sequence[Point]) -> tuple[Path, pd.DataFrame]:
         """Write ``results.parquet`` and ``ops.parquet`` (atomically) and return the results table."""
         df = self.results(points)
+        other = df[df["git_commit"] != git_commit()]
+        if len(other):  # reused from an earlier run of different code: say so rather than mix silently
+            log.warning("%d of %d results in %s were computed by other commits (%s); rerun into a fresh output "
+                        "directory to recompute them with this code", len(other), len(df), self.out_dir,
+                        ", ".join(sorted(set(other["git_commit"]))))
         path = self.out_dir / "results.parquet"
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         table = pa.Table.from_pandas(df, preserve_index=False)

@@ -148,3 +148,18 @@ def test_killing_a_sweep_midway_loses_no_finished_point(tmp_path, toy_sweep):
     pd.testing.assert_frame_equal(pd.read_parquet(out / "ops.parquet"),
                                   pd.read_parquet(tmp_path / "fresh" / "ops.parquet"))
     assert len(fresh.results) == 20
+
+
+def test_reusing_results_of_other_code_is_reported(tmp_path, toy_sweep, monkeypatch, caplog):
+    run_points(toy_sweep.points, ToyEvaluator(), tmp_path, jobs=1, progress=False)
+    from cost_models.explore import store
+
+    monkeypatch.setattr(store, "git_commit", lambda: "f" * 40)  # the code has moved on since the first run
+    with caplog.at_level("WARNING", logger="cost_models.explore.store"):
+        run_points(toy_sweep.points, ToyEvaluator(), tmp_path, jobs=1, progress=False)
+    assert any(r.getMessage().startswith("20 of 20 results in ") and "computed by other commits" in r.getMessage()
+               for r in caplog.records), [r.getMessage() for r in caplog.records]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="cost_models.explore.store"):
+        run_points(toy_sweep.points, ToyEvaluator(), tmp_path / "fresh", jobs=1, progress=False)
+    assert not [r for r in caplog.records if "other commits" in r.getMessage()]
