@@ -22,15 +22,38 @@ from accel.pe import parse  # noqa: E402
 from rtl.checks import check_pe, random_groups  # noqa: E402
 from rtl.verify import available_simulators  # noqa: E402
 
-VARIANTS = ["int8_mac", "mixpe_w4a8", "mixpe_w4a8:weight_format=q4_1", "minifloat_mac:accumulate=kulisch",
-            "minifloat_mac:accumulate=kulisch,act_format=float4_e2m1fn,weight_format=int4"]
+VARIANTS = ["int8_mac", "mixpe_w4a8", "mixpe_w4a8:weight_format=q4_1", "mixpe_w4a16",
+            "minifloat_mac:accumulate=kulisch",
+            "minifloat_mac:accumulate=kulisch,act_format=float4_e2m1fn,weight_format=int4",
+            "minifloat_mac", "fp16_dequant_first:weight_format=q4_1",
+            "block_mac", "block_mac:act_format=mxfp4,weight_format=mxfp4", "lmul"]
+
+
+def check_random(spec, count: int, backend: str):
+    """About ``count`` random operand pairs through the PE on ``backend`` (each variant family's own check)."""
+    from rtl.golden import fp_accumulating
+
+    if spec.name == "block_mac":
+        from rtl.block_checks import block_random_dots, check_block_pe
+
+        return check_block_pe(spec, [block_random_dots(spec, max(1, count // (3 * spec.group_size)), seed=1)],
+                              backend=backend)
+    if spec.name == "lmul":
+        from rtl.block_checks import check_lmul_pe, lmul_random_dots
+
+        return check_lmul_pe(spec, [lmul_random_dots(spec, max(1, count // 16), seed=1)], backend=backend)
+    if fp_accumulating(spec):
+        from rtl.fp_checks import check_fp_pe, random_beats
+
+        return check_fp_pe(spec, [random_beats(spec, max(1, count // 16), 16, seed=1)], backend=backend)
+    g = spec.group_size or 16
+    return check_pe(spec, [random_groups(spec, max(1, count // g), seed=1)], backend=backend)
 
 
 def measure(spec, backend: str, n: int) -> dict:
-    g = spec.group_size or 16
     times = []
     for count in (n // 10, n):
-        r = check_pe(spec, [random_groups(spec, max(1, count // g), seed=1)], backend=backend)
+        r = check_random(spec, count, backend)
         if not r.ok:
             raise SystemExit(f"{spec} on {backend}: {r.mismatches} mismatches: {r.first_mismatch}")
         times.append((r.vectors, r.seconds))
@@ -43,10 +66,13 @@ def measure(spec, backend: str, n: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--vectors", type=int, default=10000)
+    ap.add_argument("--variant", action="append", help=f"PE spec to measure (repeatable; default: {VARIANTS})")
+    ap.add_argument("--backend", action="append", help="amaranth, icarus, verilator (repeatable; default: all "
+                    "available)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    backends = ["amaranth"] + available_simulators()
-    rows = [measure(parse(v), b, args.vectors) for v in VARIANTS for b in backends]
+    backends = ["amaranth"] + [b for b in available_simulators() if not args.backend or b in args.backend]
+    rows = [measure(parse(v), b, args.vectors) for v in args.variant or VARIANTS for b in backends]
     for r in rows:
         base = next(x for x in rows if x["variant"] == r["variant"] and x["backend"] == "amaranth")
         r["steady_ratio_vs_amaranth"] = round(r["steady_vectors_per_s"] / base["steady_vectors_per_s"], 2)

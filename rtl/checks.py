@@ -195,11 +195,28 @@ def check_array(spec, rows: int, cols: int, tiles: list[tuple[np.ndarray, np.nda
 
 
 # ----- MixPE end to end: PE RTL group sums -> dequant unit RTL -> y, against spec.gemm
-def _f32_bits(x) -> np.ndarray:
+def compare_fp32(got, want) -> tuple[int, dict[str, Any] | None]:
+    """Compare binary32 encodings bit for bit, any NaN equal to any NaN (:func:`rtl.fp32_ieee.canonical_nan`):
+    ``(mismatches, first)``; differing lengths count as ``max(len)`` mismatches."""
+    from rtl.fp32_ieee import canonical_nan
+
+    got, want = canonical_nan(np.asarray(got, dtype=np.int64)), canonical_nan(want)
+    if got.shape != want.shape:
+        return max(len(got), len(want)), {"want_count": len(want), "got_count": len(got)}
+    bad = np.flatnonzero(got != want)
+    first = None
+    if len(bad):
+        first = {"index": int(bad[0]), "want": hex(int(want[bad[0]])), "got": hex(int(got[bad[0]]))}
+    return len(bad), first
+
+
+def f32_bits(x) -> np.ndarray:
+    """binary32 encodings (int64) of ``x`` rounded to float32 (numpy's RNE), the form every check compares."""
     return np.asarray(x, dtype=np.float64).astype(np.float32).view(np.uint32).astype(np.int64)
 
 
-def check_mixpe_gemm(spec, A, W, *, backend: str = "amaranth", workdir=None) -> CheckReport:
+def check_mixpe_gemm(spec, A, W, *, backend: str = "amaranth", workdir=None,
+                     dequant_latency: int | None = None) -> CheckReport:
     """``spec.gemm(A, W)`` computed by the RTL: the PE's group sums feed the dequant unit, per output.
 
     Compares the PE's P and S_a with ``spec.integer_parts`` and the dequant unit's FP32 ``y`` with the
@@ -232,7 +249,7 @@ def check_mixpe_gemm(spec, A, W, *, backend: str = "amaranth", workdir=None) -> 
         S_rtl = np.array([p["act_sum"] for p in got]).reshape(M, N, J)
         pe_bad += int((S_rtl != np.broadcast_to(parts["Sa"].T[:, None, :], (M, N, J))).sum())
     # 2. the dequant unit RTL, fed with the PE RTL's sums
-    scale_bits, sa_bits = _f32_bits(gw.scales), _f32_bits(parts["sa"])
+    scale_bits, sa_bits = f32_bits(gw.scales), f32_bits(parts["sa"])
     cycles = []
     for m_ in range(M):
         for n in range(N):
@@ -244,12 +261,14 @@ def check_mixpe_gemm(spec, A, W, *, backend: str = "amaranth", workdir=None) -> 
                 if corr == "zero":
                     beat["zero"] = int(gw.zeros[j, n])
                 if corr == "min":
-                    beat["min"] = int(_f32_bits(gw.mins)[j, n])
+                    beat["min"] = int(f32_bits(gw.mins)[j, n])
                 cycles.append({"i": beat})
     sub = None if workdir is None else Path(workdir) / "dequant"
-    dq = run_cycles(dequant_unit(spec), "mixpe_dequant", cycles, ["o"], backend=backend, drain=4, workdir=sub)
+    unit = dequant_unit(spec, dequant_latency)
+    dq = run_cycles(unit, "mixpe_dequant", cycles, ["o"], backend=backend, drain=4 + unit.latency_cycles,
+                    workdir=sub)
     y_bits = np.array([p["y"] for _, p in dq["outputs"]["o"]])
-    want = _f32_bits(Y).reshape(-1)
+    want = f32_bits(Y).reshape(-1)
     y_bad = int((y_bits != want).sum()) if y_bits.shape == want.shape else len(want)
     first = None
     if y_bad and y_bits.shape == want.shape:
@@ -260,44 +279,65 @@ def check_mixpe_gemm(spec, A, W, *, backend: str = "amaranth", workdir=None) -> 
                        {"pe_mismatches": pe_bad, "y_mismatches": y_bad})
 
 
+def mixpe_array_operands(spec, A, W) -> tuple[np.ndarray, np.ndarray | None, object]:
+    """What the MixPE array takes for ``spec.gemm(A, W)``: activation codes (M, K) (INT8 codes; W4A16: FP16
+    bit patterns), per-token scale fp32 bits (M,) (W4A16: None) and the group weights (codes, scales, ...)."""
+    if spec.name == "mixpe_w4a16":
+        parts = spec.group_parts(A, W)
+        return parts["a16"].view(np.uint16).astype(np.int64), None, parts["weights"]
+    parts = spec.integer_parts(A, W)
+    return parts["qa"], f32_bits(parts["sa"]), parts["weights"]
+
+
 def check_mixpe_array(spec, rows: int, A, W, *, backend: str = "amaranth", workdir=None,
-                      max_rows: int = 16) -> CheckReport:
+                      max_rows: int = 16, dequant=None) -> CheckReport:
     """``spec.gemm(A, W)`` on the MixPE array with column-edge dequant (N = the array's columns).
 
-    Folds in group order (g / rows folds per group), each: per-column scales/zeros/mins, weight load,
-    M activation rows, then the array drains.  Compares the bits of every output with ``spec.gemm``.
+    Folds of ``rows`` along K in order (g / rows folds per group, or rows / g groups per fold), each: the
+    fold's scales/zeros/mins, weight load, M activation rows, then the array drains.  Compares the bits of
+    every output with ``spec.gemm``.  ``dequant``: the design's DequantSpec (None: the RTL default).
+    ``extra["latency_cycles"]``: cycles from the one in which the last fold's first activation row is
+    presented through, inclusive, the first cycle in which the last output is valid.
     """
+    from accel.errors import ConfigError
     from rtl.bench import run_cycles
     from rtl.golden import dequant_correction, mixpe_array
 
-    parts = spec.integer_parts(A, W)
+    qa, sa, gw = mixpe_array_operands(spec, A, W)
     Y, _ = spec.gemm(A, W)
-    qa, gw, sa = parts["qa"], parts["weights"], _f32_bits(parts["sa"])
     M, K = qa.shape
     C = gw.codes.shape[1]
-    dut = mixpe_array(spec, rows, C, max_rows)
-    corr, g = dequant_correction(spec), spec.group_size
-    J, F = K // g, g // rows
+    if M > max_rows or K % rows:
+        raise ConfigError(f"check_mixpe_array needs M <= {max_rows} rows and K a multiple of {rows}, got "
+                          f"M={M!r} K={K!r}")
+    dut = mixpe_array(spec, rows, C, max_rows, dequant=dequant)
+    corr, g, T = dequant_correction(spec), spec.group_size, dut.taps
     cycles: list[dict] = []
-    for j in range(J):
-        for f in range(F):
-            k0 = j * g + f * rows
-            q = {"scale": [int(x) for x in _f32_bits(gw.scales[j])]}
-            if corr == "zero":
-                q["zero"] = [int(x) for x in gw.zeros[j]]
-            if corr == "min":
-                q["min"] = [int(x) for x in _f32_bits(gw.mins[j])]
-            load = [{"wl": [int(x) for x in gw.codes[k0 + r]]} for r in reversed(range(rows))]
-            load[0]["q"] = q
-            cycles += load
-            cycles += [{"a": {"x": [int(x) for x in qa[i, k0:k0 + rows]], "act_scale": int(sa[i]), "row0": int(i == 0),
-                              "first_fold": int(f == 0), "last_fold": int(f == F - 1), "first_group": int(j == 0),
-                              "last_group": int(j == J - 1)}} for i in range(M)]
-            cycles += [{} for _ in range(rows + C + 1)]
-    res = run_cycles(dut, f"mixpe_array_{rows}x{C}", cycles, ["o"], backend=backend, drain=rows + C + 2,
-                     workdir=workdir)
-    got = np.array([p["y"] for _, p in res["outputs"]["o"]])
-    want = _f32_bits(Y)
+    for k0 in range(0, K, rows):
+        j0 = k0 // g  # the fold's first group
+        js = [j0 + t for t in range(T)]
+        q = {"scale": [int(x) for j in js for x in f32_bits(gw.scales[j])]}
+        if corr == "zero":
+            q["zero"] = [int(x) for j in js for x in gw.zeros[j]]
+        if corr == "min":
+            q["min"] = [int(x) for j in js for x in f32_bits(gw.mins[j])]
+        load = [{"wl": [int(x) for x in gw.codes[k0 + r]]} for r in reversed(range(rows))]
+        load[0]["q"] = q
+        cycles += load
+        start = len(cycles)
+        flags = {"first_fold": int(k0 % g == 0), "last_fold": int((k0 + rows) % g == 0 or g < rows),
+                 "first_group": int(j0 == 0), "last_group": int(k0 + rows == K)}
+        for i in range(M):
+            beat = {"x": [int(x) for x in qa[i, k0:k0 + rows]], "row0": int(i == 0), **flags}
+            if sa is not None:
+                beat["act_scale"] = int(sa[i])
+            cycles.append({"a": beat})
+        cycles += [{} for _ in range(rows + C + 1)]
+    res = run_cycles(dut, f"mixpe_array_{rows}x{C}", cycles, ["o"], backend=backend,
+                     drain=rows + C + 2 + dut.dequant.latency_cycles, workdir=workdir)
+    outs = res["outputs"]["o"]
+    got = np.array([p["y"] for _, p in outs])
+    want = f32_bits(Y)
     bad = int((got != want).sum()) if got.shape == want.shape else want.size
     first = None
     if bad and got.shape == want.shape:
@@ -305,5 +345,6 @@ def check_mixpe_array(spec, rows: int, A, W, *, backend: str = "amaranth", workd
         first = {"row": i, "col": c, "want": hex(int(want[i, c])), "got": hex(int(got[i, c]))}
     elif bad:
         first = {"want_shape": want.shape, "got_shape": got.shape}
+    latency = outs[-1][0] - start + 2 if outs else None
     return CheckReport(f"mixpe array {rows}x{C} gemm {M}x{K}x{C}", backend, int(qa.size * C), int(got.size), bad,
-                       res["cycles"], res["seconds"], first)
+                       res["cycles"], res["seconds"], first, {"latency_cycles": [latency]})

@@ -23,6 +23,16 @@ def leading_zeros(x: Value) -> Value:
     return count
 
 
+def leading_zeros_tree(x: Value) -> Value:
+    """:func:`leading_zeros` as a balanced tree of multiplexers (logarithmic depth; wide inputs)."""
+    x = Value.cast(x)
+    n = len(x)
+    if n == 1:
+        return Mux(x[0], 0, 1)
+    lo, hi = x[:n // 2], x[n // 2:]
+    return Mux(hi.any(), leading_zeros_tree(hi), len(hi) + leading_zeros_tree(lo))
+
+
 def _signal(m: Module, value, shape, name: str) -> Signal:
     """Materialise ``value`` in a named signal, so later uses do not copy its expression tree."""
     sig = Signal(shape, name=name)
@@ -57,14 +67,14 @@ def _round_pack(m: Module, sign, exp, sig: Value, width: int, name: str) -> Valu
     return _signal(m, Mux(e <= 0, zero, Mux(e >= 255, inf, _pack(sign, e[:8], mant))), 32, f"{name}_packed")
 
 
-def int_to_fp32(m: Module, x: Value, name: str = "cvt") -> Value:
-    """A signed integer to binary32, RNE (exact for |x| < 2^24)."""
+def int_to_fp32(m: Module, x: Value, name: str = "cvt", lzc=leading_zeros) -> Value:
+    """A signed integer to binary32, RNE (exact for |x| < 2^24); ``lzc``: the leading-zero counter."""
     x = _signal(m, x, Value.cast(x).shape(), f"{name}_in")
     w = len(x) + 1
     mag = Signal(w, name=f"{name}_mag")
     m.d.comb += mag.eq(Mux(x.as_signed() < 0, -x.as_signed(), x.as_signed()))
     width = max(w, 27)
-    lz = leading_zeros(mag)
+    lz = lzc(mag)
     norm = Signal(width, name=f"{name}_norm")
     m.d.comb += norm.eq((mag << (width - w)) << lz)
     exp = Signal(signed(12), name=f"{name}_e")

@@ -13,7 +13,10 @@ from accel.errors import ConfigError
 from rtl.mac import MacConfig
 
 #: PE variants with RTL, and the multiplier each uses.
-RTL_VARIANTS = {"int8_mac": "array", "mixpe_w4a8": "shift_add", "minifloat_mac": "array", "mixpe_w4a16": "shift_add"}
+RTL_VARIANTS = {"int8_mac": "array", "mixpe_w4a8": "shift_add", "minifloat_mac": "array", "mixpe_w4a16": "shift_add",
+                "fp16_dequant_first": "array", "block_mac": "array", "lmul": "adder"}
+#: Variants whose RTL is not a MacPE: their configs come from rtl.golden_block (block_config, lmul_config).
+OWN_CONFIG = {"block_mac": "rtl.golden_block.block_config", "lmul": "rtl.golden_block.lmul_config"}
 MIXPE = ("mixpe_w4a8", "mixpe_w4a16")
 #: Longest dot product the minifloat_mac RTL's Kulisch accumulator is sized for (spec.kulisch_bits(K)).
 KULISCH_MAX_K = 4096
@@ -25,13 +28,45 @@ def _check(spec) -> None:
     from accel import pe
 
     implemented = pe.get(spec.name).dequant
-    if spec.dequant != implemented:
+    if spec.dequant != implemented and not fp_accumulating(spec):
         raise ConfigError(f"the {spec.name} RTL implements dequant={implemented!r}, got {spec.dequant!r}")
+
+
+def fp_accumulating(spec) -> bool:
+    """Whether the spec's RTL is :mod:`rtl.fp_mac` (FP32 accumulation): ``minifloat_mac:accumulate=fp32`` or
+    ``fp16_dequant_first`` (= ``mixpe_w4a16:dequant=in_loop``)."""
+    if spec.name == "minifloat_mac":
+        return spec.accumulate == "fp32"
+    return spec.name in ("mixpe_w4a16", "fp16_dequant_first") and spec.dequant == "in_loop"
+
+
+def fp_mac_config(spec):
+    """The :class:`rtl.fp_mac.FpMacConfig` of an FP32-accumulating spec (operand layouts from accel.formats)."""
+    from accel import formats
+    from rtl.fp_mac import FpMacConfig, FpOperand
+    from rtl.ieee import FloatLayout
+
+    _check(spec)
+    if not fp_accumulating(spec):
+        raise ConfigError(f"{spec.to_string()!r} does not accumulate in FP32 (valid: minifloat_mac:accumulate=fp32, "
+                          "fp16_dequant_first, mixpe_w4a16:dequant=in_loop)")
+
+    def operand(fmt):
+        if hasattr(fmt, "mbits"):
+            return FpOperand(fmt.bits, FloatLayout.of(fmt))
+        if getattr(fmt, "frac_bits", 0):
+            raise ConfigError(f"the FP32-accumulating RTL takes plain integers, got fixed-point {fmt.name!r}")
+        return FpOperand(fmt.bits, None, fmt.signed)
+
+    if spec.name == "minifloat_mac":
+        return FpMacConfig(*(operand(f) for f in _formats(spec)))
+    fp16 = operand(formats.get("fp16"))
+    return FpMacConfig(fp16, fp16, dequant=spec.weight_format, code_signed=weight_signed(spec))
 
 
 def weight_signed(spec) -> bool:
     """Whether the weight codes the PE multiplies are two's complement."""
-    if spec.name in MIXPE:
+    if spec.name in MIXPE or spec.name == "fp16_dequant_first":
         return spec.weight_format in ("int4", "q4_0")
     return True
 
@@ -71,6 +106,12 @@ def _operand(fmt, role: str) -> dict:
 def mac_config(spec) -> MacConfig:
     """The :class:`MacConfig` of a PE spec (widths, multiplier, overflow policy from the spec)."""
     _check(spec)
+    if spec.name in OWN_CONFIG:
+        raise ConfigError(f"{spec.to_string()!r} has its own RTL config ({OWN_CONFIG[spec.name]}), not an integer "
+                          "MacConfig")
+    if fp_accumulating(spec):
+        raise ConfigError(f"{spec.to_string()!r} accumulates in FP32: its RTL config is rtl.golden.fp_mac_config, "
+                          "not an integer MacConfig")
     if spec.name == "mixpe_w4a16":
         from accel import formats
 
@@ -174,24 +215,47 @@ def golden_groups(spec, qa: np.ndarray, qw: np.ndarray) -> dict[str, np.ndarray]
 
 def dequant_correction(spec) -> str:
     """Which correction the MixPE dequant unit applies: 'zero' (uint4), 'min' (q4_1) or 'none'."""
-    if spec.name != "mixpe_w4a8":
-        raise ConfigError(f"the group dequant unit belongs to mixpe_w4a8, got {spec.name!r} (valid: mixpe_w4a8)")
+    if spec.name not in MIXPE or spec.dequant != "per_group":
+        raise ConfigError(f"the group dequant unit belongs to MixPE with dequant='per_group', got "
+                          f"{spec.to_string()!r} (valid: {', '.join(MIXPE)})")
     return {"uint4": "zero", "q4_1": "min"}.get(spec.weight_format, "none")
 
 
-def dequant_unit(spec):
-    """The column-edge :class:`rtl.dequant.DequantUnit` for a MixPE spec (widths from the spec)."""
-    from rtl.dequant import DequantUnit
+def dequant_grid(spec) -> tuple[int, bool]:
+    """(grid_exp, act_scale) of a MixPE spec's dequant datapath: group sums in units of 2^grid_exp (W4A8 0,
+    W4A16 FP16's smallest subnormal), and whether a per-token activation scale follows (W4A8 only)."""
+    dequant_correction(spec)
+    if spec.name == "mixpe_w4a16":
+        from accel.pe.elementwise import lsb_exp
 
-    return DequantUnit(spec.group_acc_bits, spec.act_sum_bits, dequant_correction(spec))
+        return lsb_exp(_formats(spec)[0]), False
+    return 0, True
 
 
-def mixpe_array(spec, rows: int, cols: int, max_rows: int = 16):
-    """The :class:`rtl.mixpe_array.MixPEArray` of a MixPE spec (group size and correction from the spec)."""
-    from rtl.mixpe_array import MixPEArray, check_group_size
+def dequant_unit(spec, latency_cycles: int | None = None):
+    """The :class:`rtl.dequant.DequantUnit` for a MixPE spec (widths from the spec; latency default: the
+    design default ``DequantSpec().latency_cycles``)."""
+    from accel.design import DequantSpec
+    from rtl.dequant import DequantUnit, check_unit_latency
+
+    grid_exp, act_scale = dequant_grid(spec)
+    latency = DequantSpec().latency_cycles if latency_cycles is None else latency_cycles
+    check_unit_latency(latency)
+    return DequantUnit(spec.group_acc_bits, spec.act_sum_bits, dequant_correction(spec), latency_cycles=latency,
+                       grid_exp=grid_exp, act_scale=act_scale)
+
+
+def mixpe_array(spec, rows: int, cols: int, max_rows: int = 16, dequant=None):
+    """The :class:`rtl.mixpe_array.MixPEArray` of a MixPE spec (group size and correction from the spec) and
+    a design's :class:`accel.design.DequantSpec` (None: :func:`rtl.mixpe_array.rtl_dequant_spec`'s default)."""
+    from rtl.mixpe_array import MixPEArray, check_dequant_spec, check_group_size, rtl_dequant_spec
 
     check_group_size(rows, spec.group_size)
-    return MixPEArray(mac_config(spec), rows, cols, spec.group_size, dequant_correction(spec), max_rows=max_rows)
+    dq = rtl_dequant_spec(rows, spec.group_size) if dequant is None else dequant
+    check_dequant_spec(dq, rows, cols, spec.group_size)
+    grid_exp, act_scale = dequant_grid(spec)
+    return MixPEArray(mac_config(spec), rows, cols, spec.group_size, dequant_correction(spec), max_rows=max_rows,
+                      dequant_latency=dq.latency_cycles, grid_exp=grid_exp, act_scale=act_scale)
 
 
 def _w4a16_groups(spec, qa: np.ndarray, qw: np.ndarray) -> dict[str, np.ndarray]:

@@ -19,7 +19,9 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-#: (label, PE spec, kind, multiplier override).  kind: "mul" (multiplier alone), "pe", "array4x4".
+#: (label, PE spec, kind, multiplier override).  kind: "mul" (multiplier alone), "pe", "array4x4", "dequant" (the
+#: MixPE column-edge unit), "fp16_dequant" (the dequant-first PE's weight -> FP16 unit).  The FP32-psum arrays of
+#: lmul and minifloat_mac (16 FP32 adders each) are left out: Yosys takes tens of minutes on them here.
 BLOCKS = [
     ("int8 x int8 array mult", "int8_mac", "mul", None),
     ("int8 x int8 shift-add", "int8_mac", "mul", "shift_add"),
@@ -45,32 +47,57 @@ BLOCKS = [
     ("int8_mac 4x4 WS array", "int8_mac", "array4x4", None),
     ("mixpe_w4a8 4x4 WS array (q4_1 + S_a)", "mixpe_w4a8:weight_format=q4_1", "array4x4", None),
     ("minifloat_mac e4m3 4x4 WS array", "minifloat_mac:accumulate=kulisch", "array4x4", None),
-    ("mixpe_w4a8 FP32 group dequant unit (q4_1)", "mixpe_w4a8:weight_format=q4_1", "dequant", None),
+    ("mixpe_w4a8 FP32 group dequant unit (q4_1, 4-stage pipeline)", "mixpe_w4a8:weight_format=q4_1", "dequant", None),
     ("fp16 x int4 shift-add exact product (MixPE W4A16)", "mixpe_w4a16", "mul", None),
     ("mixpe_w4a16 PE (int4, g=32, exact group sum)", "mixpe_w4a16", "pe", None),
+    ("fp8 e4m3 x e4m3 exact product -> FP32", "minifloat_mac", "mul", None),
+    ("fp16 x fp16 exact product -> FP32", "fp16_dequant_first", "mul", None),
+    ("int4 -> fp16 weight dequant (RNE, saturating)", "fp16_dequant_first", "fp16_dequant", None),
+    ("q4_1 -> fp16 weight dequant (s q + m)", "fp16_dequant_first:weight_format=q4_1", "fp16_dequant", None),
+    ("minifloat_mac PE (e4m3, FP32 acc)", "minifloat_mac", "pe", None),
+    ("fp16_dequant_first PE (int4, FP32 acc)", "fp16_dequant_first", "pe", None),
+    ("L-Mul e4m3 product (formula, FP32 out)", "lmul", "mul", None),
+    ("L-Mul e4m3 product (integer adder)", "lmul:realisation=adder", "mul", None),
+    ("block_mac MXFP8 e4m3 exact element product", "block_mac", "mul", None),
+    ("block_mac PE (MXFP8 e4m3, b=32, FP32 acc)", "block_mac", "pe", None),
+    ("block_mac PE (BFP16 x BFP12, b=16)", "block_mac:act_format=bfp16_b16,weight_format=bfp12_b16", "pe", None),
+    ("block_mac PE (MXFP4, b=32)", "block_mac:act_format=mxfp4,weight_format=mxfp4", "pe", None),
+    ("block_mac MXFP8 4x4 WS array (edge FP32)", "block_mac", "array4x4", None),
+    ("lmul PE (e4m3, FP32 acc + dequant)", "lmul", "pe", None),
 ]
 TARGETS = [("generic", False), ("ice40", False), ("ecp5", False), ("xc7", True)]
 
 
 def build_block(spec_text: str, kind: str, multiplier: str | None):
+    """The component of one table row.  PEs and arrays come from :class:`rtl.build.Target` (the same builder as
+    ``accel rtl export|synth``, so every variant with RTL has rows); ``multiplier`` overrides an integer MAC's."""
     from accel.pe import parse
-    from rtl.array import WSArray
-    from rtl.golden import has_act_sum, mac_config
-    from rtl.mac import MacPE, ProductBlock
+    from rtl import golden
 
     spec = parse(spec_text)
     if kind == "dequant":
-        from rtl.golden import dequant_unit
+        return golden.dequant_unit(spec)
+    if kind == "mul" and spec.name in golden.OWN_CONFIG:
+        from rtl.golden_block import own_product_block
 
-        return dequant_unit(spec)
-    cfg = mac_config(spec)
-    if multiplier:
-        cfg = dataclasses.replace(cfg, multiplier=multiplier)
-    if kind == "mul":
-        return ProductBlock(cfg)
-    if kind == "pe":
-        return MacPE(cfg)
-    return WSArray(cfg, 4, 4, act_sum=has_act_sum(spec))
+        return own_product_block(spec)
+    if kind in ("mul", "fp16_dequant") and golden.fp_accumulating(spec):
+        from rtl.fp_mac import synth_block
+
+        return synth_block(spec, kind)
+    if kind == "mul" or multiplier:
+        from rtl.mac import MacPE, ProductBlock
+
+        cfg = golden.mac_config(spec)
+        cfg = dataclasses.replace(cfg, multiplier=multiplier) if multiplier else cfg
+        if kind == "mul":
+            return ProductBlock(cfg)
+        if kind == "pe":
+            return MacPE(cfg)
+        raise ValueError(f"a multiplier override applies to 'mul' and 'pe' rows, got kind {kind!r}")
+    from rtl.build import Target
+
+    return Target(spec).component() if kind == "pe" else Target(spec, 4, 4).component()
 
 
 def _git_commit() -> str:
@@ -97,15 +124,16 @@ def synth_rows(blocks=BLOCKS, targets=TARGETS, partial: Path | None = None) -> l
                 for r in json.loads(partial.read_text()) if not r.get("error")}
     rows = []
     for label, spec_text, kind, mult in blocks:
-        comp = build_block(spec_text, kind, mult)
-        rtlil = None
+        comp, rtlil = None, None
         for target, nodsp in targets:
             key = (label, spec_text, kind, target, nodsp)
             if key in done:
                 rows.append(done[key])
                 continue
             log.info("synthesising %s for %s", label, target)
-            rtlil = rtlil or to_rtlil(comp, "top")
+            if comp is None:
+                comp = build_block(spec_text, kind, mult)
+                rtlil = to_rtlil(comp, "top")
             base = {"block": label, "pe": spec_text, "kind": kind,
                     "multiplier": mult or getattr(getattr(comp, "config", None), "multiplier", None)}
             try:

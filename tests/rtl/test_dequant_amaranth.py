@@ -30,6 +30,7 @@ def operand_pairs(n=1500, seed=0):
     b[2 * k + 60:2 * k + 80] = np.float32(1 + 2**-12 - 2**-23)
     x = rng.integers(-2**29, 2**29, n)
     x[:k] = rng.integers(-2**24, 2**24, k)
+    x[k:k + 60] = np.concatenate([2 ** np.arange(29), -(2 ** np.arange(29)), [0, 1]])  # every leading-zero count
     return a, b, x
 
 
@@ -39,7 +40,7 @@ def test_binary32_units_equal_numpy_float32():
     from amaranth.lib.wiring import In, Out
     from amaranth.sim import Simulator
 
-    from rtl.fp32 import fp32_add, fp32_mul, int_to_fp32
+    from rtl.fp32 import fp32_add, fp32_mul, int_to_fp32, leading_zeros_tree
 
     class Units(wiring.Component):
         a: In(32)
@@ -48,16 +49,19 @@ def test_binary32_units_equal_numpy_float32():
         add: Out(32)
         mul: Out(32)
         cvt: Out(32)
+        cvt_tree: Out(32)
 
         def elaborate(self, platform):
             m = Module()
             m.d.comb += [self.add.eq(fp32_add(m, self.a, self.b)), self.mul.eq(fp32_mul(m, self.a, self.b)),
-                         self.cvt.eq(int_to_fp32(m, self.x.as_signed()))]
+                         self.cvt.eq(int_to_fp32(m, self.x.as_signed())),
+                         self.cvt_tree.eq(int_to_fp32(m, self.x.as_signed(), "tree", leading_zeros_tree))]
             return m
 
     a, b, x = operand_pairs()
     with np.errstate(over="ignore"):
-        want = {"add": _bits(a + b), "mul": _bits(a * b), "cvt": _bits(x.astype(np.float32))}
+        want = {"add": _bits(a + b), "mul": _bits(a * b), "cvt": _bits(x.astype(np.float32)),
+                "cvt_tree": _bits(x.astype(np.float32))}
     in_range = np.abs(a.astype(np.float64) * b) < 3e38
     dut = Units()
     got = {k: [] for k in want}
@@ -77,6 +81,7 @@ def test_binary32_units_equal_numpy_float32():
     np.testing.assert_array_equal(np.array(got["add"]), want["add"])
     np.testing.assert_array_equal(np.array(got["mul"])[in_range], want["mul"][in_range])
     np.testing.assert_array_equal(np.array(got["cvt"]), want["cvt"])
+    np.testing.assert_array_equal(np.array(got["cvt_tree"]), want["cvt_tree"])
 
 
 @pytest.mark.parametrize("fmt", ["int4", "uint4", "q4_0", "q4_1"])
@@ -92,6 +97,26 @@ def test_mixpe_gemm_end_to_end_equals_spec_gemm(fmt):
     assert report.results == 2 * 3
 
 
+@pytest.mark.parametrize("latency", [1, 2, 6])
+def test_pipelined_dequant_unit_equals_spec_gemm_at_every_latency(latency):
+    """Q4_1 (the deepest datapath), groups of one output on consecutive cycles: same bits at any depth."""
+    spec = parse("mixpe_w4a8:weight_format=q4_1")
+    rng = np.random.default_rng(6)
+    A = rng.standard_normal((2, 96)) * np.exp(rng.standard_normal((2, 96)))
+    report = check_mixpe_gemm(spec, A, rng.standard_normal((96, 3)), dequant_latency=latency)
+    assert report.ok, (report.first_mismatch, report.extra)
+    assert report.results == 2 * 3
+
+
+def test_stand_alone_unit_needs_a_registered_output():
+    from accel.errors import ConfigError
+    from rtl.golden import dequant_unit
+
+    with pytest.raises(ConfigError, match=r"^the stand-alone dequant unit needs latency_cycles >= 1 \(a registered "
+                                          r"output\), got 0$"):
+        dequant_unit(parse("mixpe_w4a8"), 0)
+
+
 def test_a_wrong_rounding_is_caught(monkeypatch):
     """Truncating instead of rounding the per-token scaling breaks bit-exactness (the check can fail)."""
     import rtl.checks
@@ -99,8 +124,8 @@ def test_a_wrong_rounding_is_caught(monkeypatch):
     spec = parse("mixpe_w4a8:weight_format=uint4")
     rng = np.random.default_rng(2)
     A, W = rng.standard_normal((3, 64)), rng.standard_normal((64, 4))
-    real = rtl.checks._f32_bits
-    monkeypatch.setattr(rtl.checks, "_f32_bits", lambda x: real(np.asarray(x) * (1 + 2.0**-20)))
+    real = rtl.checks.f32_bits
+    monkeypatch.setattr(rtl.checks, "f32_bits", lambda x: real(np.asarray(x) * (1 + 2.0**-20)))
     report = check_mixpe_gemm(spec, A, W)
     assert report.extra["y_mismatches"] > 0
 
@@ -117,10 +142,10 @@ def test_mixpe_array_with_column_edge_dequant_equals_spec_gemm():
     assert report.results == 3 * 4
 
 
-def test_mixpe_array_needs_group_multiple_of_rows():
+def test_mixpe_array_needs_group_dividing_or_multiple_of_rows():
     from accel.errors import ConfigError
     from rtl.golden import mixpe_array
 
-    with pytest.raises(ConfigError, match=r"^the MixPE array needs a group size that is a multiple of its 4 rows, "
-                                          r"got group_size=6 \(valid: 4, 8, 16, \.\.\.\)$"):
+    with pytest.raises(ConfigError, match=r"^the MixPE array needs a group size that divides its 4 rows or is a "
+                                          r"multiple of them, got group_size=6 \(valid: 1, 2, 4, 8, 12, \.\.\.\)$"):
         mixpe_array(parse("mixpe_w4a8:group_size=6"), 4, 4)

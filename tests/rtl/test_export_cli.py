@@ -50,10 +50,11 @@ def test_export_from_a_design_file(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["--pe", "lmul"], r"^accel: error: no RTL for PE variant 'lmul'; variants with RTL: int8_mac, mixpe_w4a8, "
-                       r"minifloat_mac, mixpe_w4a16$"),
-    (["--pe", "minifloat_mac"], r"^accel: error: the minifloat_mac RTL accumulates exactly: needs "
-                                r"accumulate='kulisch', got 'fp32' \(valid for RTL: kulisch\)$"),
+    (["--pe", "block_mac", "--array", "3x4"], r"^accel: error: the block_mac array needs rows dividing the block "
+                                              r"size 32, got rows=3 \(valid: 1, 2, 4, 8, 16, 32\)$"),
+    (["--pe", "fp16_dequant_first", "--array", "4x4", "--dequant"],
+     r"^accel: error: --dequant needs --array \(or a design\) and a MixPE PE \(mixpe_w4a8, mixpe_w4a16\), got PE "
+     r"'fp16_dequant_first' and array 4x4$"),
     (["--pe", "int8_mac", "--array", "4by4"], r"^accel: error: array shape must be written ROWSxCOLS like '32x32', "
                                               r"got '4by4'$"),
     ([], r"^accel: error: give exactly one of --design FILE or --pe SPEC, got design=None pe=None$"),
@@ -98,14 +99,14 @@ def test_export_mixpe_array_with_dequant(tmp_path, capsys):
     assert manifest["module"].endswith("_array4x2_dequant")
     assert set(manifest["ports"]["q__payload"]["fields"]) == {"scale", "zero"}
     assert manifest["ports"]["o__payload"]["fields"]["y"]["width"] == 2 * 32
-    assert manifest["latency_cycles"] == 4 + 2
+    assert manifest["latency_cycles"] == 4 + 2 - 1 + 4  # R + C - 1 + DequantSpec().latency_cycles
 
 
 def test_dequant_needs_a_mixpe_array(tmp_path, capsys):
     code, _, err = run(capsys, "rtl", "export", "--pe", "int8_mac", "--array", "2x2", "--dequant", "-o", str(tmp_path))
     assert code == 2
-    assert re.match(r"^accel: error: --dequant needs --array \(or a design\) and a mixpe_w4a8 PE, got PE 'int8_mac' "
-                    r"and array 2x2$", err.strip()), err
+    assert re.match(r"^accel: error: --dequant needs --array \(or a design\) and a MixPE PE "
+                    r"\(mixpe_w4a8, mixpe_w4a16\), got PE 'int8_mac' and array 2x2$", err.strip()), err
 
 
 def test_rtl_refuses_a_dequant_placement_it_does_not_implement():

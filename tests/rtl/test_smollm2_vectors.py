@@ -10,26 +10,14 @@ import pytest
 pytestmark = pytest.mark.model
 
 
-@pytest.fixture(scope="module")
-def layer0():
-    from workloads import fetch
-    from workloads.models import load_model, real_trace
-
-    if not fetch.is_cached("smollm2-135m"):
-        pytest.skip("SmolLM2-135M not fetched (accel workloads fetch smollm2-135m)")
-    model = load_model("smollm2-135m")
-    trace = real_trace("smollm2-135m", tokens=3, model=model)
-    return model, {op.name: op for op in trace.ops if op.layer == 0 and op.weight_ref}
-
-
 @pytest.mark.parametrize("op_name,cols", [("attn_q", 3), ("ffn_down", 2)])
-def test_real_trace_through_mixpe_rtl(layer0, op_name, cols):
+def test_real_trace_through_mixpe_rtl(smollm2_layer0, op_name, cols):
     from accel.pe import parse
     from accel.pe.operands import GroupWeights, from_qtensor
     from rtl.checks import check_mixpe_gemm
     from workloads.providers import ggml_qtensor
 
-    model, ops = layer0
+    model, ops = smollm2_layer0
     op = ops[op_name]
     gw = from_qtensor(ggml_qtensor(model.weights[op.weight_ref]))
     assert gw.fmt == "q4_1" and gw.group_size == 32

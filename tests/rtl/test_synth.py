@@ -68,3 +68,50 @@ def test_table_fp8_multiplier_deeper_than_int8():
     rows = table_rows()
     assert value(rows, "fp8 e4m3 x e4m3 exact product", "generic", "depth") > value(
         rows, "int8 x int8 array mult", "generic", "depth")
+
+
+def test_table_rows_build_without_synthesis():
+    """Every row of the table builds its component (PEs and arrays through rtl.build.Target)."""
+    from amaranth.lib import wiring
+
+    from accel.pe import parse
+    from rtl.array import WSArray
+    from rtl.golden import OWN_CONFIG, fp_accumulating
+    from rtl.mac import MacPE, ProductBlock
+    from rtl.report import BLOCKS, build_block
+
+    def built(*args):
+        block = build_block(*args)
+        block._MustUse__used = True  # built to be inspected, not elaborated
+        return block
+
+    expected = {"mul": ProductBlock, "pe": MacPE, "array4x4": WSArray}  # of the integer-MAC variants
+    for label, text, kind, multiplier in BLOCKS:
+        block, spec = built(text, kind, multiplier), parse(text)
+        assert isinstance(block, wiring.Component), label
+        if spec.name not in OWN_CONFIG and not fp_accumulating(spec) and kind in expected:
+            assert isinstance(block, expected[kind]), label
+    assert built("int8_mac", "mul", "shift_add").config.multiplier == "shift_add"
+
+
+def test_synthesis_results_are_cached_by_content(tmp_path, monkeypatch):
+    from rtl import synth
+
+    calls = []
+
+    def fake_yosys(script, files, **kwargs):
+        calls.append(files["design.il"])
+        stat = {"modules": {"top": {"num_cells": 3, "num_cells_by_type": {"SB_LUT4": 2, "SB_CARRY": 1}}}}
+        return "Yosys 0.70 (fake)", {"stat.json": json.dumps(stat)}
+
+    monkeypatch.setattr(synth, "run_yosys", fake_yosys)
+    monkeypatch.setenv("ACCEL_CACHE", str(tmp_path))
+    monkeypatch.delenv("ACCEL_SYNTH_CACHE", raising=False)
+    first = synth.synthesize_rtlil("module \\top\nend\n", "top", "ice40")
+    again = synth.synthesize_rtlil("module \\top\nend\n", "top", "ice40")
+    assert first == again and (first.luts, first.carries) == (2, 1) and len(calls) == 1
+    synth.synthesize_rtlil("module \\top\n  wire \\x\nend\n", "top", "ice40")  # another design: a miss
+    assert len(calls) == 2 and len(list((tmp_path / "synth").glob("*.json"))) == 2
+    monkeypatch.setenv("ACCEL_SYNTH_CACHE", "0")
+    synth.synthesize_rtlil("module \\top\nend\n", "top", "ice40")
+    assert len(calls) == 3
