@@ -6,7 +6,7 @@ Two analytic models are checked:
   ``CostReport.area_um2`` uses) plus DFFs for registers;
 - ``structural``: standard-cell counts of :mod:`cost_models.cells` times Nangate cell areas.
 
-Composite kinds are scaled by parts (:func:`cost_models.fpga.parts`: ``kulisch_add``/``convert`` = a
+Composite kinds are scaled by parts (:func:`cost_models.fpga.parts`: ``kulisch_add`` = a
 ``shift`` + an ``int_add``, each with its own family factor).
 
 Each model's area divided by the NAND2 cell area gives analytic GE.  Synthesised GE come from Yosys with
@@ -27,7 +27,7 @@ import math
 from collections.abc import Callable
 
 from cost_models import cells
-from cost_models.fpga import SynthBlock, family_of, parts, synth_blocks
+from cost_models.fpga import SynthBlock, family_of, parts, residual_order, synth_blocks
 from cost_models.operators import OperatorModel
 from cost_models.tables import CostTable
 
@@ -75,14 +75,10 @@ def _calibrate(rows: list[SynthBlock], model: OperatorModel, which: str) -> dict
         if not fam:
             return {}, 1.0
         factors, g = {k: _geomean(v) for k, v in fam.items()}, _geomean([x for v in fam.values() for x in v])
-        rest: dict[str, list[float]] = {}
-        for b in bs:  # residual blocks calibrate their family from what the other operators leave
-            if b.residual and b.family not in factors:
-                other = analytic_ge(b, model, factors, g, which, skip=b.family)
-                own = analytic_ge(b, model, None, 1.0, which, only=b.family)
-                if own > 0 and b.ge > other:
-                    rest.setdefault(b.family, []).append((b.ge - other) / own)
-        factors.update({k: _geomean(v) for k, v in rest.items()})
+        for fam_blocks in residual_order(bs, factors):  # what the other operators leave, per unit of structure
+            ratios = [max(b.ge - analytic_ge(b, model, factors, g, which, skip=b.family), 0.0)
+                      / analytic_ge(b, model, None, 1.0, which, only=b.family) for b in fam_blocks]
+            factors[fam_blocks[0].family] = sum(ratios) / len(ratios)
         return factors, g
 
     if not singles:

@@ -5,13 +5,19 @@ It follows gate-level structure, so it tracks how synthesis grows with width; it
 calibration (:mod:`cost_models.calibration`) validates against synthesised NAND2-equivalents.
 
 Cell counts (w = width, P = significand bits = mantissa + 1):
-  adder-like (int_add, exp_add, lmul_add, cmp): w FA;  kulisch_add(w): shift(w) + w FA
+  adder-like (int_add, exp_add, lmul_add, cmp): w FA;  negate W: W MUX2 + W AND2;  kulisch_add(w): shift(w) + w FA
   int_mul a x b (array): a*b AND2 + (min(a,b) - 1) * max(a,b) FA
   shift_add_mul a x w: a*w AND2 (bit selects) + (w - 1) * (a + w) FA (one adder per weight bit after the
     first, growing with the shifted copy)
-  shift(w): w * ceil(log2 w) MUX2 (shift:WxP: W * min(ceil(log2 W), P - 1));  convert(w): shift(w) + w FA
+  shift(w): w * ceil(log2 w) MUX2 (shift:PxR: a P-bit value at offsets 0..R, operators.shift_muxes)
+  convert(w) (to binary32): shift(w) + w FA (leading zeros) + 45 FA (rounding, exponent) + 32 MUX2 (result)
   fp_mul: int_mul(Pa, Pb) + (E + 2) FA exponent add + (M + 2) MUX2 normalisation + (M + 2) FA rounding
   fp_add: 2 * shift(M + 4) + (E + 1) + (M + 4) + (M + 2) FA
+  macc AxBxW (fused multiply-accumulate, A >= B): int_mul(A, B) + int_add(W) + sext((B - 1) x (W - A - B))
+  sext RxC: R x C FA (R partial-product rows sign-extended over C columns above the product, as Yosys'
+    maccmap sums them; synthesis shares part of them, which the family factor measures)
+  clamp W: W MUX2 (a select per bit; the overflow test is the top two bits of the (W + 1)-bit sum)
+  gate W: W AND2 (an accumulator's restart to 0)
   registers: one DFF per bit
 """
 
@@ -19,17 +25,23 @@ from __future__ import annotations
 
 from collections import Counter
 
-from accel.activity import parse_key
 from accel.errors import ConfigError
-from cost_models.operators import operand, shift_stages
+from cost_models.operators import (
+    ADDER_KINDS,
+    CONVERT_FIXED_FA,
+    CONVERT_FIXED_MUX,
+    macc_parts,
+    operand,
+    shift_muxes,
+    split_key,
+)
 from cost_models.tables import CostTable, get_table
 
-ADDER_KINDS = ("int_add", "exp_add", "lmul_add", "cmp")
 CELL_KEYS = {"and2": "and2_um2", "fa": "full_adder_um2", "mux2": "mux2_um2", "dff": "dff_um2"}
 
 
 def _shift(w: int, p: int | None = None) -> Counter:
-    return Counter({"mux2": w * shift_stages(w, p)}) if w > 1 else Counter()
+    return Counter({"mux2": shift_muxes(w, p)}) if w > 1 else Counter()
 
 
 def _mul(a: int, b: int) -> Counter:
@@ -38,11 +50,21 @@ def _mul(a: int, b: int) -> Counter:
 
 def cells(key: str) -> Counter:
     """Standard-cell counts of one operator instance for an activity key."""
-    kind, ops = parse_key(key)
+    kind, ops = split_key(key)
+    if kind == "macc":
+        return sum((cells(p) for p in macc_parts(key)), Counter())
     o = [operand(x) for x in ops]
     w = max(x.bits for x in o)
+    if kind == "negate":  # a conditional invert (XOR ~ MUX2) + an incrementer's carry chain (AND2), no full adders
+        return Counter({"mux2": w, "and2": w})
     if kind in ADDER_KINDS:
         return Counter({"fa": w})
+    if kind == "sext":
+        return Counter({"fa": o[0].bits * o[1].bits})
+    if kind == "clamp":
+        return Counter({"mux2": w})
+    if kind == "gate":
+        return Counter({"and2": w})
     if kind == "int_mul":
         return _mul(o[0].bits, o[-1].bits)
     if kind == "shift_add_mul":
@@ -50,8 +72,10 @@ def cells(key: str) -> Counter:
         return Counter({"and2": a * b, "fa": max(b - 1, 1) * (a + b)})
     if kind == "shift":
         return _shift(o[0].bits, o[1].bits if len(o) > 1 else None)
-    if kind in ("convert", "kulisch_add"):
+    if kind == "kulisch_add":
         return _shift(w) + Counter({"fa": w})
+    if kind == "convert":
+        return _shift(w) + Counter({"fa": w + CONVERT_FIXED_FA, "mux2": CONVERT_FIXED_MUX})
     if kind in ("fp_mul", "dequant_mul"):
         a, b = o[0], o[-1]
         e, m = max(a.ebits, b.ebits), max(a.significand_bits, b.significand_bits) - 1

@@ -79,13 +79,23 @@ def span_bits(ebits: int, mbits: int, bits: int) -> int:
     return (2 ** ebits - 1 + mbits) if ebits else bits - 1
 
 
+def alignment_keys(a_tag: str, w_tag: str) -> list[str]:
+    """The shift placing the P-bit significand product of two operands at its exponent on the product's
+    fixed-point grid (``shift:PxR``, R = the largest exponent shift, (2^Ea - 2) + (2^Ew - 2), 0 for integers;
+    no shift when R = 0)
+    and the ``negate`` turning the sign-magnitude result into two's complement (``rtl.minifloat.exact_product``)."""
+    a, w = operand(a_tag), operand(w_tag)
+    p = a.significand_bits + w.significand_bits
+    r = sum(2 ** x.ebits - 2 for x in (a, w) if x.is_float)
+    return ([f"shift:{p}x{r}"] if r else []) + [f"negate:{p + r + 1}"]
+
+
 def exact_product_keys(a_tag: str, w_tag: str) -> list[str]:
     """Operators of an exact (unrounded, fixed-point) product of two minifloat/int operands: significand
-    ``int_mul``, exponent ``exp_add``, and the ``shift`` placing it in the product's fixed-point span."""
+    ``int_mul``, exponent ``exp_add`` and the alignment (:func:`alignment_keys`)."""
     a, w = operand(a_tag), operand(w_tag)
-    span = span_bits(a.ebits, a.mbits, a.bits) + span_bits(w.ebits, w.mbits, w.bits)
-    return [f"int_mul:{a.significand_bits}x{w.significand_bits}", f"exp_add:{max(a.ebits, w.ebits) + 1}",
-            f"shift:{span}x{a.significand_bits + w.significand_bits}"]
+    return ([f"int_mul:{a.significand_bits}x{w.significand_bits}", f"exp_add:{max(a.ebits, w.ebits) + 1}"]
+            + alignment_keys(a_tag, w_tag))
 
 
 def mac_keys(w: MacFormat, a: MacFormat, k: int = 1024) -> list[str]:

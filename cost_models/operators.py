@@ -8,8 +8,9 @@ non-decreasing in every width; property-tested):
 - ``int_mul(a, b)``: power law in the partial-product count a*b through the 8x8 and 32x32 anchors
   (energy exponent 0.99 per a*b, i.e. 1.98 per width for squares; area 0.91).
 - ``shift(w)``: barrel shifter, w*ceil(log2 w) 2:1 muxes, one mux priced at mux2/full-adder cell area
-  ratio (Nangate 45 nm) times one bit-slice of ``int_add(w)``; ``shift:WxP`` (a P-bit value placed in
-  a W-bit window, e.g. aligning a product into a fixed-point span): W * min(ceil(log2 W), P - 1) muxes.
+  ratio (Nangate 45 nm) times one bit-slice of ``int_add(w)``; ``shift:PxR`` (a P-bit value placed at
+  offsets 0..R, e.g. an exact product on its fixed-point grid): a log shifter whose rows grow from P bits
+  (:func:`shift_muxes`).
 - ``shift_add_mul(a, w)``: (w - 1) adders of a bits (one per weight bit after the first; the MSB term
   of a two's-complement weight is a subtract, same adder).  It lands within 0-20% of ``int_mul`` at
   8x8 and 32x32 (tested), as an array multiplier is itself a shift-and-add structure.
@@ -28,6 +29,16 @@ non-decreasing in every width; property-tested):
 - ``register(bits)``: bits * DFF cell area; energy per written bit from the table.
 - ``dequant_mul:F`` / ``dequant_add:F``: fp_mul(F x F) / fp_add(F).
 - ``acc_overflow``: an event count, not hardware: zero cost.
+
+Hardware kinds (:data:`HARDWARE_KINDS`; units of a PE's datapath, never activity counts):
+
+- ``macc:AxBxW``: ``acc + a * b`` at the accumulator width W fused into one operator, as Yosys'
+  ``alumacc``/``maccmap`` build it; priced as int_mul(A, B) + int_add(W).
+- ``gate:W``: an accumulator's restart gate (``Mux(first, 0, acc)``): W AND gates; priced as a mux row.
+- ``negate:W``: a conditional two's-complement negate of a W-bit sign-magnitude product (exact float products
+  are sign-magnitude): one W-bit adder, calibrated with ``int_add``.
+- ``clamp:W``: saturation of a (W + 1)-bit sum to W bits (two compares against the limits and a
+  select per bit); priced as a row of W 2:1 muxes (the compares are constant and fold in an ASIC).
 """
 
 from __future__ import annotations
@@ -46,6 +57,40 @@ FLOAT_TAGS = {"fp32": (8, 23), "float32": (8, 23), "fp16": (5, 10), "float16": (
               "bf16": (8, 7), "bfloat16": (8, 7), "tf32": (8, 10)}
 _EXMY = re.compile(r"(?:^|_|float\d+_)e(\d+)m(\d+)")
 _INT = re.compile(r"^u?int(\d+)$")
+
+#: Kinds of datapath units that are not activity kinds (see the module docstring).
+HARDWARE_KINDS = {
+    "macc": "fused multiply-accumulate acc + a x b at the accumulator width (Yosys $macc), a x b x W bits",
+    "clamp": "saturation of a (W + 1)-bit sum to W bits: compares against the limits + a select per bit",
+    "gate": "restart gate of an accumulator of W bits: an AND per bit (a group's first beat starts from 0)",
+    "sext": "the sign-extension part of a macc: R partial-product rows extended over C columns above the product",
+    "negate": "sign application of a W-bit sign-magnitude value to two's complement: a conditional negate (an adder)",
+}
+
+#: A conversion of a W-bit fixed-point magnitude to binary32, beyond its normalising shift(W) and W-bit leading-zero
+#: count: the 25-bit rounding increment + two 10-bit exponent adds (full adders) and the 32-bit result select (muxes).
+CONVERT_FIXED_FA, CONVERT_FIXED_MUX = 25 + 2 * 10, 32
+
+#: Kinds built as one W-bit adder (same structure and family factor as ``int_add``; ``negate`` is priced as one).
+ADDER_KINDS = ("int_add", "exp_add", "lmul_add", "cmp", "negate")
+
+
+def macc_parts(key: str) -> tuple[str, ...]:
+    """``macc:AxBxW`` as parts: the multiplier ``int_mul:AxB``, the accumulate adder ``int_add:W`` and, when W
+    exceeds the product width, ``sext:RxC``: Yosys' ``maccmap`` sums the B partial products (rows) sign-extended
+    to W bits, so B - 1 rows of full adders run on over the C = W - A - B columns above the product."""
+    a, b, w = (operand(x).bits for x in split_key(key)[1])
+    out = (f"int_mul:{a}x{b}", f"int_add:{w}")
+    rows, cols = min(a, b) - 1, w - a - b
+    return out + ((f"sext:{rows}x{cols}",) if rows > 0 and cols > 0 else ())
+
+
+def split_key(k: str) -> tuple[str, tuple[str, ...]]:
+    """Split an activity key (:func:`accel.activity.parse_key`) or a hardware key (``macc:8x8x32``)."""
+    kind, sep, rest = k.partition(":")
+    if kind in HARDWARE_KINDS and sep and rest:
+        return kind, tuple(rest.split("x"))
+    return parse_key(k)
 
 
 @dataclass(frozen=True)
@@ -112,13 +157,17 @@ class OpCost:
                 "node_nm": self.node_nm}
 
 
-def shift_stages(w: int, p: int | None = None) -> int:
-    """2:1 mux stages per output bit of a shifter with ``w`` output bits and ``p`` input bits (default w):
-    ceil(log2 w) for a barrel shifter, at most p - 1 (a p:1 mux per output bit) for a narrow input."""
-    if w <= 1:
+def shift_muxes(w: int, r: int | None = None) -> int:
+    """2:1 muxes of a shifter: ``shift:W`` is a W-bit barrel shifter, W * ceil(log2 W); ``shift:PxR`` places a
+    P-bit value at offsets 0 .. R (output P + R bits; e.g. an exact product on its fixed-point grid): a log
+    shifter of ceil(log2(R + 1)) stages whose rows grow with the value, stage i holding min(P + 2^(i+1) - 1,
+    P + R) bits, and never more than a min(P, R + 1):1 mux per output bit.  Non-decreasing in W, P and R."""
+    if r is None:
+        return w * math.ceil(math.log2(w)) if w > 1 else 0
+    if r <= 0 or w <= 0:
         return 0
-    stages = math.ceil(math.log2(w))
-    return max(min(stages, (p or w) - 1), 0)
+    out, stages = w + r, math.ceil(math.log2(r + 1))
+    return min(sum(min(w + 2 ** (i + 1) - 1, out) for i in range(stages)), out * (min(w, r + 1) - 1))
 
 
 def _power_law(x: float, x0: float, y0: float, x1: float, y1: float) -> float:
@@ -153,12 +202,13 @@ class OperatorModel:
         x, x0, x1 = wa * wb, a.bits * a.bits, b.bits * b.bits
         return (_power_law(x, x0, a.energy_pj, x1, b.energy_pj), _power_law(x, x0, a.area_um2, x1, b.area_um2))
 
-    def _shift(self, w: int, p: int | None = None) -> tuple[float, float]:
-        if w <= 1:
+    def _shift(self, w: int, r: int | None = None) -> tuple[float, float]:
+        out = w + (r or 0)
+        if shift_muxes(w, r) == 0:
             return (0.0, 0.0)
-        e, a = self._int_add(w)
-        stages = shift_stages(w, p)
-        return (stages * e * self._mux_per_fa, stages * a * self._mux_per_fa)
+        e, a = self._int_add(out)
+        rows = shift_muxes(w, r) / out  # mux rows of the output's width
+        return (rows * e * self._mux_per_fa, rows * a * self._mux_per_fa)
 
     def _mux_row(self, w: int) -> tuple[float, float]:
         """A row of w 2:1 muxes (a one-position normalisation shift)."""
@@ -221,9 +271,10 @@ class OperatorModel:
         n = max(ww - 1, 1)
         return self._cost((n * e, n * a), f"shift_add_mul = {n} x int_add({wa})", self._src["int_add"])
 
-    def shift(self, w: int, p: int | None = None) -> OpCost:
-        return self._cost(self._shift(w, p), f"shifter {w} x {shift_stages(w, p)} mux2 (out {w}, in {p or w} bits), "
-                          "mux2/FA cell ratio", f"{self._src['int_add']}; {self.table.cite('nangate')}")
+    def shift(self, w: int, r: int | None = None) -> OpCost:
+        return self._cost(self._shift(w, r), f"shifter of {shift_muxes(w, r)} mux2 ({w} bits in, offsets "
+                          f"0..{r or w - 1}), mux2/FA cell ratio",
+                          f"{self._src['int_add']}; {self.table.cite('nangate')}")
 
     def fp_mul(self, a: Operand, b: Operand) -> OpCost:
         return self._cost(self._fp("fp_mul", a.ebits, a.significand_bits - 1, b.ebits, b.significand_bits - 1),
@@ -253,9 +304,23 @@ class OperatorModel:
         return c
 
     def _price(self, activity_key: str) -> OpCost:
-        kind, ops = parse_key(activity_key)
+        kind, ops = split_key(activity_key)
         o = [operand(x) for x in ops]
         widest = max(x.bits for x in o)
+        if kind == "macc":
+            (e1, a1), (e2, a2) = self._int_mul(o[0].bits, o[1].bits), self._int_add(o[2].bits)
+            return self._cost((e1 + e2, a1 + a2), f"macc = int_mul({o[0].bits}x{o[1].bits}) + int_add({o[2].bits})",
+                              self._src["int_mul"])
+        if kind == "sext":
+            e, a = self._int_add(o[1].bits)
+            return self._cost((o[0].bits * e, o[0].bits * a), f"sext = {o[0].bits} x int_add({o[1].bits})",
+                              self._src["int_add"])
+        if kind == "gate":
+            return self._cost(self._mux_row(widest), f"gate = a row of {widest} mux2 (mux2/FA cell ratio)",
+                              f"{self._src['int_add']}; {self.table.cite('nangate')}")
+        if kind == "clamp":
+            return self._cost(self._mux_row(widest), f"clamp = a row of {widest} mux2 (mux2/FA cell ratio)",
+                              f"{self._src['int_add']}; {self.table.cite('nangate')}")
         if kind == "int_mul":
             return self.int_mul(o[0].bits, o[-1].bits)
         if kind == "shift_add_mul":
@@ -270,10 +335,10 @@ class OperatorModel:
             e2, a2 = self._int_add(widest)
             return self._cost((e1 + e2, a1 + a2), f"kulisch_add = shift({widest}) + int_add({widest})",
                               self._src["int_add"])
-        if kind in ("int_add", "exp_add", "lmul_add", "cmp"):
+        if kind in ADDER_KINDS:
             c = self.int_add(widest)
             return OpCost(c.energy_pj, c.area_um2, f"{kind} = {c.law}", c.source, c.node_nm)
-        if kind == "shift":  # shift:W (barrel shifter of W bits) or shift:WxP (P-bit input into W bits)
+        if kind == "shift":  # shift:W (barrel shifter of W bits) or shift:PxR (a P-bit value placed at offsets 0..R)
             return self.shift(o[0].bits, o[1].bits if len(o) > 1 else None)
         if kind == "convert":
             return self.convert(widest)

@@ -14,21 +14,26 @@ spec has no group size), so the golden model stays the single definition of what
 - ``acc_overflow`` is an event, not hardware;
 - a float multiply feeding an exact (Kulisch) accumulator is priced as the exact product it is
   (significand multiply + exponent add + one placing shift) + an integer add (``_exact_accumulation``);
-- a saturating accumulator (``pe.overflow == "saturate"``) adds a clamp: one 2:1 mux per accumulator
-  bit (``shift:{acc}x2``, a one-stage shifter row; its compares against constants fold away);
+  any other per-MAC Kulisch add is the placing shift of its P-bit product + an integer add
+  (``_kulisch_alignment``);
+- an integer multiplier feeding the accumulator directly (per-MAC kinds exactly ``int_mul`` and
+  ``int_add``) is one fused ``macc:AxBxW`` unit: synthesis (Yosys ``alumacc``) merges ``acc + a * b``
+  into one ``$macc`` summed at the accumulator width, which ``maccmap`` builds from partial products
+  sign-extended to W bits; its area/LUTs are calibrated on synthesised stand-alone MACs;
+- a saturating accumulator (``pe.overflow == "saturate"``) adds a ``clamp:{acc}`` unit (compares
+  against the limits + a select per bit; calibrated on synthesised stand-alone clamps);
 - pipeline registers: activation + weight operands + the widest accumulator (``out_bits`` when no
   accumulate key gives a width), per the weight-stationary systolic PE.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
 from accel.activity import parse_key
 from accel.errors import ConfigError
-from cost_models.operators import OperatorModel, operand
+from cost_models.operators import OperatorModel, operand, split_key
 
 DEQUANT_KINDS = ("dequant_mul", "dequant_add")
 ACCUMULATE_KINDS = ("int_add", "kulisch_add", "fp_add", "lmul_add")
@@ -147,46 +152,129 @@ def _exact_accumulation(act, k: int) -> dict[str, int]:
     return act
 
 
-def pe_hardware(pe, model: OperatorModel, area_model: str = "calibrated") -> PEHardware:
-    """Infer and price the datapath of one PE of spec ``pe`` (see module docstring)."""
+def _product_operands(pe) -> tuple[str, str] | None:
+    """The activation and weight operand tags of a spec (``act_format``/``act_scheme``, ``weight_format``)."""
+    a = getattr(pe, "act_format", None) or getattr(pe, "act_scheme", None)
+    w = getattr(pe, "weight_format", None)
+    if not (a and w):
+        return None
+    try:
+        operand(a), operand(w)
+    except (ConfigError, AttributeError):  # a block/group scheme, not an element format
+        return None
+    return a, w
+
+
+def _kulisch_alignment(act, k: int, pe) -> dict[str, int]:
+    """A per-MAC ``kulisch_add:W`` whose product is not a float multiply (e.g. MixPE W4A16's shift-add exact
+    product) is the alignment of that P-bit product on its fixed-point grid and its sign application
+    (:func:`cost_models.claims.alignment_keys`) + ``int_add:W``: the shifter's input is the product, not the
+    W-bit accumulator (``rtl/minifloat.py``, ``exact_product``).  Behind an integer multiply (BFP elements) it
+    is an ``int_add:W``."""
+    kul = [key for key, n in act.items() if split_key(key)[0] == "kulisch_add" and n >= k]
+    per_mac = {split_key(key)[0] for key, n in act.items() if n >= k}
+    if kul and "int_mul" in per_mac and "exp_add" not in per_mac:  # integer products share one grid: no alignment
+        act = dict(act)
+        for key in kul:
+            n, width = act.pop(key), split_key(key)[1][0]
+            act[f"int_add:{width}"] = act.get(f"int_add:{width}", 0) + n
+        return act
+    ops = _product_operands(pe) if kul else None
+    if ops is None:
+        return act
+    from cost_models.claims import alignment_keys
+
+    act = dict(act)
+    for key in kul:
+        n, width = act.pop(key), split_key(key)[1][0]
+        for part in alignment_keys(*ops) + [f"int_add:{width}"]:
+            act[part] = act.get(part, 0) + n
+    return act
+
+
+@dataclass(frozen=True)
+class Op:
+    """One operator of a datapath (a key of :func:`cost_models.operators.split_key`), not priced."""
+
+    key: str
+    instances: int = 1
+    role: str = ""  # what the unit is for when the key alone does not say (e.g. "saturation clamp")
+
+
+@dataclass(frozen=True)
+class Datapath:
+    """The operators of one PE and of one dequantization unit, and the PE's registers: structure only."""
+
+    pe_ops: tuple[Op, ...]
+    dequant_ops: tuple[Op, ...]
+    register_bits: int
+    acc_bits: int
+    lanes: int
+
+    def pe_keys(self) -> list[str]:
+        """The PE's operator keys, one per instance."""
+        return [o.key for o in self.pe_ops for _ in range(o.instances)]
+
+
+def _fuse_macc(ops: list[Op]) -> list[Op]:
+    """A multiplier feeding the accumulator directly is one fused ``macc:AxBxW`` (module docstring)."""
+    kinds = {split_key(o.key)[0] for o in ops}
+    if kinds != {"int_mul", "int_add"} or len(ops) != 2 or ops[0].instances != ops[1].instances:
+        return ops
+    mul, add = sorted(ops, key=lambda o: split_key(o.key)[0] != "int_mul")
+    a, b = split_key(mul.key)[1]
+    (w,) = split_key(add.key)[1][:1]
+    return [Op(f"macc:{a}x{b}x{w}", mul.instances, f"fused multiply-accumulate ({mul.key} + {add.key})")]
+
+
+def pe_datapath(pe) -> Datapath:
+    """Infer the operators of one PE of spec ``pe`` without pricing them (see module docstring)."""
     k = _probe_k(pe)
     try:
         act = pe.activity_for(1, 1, k)
     except Exception as exc:
         raise ConfigError(f"cannot probe PE {getattr(pe, 'name', pe)!r} with activity_for(1, 1, {k}): {exc}") from exc
     lanes = int(getattr(pe, "macs_per_pe_per_cycle", 1) or 1)
-    pe_units, dq_units = [], []
+    post = getattr(pe, "dequant", "in_loop") in POST_ACCUMULATION
+    pe_ops, dq_ops = [], []
     acc_bits = 0
-    for key, count in sorted(_exact_accumulation(act, k).items()):
-        kind, ops = parse_key(key)
+    for key, count in sorted(_kulisch_alignment(_exact_accumulation(act, k), k, pe).items()):
+        kind, ops = split_key(key)
         if kind in EVENT_KINDS or count <= 0:
             continue
-        c = model.price(key)
-        area, law, source = unit_area(key, model, area_model)
-        unit = Unit(key, 1, c.energy_pj, area, f"energy: {c.law}; area: {law}",
-                    c.source if source == c.source else f"energy: {c.source}; area: {source}")
         per_mac = count / k
         whole = math.floor(per_mac + 1e-9)  # per-MAC units; the remainder is per-group work on that kind
-        post = getattr(pe, "dequant", "in_loop") in POST_ACCUMULATION
         if kind in DEQUANT_KINDS or (whole == 0 and post):
-            dq_units.append(unit)
+            dq_ops.append(Op(key))
             continue
         if whole and per_mac - whole > 1e-9 and post:
-            dq_units.append(unit)  # e.g. the per-group correction add of an unsigned-weight MixPE
-        pe_units.append(dataclasses.replace(unit, instances=whole * lanes if whole else 1))
+            dq_ops.append(Op(key))  # e.g. the per-group correction add of an unsigned-weight MixPE
+        pe_ops.append(Op(key, whole * lanes if whole else 1))
         if kind in ACCUMULATE_KINDS:
             acc_bits = max(acc_bits, max(operand(x).bits for x in ops))
     acc_bits = acc_bits or int(getattr(pe, "out_bits", 32))
-    if getattr(pe, "overflow", "wrap") == "saturate":  # the clamp: one 2:1 mux per accumulator bit
-        key = f"shift:{acc_bits}x2"
-        c = model.price(key)
-        area, law, source = unit_area(key, model, area_model)
-        pe_units.append(Unit(key, lanes, c.energy_pj, area, f"saturation mux row; energy: {c.law}; area: {law}",
-                             c.source if source == c.source else f"energy: {c.source}; area: {source}"))
+    pe_ops = _fuse_macc(pe_ops)
+    if getattr(pe, "overflow", "wrap") == "saturate":
+        pe_ops.append(Op(f"clamp:{acc_bits}", lanes, "saturation clamp"))
     reg_bits = lanes * (int(pe.act_bits) + int(pe.weight_bits)) + acc_bits
-    r = model.register(reg_bits)
-    reg = Unit(f"register:{reg_bits}", 1, r.energy_pj, r.area_um2, r.law, r.source)
-    return PEHardware(tuple(pe_units), tuple(dq_units), reg_bits, acc_bits, reg)
+    return Datapath(tuple(pe_ops), tuple(dq_ops), reg_bits, acc_bits, lanes)
+
+
+def _priced(op: Op, model: OperatorModel, area_model: str) -> Unit:
+    c = model.price(op.key)
+    area, law, source = unit_area(op.key, model, area_model)
+    role = f"{op.role}; " if op.role else ""
+    return Unit(op.key, op.instances, c.energy_pj, area, f"{role}energy: {c.law}; area: {law}",
+                c.source if source == c.source else f"energy: {c.source}; area: {source}")
+
+
+def pe_hardware(pe, model: OperatorModel, area_model: str = "calibrated") -> PEHardware:
+    """Infer (:func:`pe_datapath`) and price the datapath of one PE of spec ``pe``."""
+    dp = pe_datapath(pe)
+    r = model.register(dp.register_bits)
+    reg = Unit(f"register:{dp.register_bits}", 1, r.energy_pj, r.area_um2, r.law, r.source)
+    return PEHardware(tuple(_priced(o, model, area_model) for o in dp.pe_ops),
+                      tuple(_priced(o, model, area_model) for o in dp.dequant_ops), dp.register_bits, dp.acc_bits, reg)
 
 
 def dequant_unit_count(design) -> int:

@@ -1,10 +1,13 @@
 """Synthesise integer operators over a grid of widths to validate the cost models' width laws.
 
-``python -m cost_models.synth_sweep [--out FILE]`` builds combinational Amaranth blocks (array and
-shift-add multipliers from :mod:`rtl.arith`, adders) and synthesises each with the project's pinned
-flow (:func:`rtl.synth.synthesize`: generic + ``rtl/nand2_cells.lib`` for GE, ``synth_ice40``,
-``synth_xilinx -family xc7 -nodsp``), writing ``cost_models/data/synth_sweep.yaml``.  Takes several
-minutes (Yosys in WebAssembly); the result is shipped so tests and reports never run it.
+``python -m cost_models.synth_sweep [--out FILE] [--reuse OLD.yaml]`` builds combinational Amaranth blocks
+(array and shift-add multipliers from :mod:`rtl.arith`, adders, fused multiply-accumulates ``acc + a * w``
+as ``rtl.mac.MacPE`` computes them, saturating clamps (``rtl.mac.saturate``), the accumulator's restart
+gate ``Mux(first, 0, acc)``, conversions of fixed-point sums to binary32, ``rtl.fp32``'s binary32 add and
+``rtl.fp32_ieee``'s IEEE add and multiply) and synthesises each with the
+project's pinned flow (:func:`rtl.synth.synthesize`: generic + ``rtl/nand2_cells.lib`` for GE,
+``synth_ice40``, ``synth_xilinx -family xc7 -nodsp``), writing ``cost_models/data/synth_sweep.yaml``.  Takes
+several minutes (Yosys in WebAssembly); the result is shipped so tests and reports never run it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,26 @@ OUT = Path(__file__).parent / "data" / "synth_sweep.yaml"
 MULTIPLIERS = ((4, 4), (6, 6), (8, 2), (8, 4), (8, 8), (12, 12), (16, 4), (16, 16))
 SHIFT_ADD = ((8, 2), (8, 4), (8, 8), (12, 4), (16, 4))
 ADDERS = (8, 16, 32)
+#: Fused multiply-accumulate ``acc + a * w`` at the accumulator width (a x w x acc bits).  8x8x32 (int8_mac's)
+#: and 17-bit clamps (mixpe_w4a8's) are left out on purpose: the synthesised PEs that use them stay held out.
+MACCS = ((8, 8, 16), (8, 8, 20), (8, 8, 24), (8, 8, 40), (8, 4, 20), (8, 4, 32), (4, 4, 16), (8, 2, 16),
+         (16, 4, 32), (6, 6, 24), (12, 12, 32), (16, 16, 40))
+CLAMPS = (12, 16, 20, 24, 32)
+#: The accumulator's restart gate ``Mux(first, 0, acc)`` where it sits, in front of an accumulate: a two-operand
+#: adder (acc + x), a fused MAC and a shift-add MAC (a x w x acc bits; a = 1: the adder).  It calibrates the gate
+#: from what the accumulate leaves (alone, a gate is an AND row; in front of an adder it may fold into its LUTs).
+GATED = (("add", 1, 24, 24), ("add", 1, 40, 40), ("macc", 8, 8, 24), ("macc", 8, 4, 20), ("macc", 16, 4, 32),
+         ("shift_add", 8, 4, 24), ("shift_add", 8, 2, 12), ("shift_add", 12, 4, 20))
+#: binary32 operators of ``rtl.fp32`` (RNE, normal numbers; the MixPE dequant unit's): the fp adder family's only
+#: synthesised block.  (fp_mul is left out: its 24 x 24 significand product takes Yosys over 10 minutes on XC7.)
+FP32_OPS = ("fp_add",)
+#: The IEEE binary32 operators of ``rtl.fp32_ieee`` (RNE, subnormals, Inf/NaN): what the FP32-accumulating PEs
+#: (``rtl.fp_mac``, ``rtl.block_mac``, ``rtl.lmul``) instantiate; they calibrate the fp adder and multiplier families.
+FP32_IEEE_OPS = ("fp_add", "fp_mul")
+#: Signed W-bit fixed-point sums converted to binary32 with an exponent input (``rtl.fp32_ieee.round_fp32`` after a
+#: sign-magnitude negate, as block_mac's block conversion): the ``convert`` family.  block_mac's own widths (14,
+#: 15, 42) are left out on purpose: its PEs stay held out.
+CONVERTS = (16, 24, 32, 48, 64)
 TARGETS = ("generic", "ice40", "xc7")
 
 log = logging.getLogger(__name__)
@@ -50,22 +73,127 @@ def _blocks():
             m.d.comb += self.s.eq(self.a + self.b)
             return m
 
+    class Macc(wiring.Component):
+        def __init__(self, a: int, w: int, acc: int):
+            self.acc_bits = acc
+            super().__init__({"a": In(signed(a)), "w": In(signed(w)), "acc": In(signed(acc)), "s": Out(signed(acc))})
+
+        def elaborate(self, platform):
+            m = Module()
+            m.d.comb += self.s.eq((self.acc + product(self.a, self.w, "array"))[:self.acc_bits])
+            return m
+
+    class Clamp(wiring.Component):
+        def __init__(self, w: int):
+            self.w = w
+            super().__init__({"x": In(signed(w + 1)), "s": Out(signed(w))})
+
+        def elaborate(self, platform):
+            from rtl.mac import saturate
+
+            m = Module()
+            m.d.comb += self.s.eq(saturate(self.x, signed(self.w)))
+            return m
+
+    class Gated(wiring.Component):
+        def __init__(self, kind: str, a: int, w: int, acc: int):
+            self.kind, self.acc_bits = kind, acc
+            super().__init__({"first": In(1), "a": In(signed(a)), "w": In(signed(w)), "acc": In(signed(acc)),
+                              "s": Out(signed(acc))})
+
+        def elaborate(self, platform):
+            from amaranth.hdl import Mux
+
+            m = Module()
+            x = self.w if self.kind == "add" else product(self.a, self.w, "array" if self.kind == "macc" else self.kind)
+            m.d.comb += self.s.eq((Mux(self.first, 0, self.acc) + x)[:self.acc_bits])
+            return m
+
+    class Fp32(wiring.Component):
+        def __init__(self, op: str, module: str = "fp32"):
+            self.op, self.module = op, module
+            super().__init__({"a": In(32), "b": In(32), "y": Out(32)})
+
+        def elaborate(self, platform):
+            import importlib
+
+            m = Module()
+            m.d.comb += self.y.eq(getattr(importlib.import_module(f"rtl.{self.module}"), f"fp32_{self.op[3:]}")(
+                m, self.a, self.b))
+            return m
+
+    class Convert(wiring.Component):
+        def __init__(self, w: int):
+            self.w = w
+            super().__init__({"x": In(signed(w)), "e": In(signed(10)), "y": Out(32)})
+
+        def elaborate(self, platform):
+            from amaranth.hdl import Mux
+
+            from rtl.fp32_ieee import round_fp32
+
+            m = Module()
+            neg = self.x < 0
+            m.d.comb += self.y.eq(round_fp32(m, neg, Mux(neg, -self.x, self.x)[:self.w], self.e, "cv"))
+            return m
+
+    from cost_models.operators import macc_parts
+
     for a, w in MULTIPLIERS:
-        yield f"int{a} x int{w} array", "int_mul", [f"int_mul:{a}x{w}"], Product(a, w, "array")
+        yield f"int{a} x int{w} array", "int_mul", [f"int_mul:{a}x{w}"], lambda a=a, w=w: Product(a, w, "array")
     for a, w in SHIFT_ADD:
-        yield f"int{a} x int{w} shift-add", "shift_add_mul", [f"shift_add_mul:{a}x{w}"], Product(a, w, "shift_add")
+        yield (f"int{a} x int{w} shift-add", "shift_add_mul", [f"shift_add_mul:{a}x{w}"],
+               lambda a=a, w=w: Product(a, w, "shift_add"))
     for w in ADDERS:
-        yield f"int{w} add", "int_add", [f"int_add:{w}"], Adder(w)
+        yield f"int{w} add", "int_add", [f"int_add:{w}"], lambda w=w: Adder(w)
+    for a, w, acc in MACCS:  # calibrates the sign-extension rows from what the multiplier and adder leave
+        ops = list(macc_parts(f"macc:{a}x{w}x{acc}"))  # no sext part (acc <= a + w): validation only
+        yield (f"int{acc} + int{a} x int{w} fused MAC", "sext" if len(ops) == 3 else "macc", ops,
+               lambda a=a, w=w, acc=acc: Macc(a, w, acc))
+    for w in CLAMPS:
+        yield f"int{w + 1} -> int{w} clamp", "clamp", [f"clamp:{w}"], lambda w=w: Clamp(w)
+    for kind, a, w, acc in GATED:
+        ops = {"add": [f"int_add:{acc}"], "macc": list(macc_parts(f"macc:{a}x{w}x{acc}")),
+               "shift_add": [f"shift_add_mul:{a}x{w}", f"int_add:{acc}"]}[kind] + [f"gate:{acc}"]
+        name = f"int{acc} gated accumulate" if kind == "add" else f"int{acc} + int{a} x int{w} gated {kind} MAC"
+        yield name, "gate", ops, lambda kind=kind, a=a, w=w, acc=acc: Gated(kind, a, w, acc)
+    for op in FP32_OPS:
+        key = f"{op}:fp32" if op == "fp_add" else f"{op}:fp32xfp32"
+        yield f"fp32 {op[3:]} (rtl.fp32, RNE, normal numbers)", op, [key], lambda op=op: Fp32(op)
+    for w in CONVERTS:
+        yield (f"int{w} -> fp32 convert (rtl.fp32_ieee.round_fp32)", "convert", [f"convert:{w}", f"negate:{w}"],
+               lambda w=w: Convert(w))
+    for op in FP32_IEEE_OPS:
+        key = f"{op}:fp32" if op == "fp_add" else f"{op}:fp32xfp32"
+        yield (f"fp32 {op[3:]} (rtl.fp32_ieee, RNE, subnormals, Inf/NaN)", op, [key],
+               lambda op=op: Fp32(op, "fp32_ieee"))
 
 
-def run(out: Path = OUT) -> Path:
+def _reusable(path: Path | None) -> dict[tuple, dict]:
+    """Rows of an earlier sweep by (name, ops), when it was run with the same Yosys (results are deterministic)."""
+    import yaml
+
+    if path is None or not path.exists():
+        return {}
+    data = yaml.safe_load(path.read_text())
+    return {(b["name"], tuple(b["ops"])): b for b in data.get("blocks", [])}
+
+
+def run(out: Path = OUT, reuse: Path | None = None) -> Path:
+    """Synthesise every block (rows of ``reuse`` with the same name and operators are copied, not re-run)."""
     import yaml
 
     from rtl.synth import synthesize
 
     rows, version = [], ""
-    for name, family, ops, block in _blocks():
+    old = _reusable(reuse)
+    for name, family, ops, build in _blocks():
+        if (name, tuple(ops)) in old:
+            rows.append({**old[(name, tuple(ops))], "family": family})
+            log.info("%s: reused from %s", name, reuse)
+            continue
         row = {"name": name, "family": family, "ops": ops, "register_bits": 0}
+        block = build()
         for target in TARGETS:
             t0 = time.perf_counter()
             r = synthesize(block, "top", target, nodsp=(target == "xc7"))
@@ -88,9 +216,11 @@ def run(out: Path = OUT) -> Path:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m cost_models.synth_sweep", description=__doc__)
     p.add_argument("--out", type=Path, default=OUT, help=f"output YAML (default {OUT})")
+    p.add_argument("--reuse", type=Path, default=None,
+                   help="an earlier sweep YAML whose rows (same name and operators) are copied, not re-synthesised")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    print(run(args.out))
+    print(run(args.out, args.reuse))
     return 0
 
 

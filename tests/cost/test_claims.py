@@ -46,8 +46,11 @@ def test_mac_keys_accumulator_widths():
     f = {x.name: x for x in mac_formats()}
     # INT8 x INT8 over K=1024: 16-bit products + 10 bits of growth.
     assert mac_keys(f["int8"], f["int8"]) == ["int_mul:8x8", "int_add:26"]
-    # E2M1 (FP4) spans 2^2 - 1 + 1 = 4 bits of fixed point: product range 8 bits + 10 + sign.
-    assert mac_keys(f["e2m1"], f["e2m1"]) == ["int_mul:2x2", "exp_add:3", "shift:8x4", "int_add:19"]
+    # E2M1 (FP4) spans 2^2 - 1 + 1 = 4 bits of fixed point: product range 8 bits + 10 + sign.  The 4-bit
+    # significand product is placed at offsets 0..(2^2 - 2) x 2 and made two's complement (9 bits with its sign).
+    assert mac_keys(f["e2m1"], f["e2m1"]) == ["int_mul:2x2", "exp_add:3", "shift:4x4", "negate:9", "int_add:19"]
+    # E1Mx has a single binade (plus subnormals): nothing to align
+    assert not [k for k in mac_keys(f["e1m2"], f["e1m2"]) if k.startswith("shift")]
 
 
 def test_mac_sweep_table_and_plot(tmp_path):

@@ -99,8 +99,8 @@ def test_mixpe_cheaper_than_dequant_first_per_gemm():
 def test_post_accumulation_ops_go_to_the_dequant_unit():
     d = design("mixpe_w4a8")
     hw = evaluate(d, usage_for_gemm(d, 4, 4, 64)).hardware
-    assert d.pe.overflow == "saturate"  # the group accumulator clamps: one mux row of the accumulator width
-    assert {u.key for u in hw.pe_units} == {"shift_add_mul:8x4", f"int_add:{hw.acc_bits}", f"shift:{hw.acc_bits}x2"}
+    assert d.pe.overflow == "saturate"  # the group accumulator clamps
+    assert {u.key for u in hw.pe_units} == {"shift_add_mul:8x4", f"int_add:{hw.acc_bits}", f"clamp:{hw.acc_bits}"}
     assert all(u.instances == 1 for u in hw.pe_units)
     assert {"dequant_mul:fp32", "fp_add:fp32"} <= {u.key for u in hw.dequant_units}
 
