@@ -33,6 +33,7 @@ def main() -> None:
     out = Path(args.out_dir)
     if args.from_results:
         df = pd.read_parquet(out / "results.parquet")
+        df = df[df["workload_model"] == df["workload_model"].iloc[0]]  # one model's designs (a study may hold several)
     else:
         sweep = sweep_from_dict(SWEEP, canonical_pe=accel_canonical_pe)
         df = run_points(sweep.points, ChainEvaluator(skip_accuracy=True), out, jobs=2).results

@@ -21,16 +21,19 @@ import math
 from dataclasses import dataclass
 
 from cost_models.explore.records import AccuracyResult, ArithConfig, OpPerf, PerfResult, Point
+from cost_models.explore.uncertainty import cosine_result, perplexity_result
 
 log = logging.getLogger(__name__)
 
 
 @functools.lru_cache(maxsize=4)
-def _reference_perplexity(model: str, windows: int, tokens: int) -> float:
+def _reference_perplexity(model: str, windows: int, tokens: int) -> tuple[float, tuple[float, ...]]:
+    """Pooled and per-window perplexities of the float64 reference forward (once per worker process)."""
     from workloads import accuracy
     from workloads.models import load_model
 
-    return float(accuracy.perplexity(load_model(model), tokens=tokens, n_windows=windows)["perplexity"])
+    res = accuracy.perplexity(load_model(model), tokens=tokens, n_windows=windows)
+    return float(res["perplexity"]), tuple(float(v) for v in res["per_window_perplexity"])
 
 
 @functools.lru_cache(maxsize=4)
@@ -95,13 +98,15 @@ class ChainEvaluator:
         if kind == "encoder":
             res = accuracy.embedding_similarity(model, provider=provider, tokens=arith.accuracy_tokens,
                                                 n_windows=arith.accuracy_windows)
-            return AccuracyResult("cosine", float(res["cosine_similarity"]), 1.0, higher_is_better=True)
+            return cosine_result(res["per_window"], arith.accuracy_tokens)
         res = accuracy.perplexity(model, provider=provider, tokens=arith.accuracy_tokens,
                                   n_windows=arith.accuracy_windows, kv_format=arith.kv_cache_format,
                                   sort_k_channels=arith.kv_sort_k_channels)
-        ref = _reference_perplexity(arith.model, arith.accuracy_windows, arith.accuracy_tokens)
-        log.info("%s: perplexity %.4f (reference %.4f)", arith.pe, res["perplexity"], ref)
-        return AccuracyResult("perplexity", float(res["perplexity"]), ref)
+        ref, ref_windows = _reference_perplexity(arith.model, arith.accuracy_windows, arith.accuracy_tokens)
+        out = perplexity_result(res["per_window_perplexity"], ref_windows, arith.accuracy_tokens,
+                                value=res["perplexity"], reference=ref)
+        log.info("%s: perplexity %.4f (reference %.4f)", arith.pe, out.value, out.reference)
+        return out
 
     def performance(self, point: Point) -> PerfResult:
         import cost_models

@@ -163,14 +163,15 @@ def _front_int_vs_minifloat(df: pd.DataFrame, front: np.ndarray, front_name: str
     src = "Minifloats and Integers on FPGAs (Aggarwal et al.)"
     claim = "over 3-8 bits, integer quantization often remains Pareto-optimal (accuracy vs hardware cost)"
     kinds = np.array([arith_kind(w, a) for w, a in zip(df["weight_scheme"], df["act_scheme"], strict=True)])
-    n_int, n_mf = int((kinds == "integer").sum()), int((kinds == "minifloat").sum())
+    has_acc = np.isfinite(df["accuracy_loss"].to_numpy(dtype=float))
+    n_int, n_mf = int(((kinds == "integer") & has_acc).sum()), int(((kinds == "minifloat") & has_acc).sum())
     if not (n_int and n_mf):
         return Claim(claim, src, "-", "not measured",
                      f"the sweep has {n_int} integer and {n_mf} minifloat designs; both are needed "
                      "(accel explore --preset minifloat-int)")
-    models = list(df["workload_model"].unique()) if "workload_model" in df else []
-    groups = [("", np.ones(len(df), dtype=bool))] if len(models) <= 1 else \
-        [(f"{m}: ", (df["workload_model"] == m).to_numpy()) for m in models]
+    models = list(df.loc[has_acc, "workload_model"].unique()) if "workload_model" in df else []
+    groups = [("", has_acc)] if len(models) <= 1 else \
+        [(f"{m}: ", (df["workload_model"] == m).to_numpy() & has_acc) for m in models]
     parts, fronts, with_int = [], [], 0
     for where, sel in groups:
         on = front & sel
@@ -282,7 +283,16 @@ def _bfp_kv(df: pd.DataFrame) -> Claim:
     ok = hi / lo >= 2 / RATIO_TOLERANCE and extra < SIGNIFICANT_LOSS
     return Claim(claim, src, ours, "holds" if ok else "does not hold",
                  f"'significant' = relative perplexity increase >= {SIGNIFICANT_LOSS} over the larger format"
-                 + ("" if ok else f"; measured +{extra:.4g}"))
+                 + ("" if ok else f"; measured +{extra:.4g}") + _stderr_note(df, best))
+
+
+def _stderr_note(df: pd.DataFrame, row) -> str:
+    """The standard error of a row's accuracy loss over the evaluation windows, as a note (empty if unknown)."""
+    se = float(df.loc[row, "accuracy_loss_stderr"]) if "accuracy_loss_stderr" in df else float("nan")
+    windows = df.loc[row, "accuracy_windows"] if "accuracy_windows" in df else 0
+    if not np.isfinite(se):
+        return ""
+    return f"; each loss has a standard error of about {se:.2g} over the {windows} evaluation windows"
 
 
 ATTENTION_LABELS = {"reference": "weight products only", "pe": "every product incl. attention"}
@@ -322,6 +332,9 @@ def _lmul(df: pd.DataFrame) -> Claim:
     verdict = min(verdicts, key=_VERDICT_ORDER.index)
     reason = (f"'near-equal' = accuracy loss at most {NEAR_EQUAL_LOSS} above the exact multiply's; "
               "our saving is for the whole design (memory and DRAM included), not the multiplier alone")
+    if len(groups) > 1:
+        reason += ("; the attention mode changes accuracy only: the simulated design runs every product of the "
+                   "trace, attention included, on its PE in both modes")
     return Claim(claim, src, "; ".join(parts), verdict, reason + _lmul_op_saving())
 
 

@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 #: Bump when the meaning of a stored configuration changes: old results are then not reused.
-HASH_SCHEMA = 1
+HASH_SCHEMA = 2  # 2: accuracy results carry windows and standard errors
 HASH_HEX_DIGITS = 16
 
 

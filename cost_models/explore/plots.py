@@ -54,6 +54,42 @@ def _log_scale(values: np.ndarray) -> bool:
     return bool(len(v) and (v > 0).all() and v.max() / v.min() > 30)
 
 
+#: Label offsets tried in turn (points from the marker): right of it, then stepping down/up, then left.
+_OFFSETS = [(side * 5, dy) for side in (1, -1) for dy in (3, -11, 17, -25, 31, -39, 45, -53, 59, -67, 73, -81)]
+
+
+def place_labels(ax, xs, ys, labels, *, fontsize: float = 7) -> list:
+    """Annotate each point with its label at the first offset whose text box overlaps no earlier label.
+
+    Greedy, in the given order, using the renderer's own text extents; an offset label gets a thin leader
+    line to its point.  When every offset collides the label keeps the nearest one.  Returns the texts.
+    """
+    from matplotlib.text import Text
+
+    renderer = ax.figure.canvas.get_renderer()
+    placed, texts = [], []
+    for x, y, label in zip(xs, ys, labels, strict=True):
+        chosen = None
+        for dx, dy in _OFFSETS:
+            t = ax.annotate(label, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=fontsize,
+                            ha="left" if dx > 0 else "right", va="bottom" if dy > 0 else "top",
+                            arrowprops=None if (dx, dy) == _OFFSETS[0] else
+                            {"arrowstyle": "-", "lw": 0.5, "color": "0.5", "shrinkA": 0, "shrinkB": 3})
+            t.update_positions(renderer)  # resolve the offset into display coordinates
+            box = Text.get_window_extent(t, renderer)  # the text only, not its leader line
+            if not any(box.overlaps(b) for b in placed):
+                chosen = (t, box)
+                break
+            t.remove()
+        if chosen is None:
+            t = ax.annotate(label, (x, y), textcoords="offset points", xytext=_OFFSETS[0], fontsize=fontsize)
+            t.update_positions(renderer)
+            chosen = (t, Text.get_window_extent(t, renderer))
+        texts.append(chosen[0])
+        placed.append(chosen[1])
+    return texts
+
+
 def plot_front(df: pd.DataFrame, x: str, y: str, front: np.ndarray, base: Path, *, title: str = "",
                feasible: np.ndarray | None = None) -> list[Path]:
     """Scatter of every design (coloured by family), the front highlighted, joined and labelled."""
@@ -70,14 +106,13 @@ def plot_front(df: pd.DataFrame, x: str, y: str, front: np.ndarray, base: Path, 
                 ax.scatter(df.loc[s, x], df.loc[s, y], color=cmap(i % cmap.N), marker=marker, alpha=alpha, s=28,
                            label=fam if ok else None)
     f = df[front].sort_values(x)
-    if len(f):
-        ax.plot(f[x], f[y], "k--", lw=1, zorder=1)
-        ax.scatter(f[x], f[y], s=90, facecolors="none", edgecolors="k", lw=1.5, label="Pareto front", zorder=3)
-        for _, row in f.iterrows():
-            ax.annotate(row["label"], (row[x], row[y]), textcoords="offset points", xytext=(4, 4), fontsize=7)
     for axis, col in ((ax.set_xscale, x), (ax.set_yscale, y)):
         if _log_scale(df[col].to_numpy(dtype=float)):
             axis("log")
+    if len(f):
+        ax.plot(f[x], f[y], "k--", lw=1, zorder=1)
+        ax.scatter(f[x], f[y], s=90, facecolors="none", edgecolors="k", lw=1.5, label="Pareto front", zorder=3)
+        place_labels(ax, f[x].to_numpy(dtype=float), f[y].to_numpy(dtype=float), f["label"].tolist())
     ax.set_xlabel(LABELS.get(x, x))
     ax.set_ylabel(LABELS.get(y, y))
     ax.set_title(title or f"{LABELS.get(y, y)} vs {LABELS.get(x, x)}")

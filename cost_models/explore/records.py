@@ -8,6 +8,7 @@ dequant units) only changes cycles, energy and area, so accuracy is computed onc
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -110,6 +111,10 @@ class AccuracyResult:
     value: float
     reference: float
     higher_is_better: bool = False
+    windows: int = 0  # evaluation windows and tokens per window (0: not applicable)
+    tokens: int = 0
+    value_stderr: float = math.nan  # standard error of ``value`` over the windows (NaN with one window)
+    loss_stderr: float = math.nan  # standard error of ``loss``, paired per window with the reference
 
     @property
     def loss(self) -> float:

@@ -12,10 +12,11 @@ import pandas as pd
 
 from accel import __version__
 from cost_models.explore import plots
-from cost_models.explore.claims import claims_table
+from cost_models.explore.claims import ATTENTION_LABELS, claims_table
 from cost_models.explore.pareto import feasible_mask, front_per_model, hypervolume_by_family
+from cost_models.explore.provenance import provenance_line
 from cost_models.explore.spec import SweepSpec
-from cost_models.explore.store import git_commit
+from cost_models.explore.store import ResultsStore, git_commit
 
 log = logging.getLogger(__name__)
 MAX_STALL_BARS = 40
@@ -53,7 +54,7 @@ def unique_labels(df: pd.DataFrame) -> pd.Series:
     labels = df["pe"] + " @ " + df["array_rows"].astype(str) + "x" + df["array_cols"].astype(str)
     for col, fmt in _LABEL_PARTS:
         if col in df and df[col].astype(str).nunique() > 1:
-            labels = labels + " " + df[col].map(lambda v, f=fmt: "-" if pd.isna(v) else f.format(v))
+            labels = labels + df[col].map(lambda v, f=fmt: "" if pd.isna(v) else " " + f.format(v))
     return labels
 
 
@@ -78,6 +79,115 @@ def claim_rows(results: pd.DataFrame, feasible: np.ndarray):
     return claims_table(results, acc_front, f"accuracy_loss vs {cost}")
 
 
+def pm(value: float, stderr: float) -> str:
+    """``value ± stderr`` (4 significant digits; no ``±`` when the error is unknown)."""
+    return _fmt(value) if not np.isfinite(stderr) else f"{_fmt(value)} ± {stderr:.2g}"
+
+
+def _has_accuracy(results: pd.DataFrame) -> pd.Series:
+    return results["accuracy_metric"] != "none"
+
+
+def workload_lines(spec: SweepSpec, results: pd.DataFrame) -> list[str]:
+    """One setup bullet per workload of the sweep (grids may run different models, batches, lengths)."""
+    out = []
+    with_acc = set(results.loc[_has_accuracy(results), "workload_model"]) if "workload_model" in results else set()
+    for w in spec.workloads:
+        text = (f"- Workload `{w.model}`: batch {w.batch}, phases {', '.join(w.phases)}, {w.prefill_tokens} prefill "
+                f"tokens, {w.decode_tokens} decode tokens; ")
+        if w.model in with_acc:
+            text += (f"accuracy over {w.accuracy_windows} window(s) of {w.accuracy_tokens} tokens "
+                     f"({w.accuracy_windows * w.accuracy_tokens} tokens of text) against the float64 reference "
+                     "forward.")
+        else:
+            text += "published shapes only (no weights): performance, energy and area, no accuracy."
+        out.append(text)
+    return out
+
+
+def accuracy_table(results: pd.DataFrame) -> pd.DataFrame:
+    """One row per arithmetic configuration with accuracy: value ± error, reference, loss ± error, window."""
+    cols = ["workload_model", "pe", "kv_cache_format", "kv_sort_k_channels", "attention"]
+    acc = results[_has_accuracy(results)].drop_duplicates("arith_hash").sort_values(["workload_model", "accuracy_loss"])
+    if not len(acc):
+        return pd.DataFrame()
+    table = acc[cols].copy()
+    table = table.drop(columns=[c for c in cols if c != "pe" and table[c].astype(str).nunique() <= 1])
+    table["metric"] = acc["accuracy_metric"]
+    table["value"] = [pm(v, e) for v, e in zip(acc["accuracy_value"], acc["accuracy_value_stderr"], strict=True)]
+    table["reference"] = acc["accuracy_reference"]
+    table["loss"] = [pm(v, e) for v, e in zip(acc["accuracy_loss"], acc["accuracy_loss_stderr"], strict=True)]
+    table["window"] = [f"{n} x {t} tokens" for n, t in zip(acc["accuracy_windows"], acc["accuracy_tokens"],
+                                                            strict=True)]
+    return table.rename(columns={"workload_model": "model"})
+
+
+def kv_cache_section(results: pd.DataFrame) -> list[str]:
+    """KV-cache formats side by side (same PE and window): storage per element, accuracy ± error."""
+    if "kv_cache_format" not in results or not results["kv_cache_format"].notna().any():
+        return []
+    quantized_pes = set(results.loc[results["kv_cache_format"].notna(), "pe"])
+    acc = results[results["pe"].isin(quantized_pes) & _has_accuracy(results)].drop_duplicates("arith_hash")
+    rows = []
+    for _, r in acc.sort_values(["pe", "kv_cache_format", "kv_sort_k_channels"], na_position="first").iterrows():
+        fmt = r["kv_cache_format"]
+        bits = kv_bits_per_element(fmt)
+        rows.append({"pe": r["pe"], "kv cache": fmt if isinstance(fmt, str) else "unquantized (float64)",
+                     "K channels sorted": "yes" if r["kv_sort_k_channels"] else "no",
+                     "bits/element": bits, "memory vs 16-bit": 16 / bits if bits else float("nan"),
+                     "perplexity": pm(r["accuracy_value"], r["accuracy_value_stderr"]),
+                     "loss": pm(r["accuracy_loss"], r["accuracy_loss_stderr"])})
+    return ["## KV cache formats", "",
+            "Keys and values stored in the cache format (block along the head dimension), with and without "
+            "compile-time K-channel sorting; memory is the cache's storage per element (shared exponents "
+            "included) against a 16-bit cache.  The simulator does not model KV traffic, so only accuracy and "
+            "storage change here.", "",
+            md_table(rows, ("pe", "kv cache", "K channels sorted", "bits/element", "memory vs 16-bit", "perplexity",
+                            "loss")), ""]
+
+
+def kv_bits_per_element(name) -> float:
+    """Storage bits per element of a KV-cache format (accel.formats); NaN for an unquantized cache."""
+    if not isinstance(name, str):
+        return float("nan")
+    from accel import formats
+
+    return float(formats.get(name).bits_per_element)
+
+
+def lmul_section(results: pd.DataFrame) -> list[str]:
+    """L-Mul next to the exact PE of the same operand formats, per attention mode, on one array size."""
+    lm = results["family"] == "lmul"
+    if not lm.any():
+        return []
+    pairs = results[["weight_scheme", "act_scheme"]].apply(tuple, axis=1)
+    peers = pairs.isin(set(pairs[lm])) & _has_accuracy(results)
+    sub = results[peers]
+    size = sub.groupby(["array_rows", "array_cols"]).size().idxmax()
+    sub = sub[(sub["array_rows"] == size[0]) & (sub["array_cols"] == size[1])]
+    rows = []
+    for _, r in sub.sort_values(["attention", "family", "pe"]).iterrows():
+        rows.append({"pe": r["pe"], "L-Mul": "yes" if r["family"] == "lmul" else "no (exact)",
+                     "products through the PE": ATTENTION_LABELS.get(r["attention"], r["attention"]),
+                     "perplexity": pm(r["accuracy_value"], r["accuracy_value_stderr"]),
+                     "loss": pm(r["accuracy_loss"], r["accuracy_loss_stderr"]),
+                     "energy_per_token_pj": r["energy_per_token_pj"]})
+    return ["## L-Mul next to the exact multiply", "",
+            f"Same operand formats, {size[0]}x{size[1]} array.  Accuracy with the L-Mul (or exact) PE in the weight "
+            "products only (attention in float64) and in every product including attention.  Energy is the "
+            "whole design's with every product of the trace, attention included, on the PE: it is the same in "
+            "both modes.", "",
+            md_table(rows, ("pe", "L-Mul", "products through the PE", "perplexity", "loss", "energy_per_token_pj")),
+            ""]
+
+
+def cpu_line(cpu: dict[str, float]) -> str:
+    """Setup bullet: CPU time of the evaluations (load-independent, unlike wall time on a shared machine)."""
+    total = cpu["accuracy"] + cpu["performance"]
+    return (f"- Evaluation CPU time (summed over worker processes, as recorded when each item was computed): "
+            f"{total:.0f} s, of which accuracy {cpu['accuracy']:.0f} s and performance {cpu['performance']:.0f} s.")
+
+
 def write_report(spec: SweepSpec, results: pd.DataFrame, ops: pd.DataFrame, out_dir: str | Path, *,
                  backend: str = "", failures=()) -> Path:
     """Write ``report.md`` and its plots under ``out_dir/plots``; return the report path."""
@@ -85,19 +195,13 @@ def write_report(spec: SweepSpec, results: pd.DataFrame, ops: pd.DataFrame, out_
     plot_dir = out_dir / "plots"
     results = results.assign(label=unique_labels(results))
     feasible = feasible_mask(results, spec.constraints)
-    w = spec.workload
-    models = ", ".join(f"`{x.model}`" for x in spec.workloads)
     lines = [f"# Design-space exploration: {spec.name}", ""]
     if spec.description:
         lines += [spec.description.strip(), ""]
     axes = {c: sorted(results[c].dropna().astype(str).unique()) for c in
             ("pe", "array_rows", "array_cols", "dataflow", "dram_bandwidth_bytes_per_cycle", "weight_buffer_kib",
              "dequant_placement", "kv_cache_format") if c in results}
-    lines += ["## Setup", "",
-              f"- Workload: {models}, batch {w.batch}, phases {', '.join(w.phases)}, "
-              f"{w.prefill_tokens} prefill tokens, "
-              f"{w.decode_tokens} decode tokens; accuracy over {w.accuracy_windows} window(s) of "
-              f"{w.accuracy_tokens} tokens against the float64 reference forward.",
+    lines += ["## Setup", "", *workload_lines(spec, results),
               f"- Sweep `{spec.source}`: {len(spec.points)} design points, {len(spec.arith_configs())} arithmetic "
               f"configurations (accuracy evaluated once each), {len(results)} finished, {int(feasible.sum())} "
               "meeting the constraints"
@@ -105,22 +209,24 @@ def write_report(spec: SweepSpec, results: pd.DataFrame, ops: pd.DataFrame, out_
               "- Axes: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in axes.items() if v) + ".",
               f"- accel {__version__}, git commit `{git_commit()}`, backend {backend or 'n/a'}, "
               f"{platform.python_implementation()} {platform.python_version()} on {os.cpu_count()} CPU(s).",
-              "- Cost provenance: " + "; ".join(dict.fromkeys(
-                  part for src in results["cost_source"].dropna().unique() for part in src.split("; "))) + ".", ""]
+              cpu_line(ResultsStore(out_dir).cpu_seconds(spec.points)),
+              "- Cost provenance: " + provenance_line(results["cost_source"].dropna().unique()) + ".", ""]
     if failures:
         lines += [f"**{len(failures)} evaluation(s) failed** and are missing from the fronts:", ""]
         lines += [f"- {kind} `{key}`: {err}" for kind, key, err in failures[:20]]
         lines.append("")
 
-    acc_cols = ["pe", "kv_cache_format", "kv_sort_k_channels", "attention", "accuracy_metric", "accuracy_value",
-                "accuracy_reference", "accuracy_loss"]
-    acc = results.drop_duplicates("arith_hash")[acc_cols].sort_values("accuracy_loss")
-    acc = acc.drop(columns=[c for c in acc_cols[1:4] if acc[c].astype(str).nunique() <= 1])
-    if (acc["accuracy_metric"] != "none").any():
+    acc = accuracy_table(results)
+    if len(acc):
         lines += ["## Accuracy per arithmetic configuration", "",
-                  "Evaluated once per PE (and KV-cache format), shared by every array configuration; loss is the "
-                  "relative increase over the float64 reference (perplexity) or the relative drop (cosine).", "",
+                  "Evaluated once per PE (and KV-cache format, attention mode), shared by every array configuration; "
+                  "loss is the relative increase over the float64 reference (perplexity) or the relative drop "
+                  "(cosine).  `±` is one standard error over the evaluation windows (the loss's paired per window "
+                  "with the reference); a loss difference smaller than about twice the two errors is not resolved "
+                  "by this text.", "",
                   md_table(acc.to_dict("records"), acc.columns), ""]
+    lines += kv_cache_section(results)
+    lines += lmul_section(results)
 
     front_union = np.zeros(len(results), dtype=bool)
     first_front = None
@@ -131,7 +237,10 @@ def write_report(spec: SweepSpec, results: pd.DataFrame, ops: pd.DataFrame, out_
         front_union |= mask
         first_front = mask if first_front is None else first_front
         lines += [f"### {name}", ""]
+        finite = np.isfinite(results[list(metrics)].to_numpy(dtype=float)).all(axis=1)
         for model, sel in _model_groups(results):
+            if not (finite & sel).any():
+                continue  # e.g. an accuracy front on a shape-only model (no weights, no accuracy)
             suffix = f" on {model}" if model else ""
             base = plot_dir / ("front_" + "_vs_".join(reversed(metrics[:2])) + (f"_{model}" if model else ""))
             sub, m, ok = results[sel], mask[sel], feasible[sel]

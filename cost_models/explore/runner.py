@@ -39,6 +39,15 @@ def run_task(evaluator: Evaluator, task: Task):
     return evaluator.performance(task.item)
 
 
+def timed_task(evaluator: Evaluator, task: Task):
+    """(result, CPU seconds of the worker process spent on it)."""
+    import time
+
+    t0 = time.process_time()
+    result = run_task(evaluator, task)
+    return result, time.process_time() - t0
+
+
 @dataclass
 class RunSummary:
     out_dir: Path
@@ -62,7 +71,7 @@ class RunSummary:
 def _inline(evaluator, tasks) -> Iterator[tuple[Task, object, BaseException | None]]:
     for t in tasks:
         try:
-            yield t, run_task(evaluator, t), None
+            yield t, timed_task(evaluator, t), None
         except Exception as exc:  # noqa: BLE001 - reported per item, the sweep goes on
             yield t, None, exc
 
@@ -72,7 +81,7 @@ def _local(evaluator, tasks, jobs: int):
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(run_task, evaluator, t): t for t in tasks}
+        futures = {pool.submit(timed_task, evaluator, t): t for t in tasks}
         try:
             pending = set(futures)
             while pending:
@@ -88,7 +97,7 @@ def _dask(evaluator, tasks, address: str):
     from distributed import Client, as_completed
 
     with Client(address, set_as_default=False) as client:
-        futures = {client.submit(run_task, evaluator, t, pure=False): t for t in tasks}
+        futures = {client.submit(timed_task, evaluator, t, pure=False): t for t in tasks}
         try:
             for f in as_completed(list(futures), loop=client.loop):
                 exc = f.exception()
@@ -129,16 +138,20 @@ def run_points(points: Sequence[Point], evaluator: Evaluator, out_dir: str | Pat
         else:
             stream = _local(evaluator, tasks, min(jobs, len(tasks)))  # backend "local:N"
         with tqdm(total=len(tasks), desc="explore", unit="eval", disable=not progress, dynamic_ncols=True) as bar:
-            for task, result, exc in stream:
+            for task, timed, exc in stream:
                 if exc is not None:
                     log.error("%s of %s failed: %s", task.kind, task.key, exc)
                     summary.failures.append((task.kind, task.key, f"{type(exc).__name__}: {exc}"))
-                elif task.kind == "accuracy":
+                    bar.update(1)
+                    continue
+                result, cpu_s = timed
+                if task.kind == "accuracy":
                     store.put_accuracy(task.key, result)
                     summary.accuracy_evaluated += 1
                 else:
                     store.put_point(task.item, result)
                     summary.points_evaluated += 1
+                store.put_cpu_seconds(task.kind, task.key, cpu_s)
                 bar.update(1)
     _, summary.results = store.write_tables(points)
     return summary

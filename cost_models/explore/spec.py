@@ -14,9 +14,14 @@ A sweep file::
       dram_bandwidth_bytes_per_cycle: [64, 128]
     constraints: {max_area_um2: 5.0e6, max_accuracy_loss: 0.5}
     fronts: [[accuracy_loss, energy_per_token_pj], [latency_ms, area_mm2]]
+    also:                                   # further grids, each with its own axes, added to the sweep
+      - axes: {pe: [fp16_dequant_first], array: 32x32, kv_cache_format: [bfp12_b32, bfp16_b32]}
+      - workload: {model: llama2-13b, batch: 64}   # keys override the main workload's
+        axes: {pe: [int8_mac, mixpe_w4a8], array: [32x32, 64x64]}
 
-Every axis takes a list (swept) or a single value (fixed).  Points are the Cartesian product, built
-with ``dataclasses.replace`` on :class:`Point`.
+Every axis takes a list (swept) or a single value (fixed).  Points are the Cartesian product of each
+grid (the main one and every ``also`` entry), built with ``dataclasses.replace`` on :class:`Point`;
+equal points of several grids are evaluated once.
 """
 
 from __future__ import annotations
@@ -57,7 +62,8 @@ CONSTRAINTS: dict[str, tuple[str, str]] = {
 DEFAULT_FRONTS = (("accuracy_loss", "energy_per_token_pj"), ("latency_ms", "area_mm2"))
 _DESIGN_AXES = tuple(f.name for f in dataclasses.fields(Point) if f.name not in ("workload", "pe"))
 AXES = ("pe", "array", *_DESIGN_AXES)
-_TOP_KEYS = ("name", "description", "workload", "axes", "constraints", "fronts", "max_points")
+_TOP_KEYS = ("name", "description", "workload", "axes", "constraints", "fronts", "max_points", "also")
+_ALSO_KEYS = ("workload", "axes")
 _FIELD_TYPES = {f.name: f.type for f in dataclasses.fields(Point)}
 _FLOAT_AXES = {name for name, t in _FIELD_TYPES.items() if t == "float"}
 PRESET_PACKAGE = "cost_models.explore.presets"
@@ -227,6 +233,34 @@ def _axis_values(name: str, raw: Any, problems: list[str]) -> list[Any]:
     return out
 
 
+def _parse_grid(axes: Any, where: str, canonical_pe, problems: list[str]) -> tuple[list[str], list[list[dict]]]:
+    """One grid's axes: (canonical PE strings, the value lists of the other axes)."""
+    grid: list[list[dict[str, Any]]] = []
+    pes: list[str] = []
+    if not isinstance(axes, dict):
+        problems.append(f"{where} must be a mapping with at least 'pe'; valid axes: {', '.join(AXES)}; got {axes!r}")
+        return pes, grid
+    if "pe" not in axes:
+        problems.append(f"{where}.pe is missing; list the PE variants to sweep (valid axes: {', '.join(AXES)})")
+    for k, raw in axes.items():
+        if k not in AXES:
+            problems.append(f"unknown axis {k!r}; valid axes: {', '.join(AXES)}")
+        elif k == "pe":
+            entries = raw if isinstance(raw, list) else [raw]
+            if not entries:
+                problems.append(f"{where}.pe is an empty list; give at least one PE variant")
+            for i, entry in enumerate(entries):
+                for text in _pe_strings(entry, f"{where}.pe[{i}]", problems):
+                    canon = _canonical_pe(text, canonical_pe, f"{where}.pe[{i}]", problems)
+                    if canon is not None:
+                        pes.append(canon)
+        else:
+            grid.append(_axis_values(k, raw, problems))
+    if "array" in axes and ("array_rows" in axes or "array_cols" in axes):
+        problems.append(f"give either {where}.array (ROWSxCOLS) or {where}.array_rows/array_cols, not both")
+    return pes, grid
+
+
 def sweep_from_dict(data: Any, *, source: str = "<dict>",
                     canonical_pe: Callable[[str], str] | None = None) -> SweepSpec:
     """Build a :class:`SweepSpec`; every problem in ``data`` is reported in one :class:`ConfigError`.
@@ -246,30 +280,27 @@ def sweep_from_dict(data: Any, *, source: str = "<dict>",
         problems.append(f"name must be a non-empty string, got {name!r}")
     workloads = _parse_workloads(data.get("workload"), problems)
 
-    axes = data.get("axes")
-    grid: list[list[dict[str, Any]]] = []
-    pes: list[str] = []
-    if not isinstance(axes, dict):
-        problems.append(f"axes must be a mapping with at least 'pe'; valid axes: {', '.join(AXES)}; got {axes!r}")
-        axes = {}
-    elif "pe" not in axes:
-        problems.append(f"axes.pe is missing; list the PE variants to sweep (valid axes: {', '.join(AXES)})")
-    for k, raw in axes.items():
-        if k not in AXES:
-            problems.append(f"unknown axis {k!r}; valid axes: {', '.join(AXES)}")
-        elif k == "pe":
-            entries = raw if isinstance(raw, list) else [raw]
-            if not entries:
-                problems.append("axes.pe is an empty list; give at least one PE variant")
-            for i, entry in enumerate(entries):
-                for text in _pe_strings(entry, f"axes.pe[{i}]", problems):
-                    canon = _canonical_pe(text, canonical_pe, f"axes.pe[{i}]", problems)
-                    if canon is not None:
-                        pes.append(canon)
-        else:
-            grid.append(_axis_values(k, raw, problems))
-    if "array" in axes and ("array_rows" in axes or "array_cols" in axes):
-        problems.append("give either axes.array (ROWSxCOLS) or axes.array_rows/array_cols, not both")
+    grids = [(workloads, _parse_grid(data.get("axes"), "axes", canonical_pe, problems))]
+    also = data.get("also", [])
+    if not isinstance(also, list):
+        problems.append(f"also must be a list of grids (mappings with keys {', '.join(_ALSO_KEYS)}), got {also!r}")
+        also = []
+    for i, entry in enumerate(also):
+        where = f"also[{i}]"
+        if not isinstance(entry, dict):
+            problems.append(f"{where} must be a mapping with keys {', '.join(_ALSO_KEYS)}, got {entry!r}")
+            continue
+        for k in entry:
+            if k not in _ALSO_KEYS:
+                problems.append(f"unknown key {where}.{k!r}; valid keys: {', '.join(_ALSO_KEYS)}")
+        raw_w = entry.get("workload", {})
+        if not isinstance(raw_w, dict):
+            problems.append(f"{where}.workload must be a mapping, got {raw_w!r}")
+            raw_w = {}
+        main_w = data.get("workload") if isinstance(data.get("workload"), dict) else {}
+        merged = {**main_w, **raw_w}
+        grids.append((_parse_workloads(merged, problems),
+                      _parse_grid(entry.get("axes"), f"{where}.axes", canonical_pe, problems)))
 
     constraints = []
     raw_c = data.get("constraints") or {}
@@ -306,22 +337,24 @@ def sweep_from_dict(data: Any, *, source: str = "<dict>",
         raise ConfigError(f"{source}: {len(problems)} problem(s): " + "; ".join(problems))
 
     points = []
-    for workload in workloads:
-        base = Point(workload=workload, pe="")
-        for pe in dict.fromkeys(pes):
-            for combo in itertools.product(*grid):
-                changes: dict[str, Any] = {"pe": pe}
-                for c in combo:
-                    changes.update(c)
-                point = dataclasses.replace(base, **changes)
-                if point.kv_sort_k_channels and point.kv_cache_format is None:
-                    continue  # sorting key channels changes nothing without a quantized cache
-                points.append(point)
+    for grid_workloads, (pes, grid) in grids:
+        for workload in grid_workloads:
+            base = Point(workload=workload, pe="")
+            for pe in dict.fromkeys(pes):
+                for combo in itertools.product(*grid):
+                    changes: dict[str, Any] = {"pe": pe}
+                    for c in combo:
+                        changes.update(c)
+                    point = dataclasses.replace(base, **changes)
+                    if point.kv_sort_k_channels and point.kv_cache_format is None:
+                        continue  # sorting key channels changes nothing without a quantized cache
+                    points.append(point)
     points = list(dict.fromkeys(points))
     if len(points) > max_points:
         raise ConfigError(f"{source}: the sweep has {len(points)} points, more than max_points={max_points}; "
                           "narrow the axes or raise max_points")
-    return SweepSpec(name=name, description=str(data.get("description", "")), workloads=workloads,
+    all_workloads = tuple(dict.fromkeys(w for ws, _ in grids for w in ws))
+    return SweepSpec(name=name, description=str(data.get("description", "")), workloads=all_workloads,
                      points=tuple(points), constraints=tuple(constraints), fronts=fronts, source=source)
 
 

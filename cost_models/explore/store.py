@@ -5,6 +5,8 @@ Layout under the output directory::
     parts/points/<point_hash>.parquet      one row: the point, its PerfResult, tool version, git commit
     parts/ops/<point_hash>.parquet         per-op rows of that point (roofline)
     parts/accuracy/<arith_hash>.parquet    one row: the AccuracyResult of an arithmetic configuration
+    parts/cpu/<kind>-<hash>.json           CPU seconds the evaluation took (not part of the results, which
+                                           stay identical across runs and backends)
     results.parquet, ops.parquet           the joined tables of the last run (rewritten at its end)
 
 Every file is written to a hidden temporary name, fsynced, then renamed into place (atomic on POSIX),
@@ -105,9 +107,10 @@ class ResultsStore:
         self.points_dir = self.out_dir / "parts" / "points"
         self.ops_dir = self.out_dir / "parts" / "ops"
         self.accuracy_dir = self.out_dir / "parts" / "accuracy"
-        for d in (self.points_dir, self.ops_dir, self.accuracy_dir):
+        self.cpu_dir = self.out_dir / "parts" / "cpu"
+        for d in (self.points_dir, self.ops_dir, self.accuracy_dir, self.cpu_dir):
             d.mkdir(parents=True, exist_ok=True)
-        for d in (self.out_dir, self.points_dir, self.ops_dir, self.accuracy_dir):
+        for d in (self.out_dir, self.points_dir, self.ops_dir, self.accuracy_dir, self.cpu_dir):
             for stale in d.glob(".*.tmp"):  # a temporary file of a killed writer: never a finished item
                 stale.unlink(missing_ok=True)
 
@@ -124,6 +127,26 @@ class ResultsStore:
 
     def put_accuracy(self, arith_key: str, acc: AccuracyResult) -> None:
         _write_atomic(self.accuracy_dir / f"{arith_key}.parquet", [accuracy_row(arith_key, acc)], ACCURACY_SCHEMA)
+
+    def put_cpu_seconds(self, kind: str, key: str, seconds: float) -> None:
+        import json
+
+        path = self.cpu_dir / f"{kind}-{key}.json"
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"kind": kind, "key": key, "cpu_seconds": float(seconds)}))
+        os.replace(tmp, path)
+
+    def cpu_seconds(self, points: Sequence[Point]) -> dict[str, float]:
+        """Recorded CPU seconds of the evaluations of ``points``, summed per kind (accuracy, performance)."""
+        import json
+
+        wanted = {("performance", p.key) for p in points} | {("accuracy", p.arith().key) for p in points}
+        out = {"accuracy": 0.0, "performance": 0.0}
+        for kind, key in wanted:
+            f = self.cpu_dir / f"{kind}-{key}.json"
+            if f.exists():
+                out[kind] += float(json.loads(f.read_text())["cpu_seconds"])
+        return out
 
     @staticmethod
     def _read(directory: Path, keys: Iterable[str], schema: pa.Schema) -> pd.DataFrame:

@@ -111,3 +111,31 @@ def test_a_list_of_models_runs_the_grid_on_each():
     assert [w.model for w in s.workloads] == ["a", "b"] and all(w.batch == 4 for w in s.workloads)
     assert [(p.workload.model, p.pe) for p in s.points] == [("a", "x"), ("a", "y"), ("b", "x"), ("b", "y")]
     assert len(s.arith_configs()) == 4
+
+
+def test_also_grids_add_points_with_their_own_axes_and_workload_overrides():
+    s = sweep_from_dict({"workload": {"model": "a", "batch": 2, "prefill_tokens": 8},
+                         "axes": {"pe": ["x", "y"], "array": "8x8"},
+                         "also": [{"axes": {"pe": "x", "array": "8x8", "kv_cache_format": ["bfp12_b32", None]}},
+                                  {"workload": {"model": ["b", "c"], "batch": 4},
+                                   "axes": {"pe": "z", "array": "4x4"}}]})
+    assert [w.model for w in s.workloads] == ["a", "b", "c"]
+    assert [(w.batch, w.prefill_tokens) for w in s.workloads] == [(2, 8), (4, 8), (4, 8)]  # the rest inherited
+    got = [(p.workload.model, p.pe, p.array_rows, p.kv_cache_format) for p in s.points]
+    # the second grid's kv=None point equals a main-grid point: evaluated once
+    assert got == [("a", "x", 8, None), ("a", "y", 8, None), ("a", "x", 8, "bfp12_b32"), ("b", "z", 4, None),
+                   ("c", "z", 4, None)]
+
+
+def test_also_problems_are_reported_with_the_rest():
+    with pytest.raises(ConfigError) as ei:
+        sweep_from_dict({"axes": {"pe": "x"}, "also": [{"axes": {"array": "8x8"}, "colour": 1}, 3,
+                                                        {"workload": {"batch": 0}, "axes": {"pe": "x"}}]})
+    msg = str(ei.value)
+    assert msg.startswith("<dict>: 4 problem(s): ")
+    for needle in ("also[0].axes.pe is missing", "unknown key also[0].'colour'; valid keys: workload, axes",
+                   "also[1] must be a mapping with keys workload, axes, got 3",
+                   "workload.batch must be an integer >= 1, got 0"):
+        assert needle in msg, (needle, msg)
+    with pytest.raises(ConfigError, match=r"^<dict>: 1 problem\(s\): also must be a list of grids"):
+        sweep_from_dict({"axes": {"pe": "x"}, "also": {"axes": {}}})

@@ -69,10 +69,18 @@ class ToyEvaluator:
 
     def accuracy(self, arith: ArithConfig) -> AccuracyResult:
         self._log("accuracy", arith.key)
+        if arith.model.endswith("-shapes"):  # shape-only model: no weights, no accuracy
+            return AccuracyResult("none", math.nan, math.nan)
         w, a = toy_bits(arith.pe)
         ref = 10.0
         loss = 2.0 ** -w + 2.0 ** -a + kind_penalty(arith.model, arith.pe)
-        return AccuracyResult("perplexity", ref * (1 + loss), ref)
+        loss += 0.02 * (arith.attention == "pe") * (1 + 9 * arith.pe.startswith("lmul"))
+        if arith.kv_cache_format:  # a 4-bit-significand cache costs more unless its key channels are sorted
+            loss += 0.001 if "16" in arith.kv_cache_format or arith.kv_sort_k_channels else 0.05
+        n = arith.accuracy_windows
+        se = 0.01 / math.sqrt(n) if n > 1 else math.nan
+        return AccuracyResult("perplexity", ref * (1 + loss), ref, windows=n, tokens=arith.accuracy_tokens,
+                              value_stderr=ref * se, loss_stderr=se)
 
     def performance(self, point: Point) -> PerfResult:
         self._log("performance", point.key)
