@@ -27,3 +27,32 @@ def test_real_trace_through_mixpe_rtl(smollm2_layer0, op_name, cols):
     report = check_mixpe_gemm(parse("mixpe_w4a8:weight_format=q4_1"), A, part)
     assert report.ok, (report.first_mismatch, report.extra)
     assert report.results == 2 * cols
+
+
+@pytest.mark.parametrize("text", ["int8_mac", "minifloat_mac:accumulate=kulisch"])
+def test_real_trace_through_element_pe(smollm2_layer0, text):
+    """Layer-0 ``attn_q`` dot products (2 tokens x 2 output channels, K = 576) through the INT8 and Kulisch
+    FP8 PEs: the spec's own quantizers make the operands, the golden integer core the expected sums."""
+    from accel.pe import parse
+    from accel.pe.elementwise import element_format, scaled_operands
+    from rtl.checks import check_pe
+    from workloads.providers import ggml_qtensor
+
+    model, ops = smollm2_layer0
+    op = ops["attn_q"]
+    A = np.asarray(op.a, dtype=np.float64)[:2]
+    W = ggml_qtensor(model.weights[op.weight_ref]).dequantize()[:, :2]
+    spec = parse(text)
+    if spec.name == "int8_mac":
+        parts = spec.integer_parts(A, W)
+        qa, qw = parts["qa"], parts["qw"]
+    else:
+        va, _, vw, _ = scaled_operands(A, W, spec.act_format, spec.weight_format)
+        qa = element_format(spec.act_format).encode(va).astype(np.int64)
+        qw = element_format(spec.weight_format).encode(vw).astype(np.int64)
+    M, N = qa.shape[0], qw.shape[1]
+    ga = np.repeat(qa, N, axis=0)  # group j = (token j // N, channel j % N)
+    gw = np.tile(qw.T, (M, 1))
+    report = check_pe(spec, [(ga, gw)])
+    assert report.ok, report.first_mismatch
+    assert report.results == M * N
