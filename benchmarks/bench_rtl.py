@@ -6,7 +6,8 @@ present) next to Amaranth's own simulator, measured in the same run.
 A vector is one (activation, weight) operand pair through the PE (one clock cycle).  Each backend runs
 N/10 and N random vectors; ``steady`` is 0.9 N / (t(N) - t(N/10)), the rate without build and start-up
 cost, ``total`` = N / t(N) includes them (one cocotb run: export, compile, simulator start, ~2 s).
-Ratios are cocotb steady rate / Amaranth steady rate.  On a loaded machine the figures are noisy.
+Ratios are against Amaranth's rate for the same variant; ``steady`` reads n/a when start-up noise exceeds
+the run (raise ``--vectors``).  On a loaded machine the figures are noisy.
 """
 
 from __future__ import annotations
@@ -58,9 +59,10 @@ def measure(spec, backend: str, n: int) -> dict:
             raise SystemExit(f"{spec} on {backend}: {r.mismatches} mismatches: {r.first_mismatch}")
         times.append((r.vectors, r.seconds))
     (n1, t1), (n2, t2) = times
-    steady = (n2 - n1) / (t2 - t1) if t2 > t1 else float("nan")
+    steady = (n2 - n1) / (t2 - t1) if t2 > t1 else None  # None: start-up noise exceeds the run (raise --vectors)
     return {"variant": spec.to_string(), "backend": backend, "vectors": n2, "seconds": round(t2, 3),
-            "total_vectors_per_s": round(n2 / t2, 1), "steady_vectors_per_s": round(steady, 1)}
+            "total_vectors_per_s": round(n2 / t2, 1),
+            "steady_vectors_per_s": None if steady is None else round(steady, 1)}
 
 
 def main() -> None:
@@ -75,14 +77,21 @@ def main() -> None:
     rows = [measure(parse(v), b, args.vectors) for v in args.variant or VARIANTS for b in backends]
     for r in rows:
         base = next(x for x in rows if x["variant"] == r["variant"] and x["backend"] == "amaranth")
-        r["steady_ratio_vs_amaranth"] = round(r["steady_vectors_per_s"] / base["steady_vectors_per_s"], 2)
+        r["total_ratio_vs_amaranth"] = round(r["total_vectors_per_s"] / base["total_vectors_per_s"], 2)
+        steady, base_steady = r["steady_vectors_per_s"], base["steady_vectors_per_s"]
+        r["steady_ratio_vs_amaranth"] = round(steady / base_steady, 2) if steady and base_steady else None
     if args.json:
         print(json.dumps(rows, indent=1))
         return
-    print(f"{'variant':<72} {'backend':<9} {'total vec/s':>11} {'steady vec/s':>12} {'vs amaranth':>11}")
+    def num(v, fmt, unit=""):
+        return "n/a" if v is None else format(v, fmt) + unit
+
+    print(f"{'variant':<72} {'backend':<9} {'total vec/s':>11} {'vs amaranth':>11} {'steady vec/s':>12} "
+          f"{'vs amaranth':>11}")
     for r in rows:
         print(f"{r['variant']:<72} {r['backend']:<9} {r['total_vectors_per_s']:>11.0f} "
-              f"{r['steady_vectors_per_s']:>12.0f} {r['steady_ratio_vs_amaranth']:>10.2f}x")
+              f"{r['total_ratio_vs_amaranth']:>10.2f}x {num(r['steady_vectors_per_s'], '.0f'):>12} "
+              f"{num(r['steady_ratio_vs_amaranth'], '.2f', 'x'):>11}")
 
 
 if __name__ == "__main__":
