@@ -34,7 +34,9 @@ class FloatLayout:
     ebits: int
     mbits: int
     bias: int
-    specials: str = "ieee"
+    specials: str
+    max_code: int  # magnitude code (sign bit clear) of the largest finite value
+    lsb_exp: int  # exponent of the smallest subnormal
 
     def __post_init__(self) -> None:
         if self.specials not in SPECIALS:
@@ -42,26 +44,17 @@ class FloatLayout:
 
     @classmethod
     def of(cls, fmt) -> FloatLayout:
-        """The layout of an ``accel.formats`` FloatFormat (signed, with subnormals)."""
+        """The layout of an ``accel.formats`` FloatFormat (signed, with subnormals): every number from it."""
+        from accel.pe.elementwise import lsb_exp
+
         if not (fmt.signed and fmt.subnormals):
             raise ConfigError(f"the FP32-accumulating RTL needs a signed float format with subnormals, got "
                               f"{fmt.name!r}")
-        return cls(fmt.ebits, fmt.mbits, fmt.bias, fmt.specials)
+        return cls(fmt.ebits, fmt.mbits, fmt.bias, fmt.specials, fmt.max_code, lsb_exp(fmt))
 
     @property
     def bits(self) -> int:
         return 1 + self.ebits + self.mbits
-
-    @property
-    def lsb_exp(self) -> int:
-        """Exponent of the smallest subnormal."""
-        return 1 - self.bias - self.mbits
-
-    @property
-    def max_code(self) -> int:
-        """Magnitude code (sign bit clear) of the largest finite value."""
-        top = (1 << (self.ebits + self.mbits)) - 1
-        return {"ieee": top - (1 << self.mbits), "fn": top - 1, "fnuz": top, "finite": top}[self.specials]
 
     @property
     def inf_code(self) -> int:

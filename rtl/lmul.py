@@ -26,10 +26,9 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from accel.errors import ConfigError
+from accel.pe.lmul_core import REALISATIONS
 from rtl.fp32 import leading_zeros
 from rtl.fp32_ieee import fp32_add, fp32_mul, round_fp32
-
-REALISATIONS = ("formula", "adder")
 
 
 @dataclass(frozen=True)
