@@ -17,7 +17,7 @@ Cell counts (w = width, P = significand bits = mantissa + 1):
   sext RxC: R x C FA (R partial-product rows sign-extended over C columns above the product, as Yosys'
     maccmap sums them; synthesis shares part of them, which the family factor measures)
   clamp W: W MUX2 (a select per bit; the overflow test is the top two bits of the (W + 1)-bit sum)
-  gate W: W AND2 (an accumulator's restart to 0)
+  gate W, macc_gate W: W AND2 (an accumulator's restart to 0)
   registers: one DFF per bit
 """
 
@@ -63,7 +63,7 @@ def cells(key: str) -> Counter:
         return Counter({"fa": o[0].bits * o[1].bits})
     if kind == "clamp":
         return Counter({"mux2": w})
-    if kind == "gate":
+    if kind in ("gate", "macc_gate"):
         return Counter({"and2": w})
     if kind == "int_mul":
         return _mul(o[0].bits, o[-1].bits)

@@ -25,7 +25,7 @@ Structural LUTs (w = width; P = significand bits = mantissa + 1):
   convert(w) (to binary32): shift(w) + w (leading zeros) + 45 (rounding, exponent) + 16 (result select)
   macc AxBxW (fused acc + a * b): int_mul(A, B) + adder W + sext((min(A, B) - 1) x (W - A - B))
   sext RxC: R * C (sign-extended partial-product rows above the product)
-  clamp W, gate W: W (a LUT per output bit)
+  clamp W, gate W, macc_gate W: W (a LUT per output bit)
 Composite kinds are priced by parts (``parts``: kulisch_add = shift + int_add, macc = int_mul + int_add +
 sext, each with its family's coefficient).  Flip-flops: the PE's register bits.  DSPs: 0 (the model is for -nodsp
 mapping; shift-add never maps to DSPs).
@@ -78,7 +78,7 @@ def structural_luts(key: str) -> float:
         return float(w)
     if kind == "sext":
         return float(o[0].bits * o[1].bits)
-    if kind in ("clamp", "gate"):
+    if kind in ("clamp", "gate", "macc_gate"):
         return float(w)
     if kind == "int_mul":
         return _mul(o[0].bits, o[-1].bits)
@@ -318,16 +318,16 @@ def _rtl_pe_structure(spec: str, dp) -> tuple[list[str], int]:
     except Exception as exc:  # no RTL for this spec: keep the array PE's view
         log.warning("no RTL MAC config for %r (%s): using the array PE's registers", spec, exc)
         return ops, dp.register_bits
-    out = []
+    out, acc_gate = [], "gate"
     for k in ops:
         kind, args = split_key(k)
         if kind in ACCUMULATE_KINDS + ("clamp",) and int(args[0]) == dp.acc_bits:
             k = f"{kind}:{cfg.acc_bits}"
         elif kind == "macc" and int(args[2]) == dp.acc_bits:
-            k = f"macc:{args[0]}x{args[1]}x{cfg.acc_bits}"
+            k, acc_gate = f"macc:{args[0]}x{args[1]}x{cfg.acc_bits}", "macc_gate"
         out.append(k)
     # each group restarts from 0: Mux(first, 0, acc) (and the same for the activation sum)
-    out += [f"gate:{w}" for w in (cfg.acc_bits, cfg.act_sum_bits) if w]
+    out += [f"{acc_gate}:{cfg.acc_bits}"] + ([f"gate:{cfg.act_sum_bits}"] if cfg.act_sum_bits else [])
     return out, cfg.acc_bits + cfg.act_sum_bits + 1
 
 

@@ -35,6 +35,8 @@ Hardware kinds (:data:`HARDWARE_KINDS`; units of a PE's datapath, never activity
 - ``macc:AxBxW``: ``acc + a * b`` at the accumulator width W fused into one operator, as Yosys'
   ``alumacc``/``maccmap`` build it; priced as int_mul(A, B) + int_add(W).
 - ``gate:W``: an accumulator's restart gate (``Mux(first, 0, acc)``): W AND gates; priced as a mux row.
+- ``macc_gate:W``: the same gate in front of a fused MAC: its AND row enters the ``$macc`` adder tree instead
+  of an adder's carry-chain LUTs, which FPGA mapping treats differently; same cells, its own calibration.
 - ``negate:W``: a conditional two's-complement negate of a W-bit sign-magnitude product (exact float products
   are sign-magnitude): one W-bit adder, calibrated with ``int_add``.
 - ``clamp:W``: saturation of a (W + 1)-bit sum to W bits (two compares against the limits and a
@@ -63,6 +65,7 @@ HARDWARE_KINDS = {
     "macc": "fused multiply-accumulate acc + a x b at the accumulator width (Yosys $macc), a x b x W bits",
     "clamp": "saturation of a (W + 1)-bit sum to W bits: compares against the limits + a select per bit",
     "gate": "restart gate of an accumulator of W bits: an AND per bit (a group's first beat starts from 0)",
+    "macc_gate": "restart gate of a fused MAC's W-bit accumulator: an AND per bit feeding the $macc adder tree",
     "sext": "the sign-extension part of a macc: R partial-product rows extended over C columns above the product",
     "negate": "sign application of a W-bit sign-magnitude value to two's complement: a conditional negate (an adder)",
 }
@@ -315,7 +318,7 @@ class OperatorModel:
             e, a = self._int_add(o[1].bits)
             return self._cost((o[0].bits * e, o[0].bits * a), f"sext = {o[0].bits} x int_add({o[1].bits})",
                               self._src["int_add"])
-        if kind == "gate":
+        if kind in ("gate", "macc_gate"):
             return self._cost(self._mux_row(widest), f"gate = a row of {widest} mux2 (mux2/FA cell ratio)",
                               f"{self._src['int_add']}; {self.table.cite('nangate')}")
         if kind == "clamp":

@@ -27,9 +27,13 @@ MACCS = ((8, 8, 16), (8, 8, 20), (8, 8, 24), (8, 8, 40), (8, 4, 20), (8, 4, 32),
          (16, 4, 32), (6, 6, 24), (12, 12, 32), (16, 16, 40))
 CLAMPS = (12, 16, 20, 24, 32)
 #: The accumulator's restart gate ``Mux(first, 0, acc)`` where it sits, in front of an accumulate: a two-operand
-#: adder (acc + x), a fused MAC and a shift-add MAC (a x w x acc bits; a = 1: the adder).  It calibrates the gate
-#: from what the accumulate leaves (alone, a gate is an AND row; in front of an adder it may fold into its LUTs).
+#: adder (acc + x), a shift-add MAC (``gate``) and a fused MAC (``macc_gate``: the gated accumulator is a row of the
+#: ``$macc`` adder tree), a x w x acc bits (a = 1: the adder).  Each calibrates its gate from what the accumulate
+#: leaves (alone, a gate is an AND row; in front of an adder it may fold into its LUTs).  The fused MACs are those of
+#: ``MACCS``, gated; 8x8x32 (int8_mac's) stays out, as there.
 GATED = (("add", 1, 24, 24), ("add", 1, 40, 40), ("macc", 8, 8, 24), ("macc", 8, 4, 20), ("macc", 16, 4, 32),
+         ("macc", 8, 8, 16), ("macc", 8, 8, 20), ("macc", 8, 8, 40), ("macc", 4, 4, 16), ("macc", 8, 2, 16),
+         ("macc", 8, 4, 32), ("macc", 6, 6, 24), ("macc", 12, 12, 32), ("macc", 16, 16, 40),
          ("shift_add", 8, 4, 24), ("shift_add", 8, 2, 12), ("shift_add", 12, 4, 20))
 #: binary32 operators of ``rtl.fp32`` (RNE, normal numbers; the MixPE dequant unit's): the fp adder family's only
 #: synthesised block.  (fp_mul is left out: its 24 x 24 significand product takes Yosys over 10 minutes on XC7.)
@@ -153,10 +157,11 @@ def _blocks():
     for w in CLAMPS:
         yield f"int{w + 1} -> int{w} clamp", "clamp", [f"clamp:{w}"], lambda w=w: Clamp(w)
     for kind, a, w, acc in GATED:
+        gate = "macc_gate" if kind == "macc" else "gate"
         ops = {"add": [f"int_add:{acc}"], "macc": list(macc_parts(f"macc:{a}x{w}x{acc}")),
-               "shift_add": [f"shift_add_mul:{a}x{w}", f"int_add:{acc}"]}[kind] + [f"gate:{acc}"]
+               "shift_add": [f"shift_add_mul:{a}x{w}", f"int_add:{acc}"]}[kind] + [f"{gate}:{acc}"]
         name = f"int{acc} gated accumulate" if kind == "add" else f"int{acc} + int{a} x int{w} gated {kind} MAC"
-        yield name, "gate", ops, lambda kind=kind, a=a, w=w, acc=acc: Gated(kind, a, w, acc)
+        yield name, gate, ops, lambda kind=kind, a=a, w=w, acc=acc: Gated(kind, a, w, acc)
     for op in FP32_OPS:
         key = f"{op}:fp32" if op == "fp_add" else f"{op}:fp32xfp32"
         yield f"fp32 {op[3:]} (rtl.fp32, RNE, normal numbers)", op, [key], lambda op=op: Fp32(op)

@@ -63,15 +63,10 @@ def test_pe_rows_area_within_15_percent(fresh_caches):
         assert abs(r["error_held_out"]) <= 0.15, (name, r["error_held_out"])
 
 
-# Known miss, measured and explained in docs/cost_models.md ("Synthesised PEs"): on XC7 int8_mac's restart gate
-# costs 34 LUTs where the gate calibration blocks fold it (0.24 LUT/bit): -15.1%.
-LUT_BOUND = {("xc7", "int8_mac"): 0.16}
-
-
 @pytest.mark.parametrize("target", fpga.TARGETS)
-def test_pe_rows_luts_within_15_percent_except_known(fresh_caches, target):
+def test_pe_rows_luts_within_15_percent(fresh_caches, target):
     rows = [r for r in fpga.FpgaModel(target).validation() if r["family"] == "pe"]
     assert set(REQUIRED) <= {r["block"] for r in rows}
     for r in rows:
         assert r["predicted_luts"] > 0 and r["held_out"].startswith("predicted"), r
-        assert abs(r["error_held_out"]) <= LUT_BOUND.get((target, r["block"].split()[0]), 0.15), r
+        assert abs(r["error_held_out"]) <= 0.15, r

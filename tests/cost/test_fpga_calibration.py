@@ -32,12 +32,17 @@ CORE = ("int_mul", "shift_add_mul", "int_add")
 #: docs/cost_models.md: fused MACs (sext/macc), saturation clamps, restart gates in front of an accumulate,
 #: conversions to binary32; the float families hold two designs each (fp_mul: a saturating e4m3 multiplier and the
 #: IEEE binary32 one; fp_add: binary32 adders with and without subnormals/Inf/NaN), each held out by the other.
+#: Gated fused MACs (macc_gate) on XC7 carry their MAC's own error (up to +22%) plus a gate that costs 3 to 45 LUTs
+#: depending on the MAC's shape (0.09 to 1.3 LUT/bit, measured against the same MAC ungated).
 LUT_HELD_OUT = {("xc7", "sext"): 0.25, ("ice40", "sext"): 0.20, ("xc7", "macc"): 0.15, ("ice40", "macc"): 0.15,
-                ("xc7", "clamp"): 0.15, ("ice40", "clamp"): 0.50, ("xc7", "gate"): 0.30, ("ice40", "gate"): 0.15,
+                ("xc7", "clamp"): 0.15, ("ice40", "clamp"): 0.50, ("xc7", "gate"): 0.15, ("ice40", "gate"): 0.15,
+                ("xc7", "macc_gate"): 0.45, ("ice40", "macc_gate"): 0.15,
                 ("xc7", "convert"): 0.20, ("ice40", "convert"): 0.15, ("xc7", "fp_mul"): 0.25,
                 ("ice40", "fp_mul"): 0.25, ("xc7", "fp_add"): 0.25, ("ice40", "fp_add"): 0.25}
-#: GE held-out bounds above 15% (docs/cost_models.md): the two fp32 adders predict each other within 24%.
-GE_HELD_OUT = {"int16 + int8 x int2 fused MAC": 0.20, "fp32 add (rtl.fp32, RNE, normal numbers)": 0.25,
+#: GE held-out bounds above 15% (docs/cost_models.md): the two fp32 adders predict each other within 24%; the 8x2
+#: fused MAC is over-counted (+19%), gated or not (+24%).
+GE_HELD_OUT = {"int16 + int8 x int2 fused MAC": 0.20, "int16 + int8 x int2 gated macc MAC": 0.25,
+               "fp32 add (rtl.fp32, RNE, normal numbers)": 0.25,
                "fp32 add (rtl.fp32_ieee, RNE, subnormals, Inf/NaN)": 0.25}
 
 
@@ -71,10 +76,14 @@ def test_structural_area_within_15_percent_per_family(basis):
 
 def test_sweep_calibrates_fused_mac_clamp_gate_and_fp_add():
     fams = {b.family for b in sweep_blocks()}
-    assert {"sext", "macc", "clamp", "gate", "fp_add", "fp_mul", "convert"} <= fams
-    # the widths of the synthesised PEs' own fused MAC (8x8x32) and clamp (17 bits) stay out of the calibration
+    assert {"sext", "macc", "clamp", "gate", "macc_gate", "fp_add", "fp_mul", "convert"} <= fams
+    # the widths of the synthesised PEs' own fused MAC (8x8x32, gated or not) and clamp (17 bits) stay out of the
+    # calibration
     ops = {k for b in sweep_blocks() for k in b.ops}
     assert "sext:7x16" not in ops and "clamp:17" not in ops
+    # the gate is calibrated in front of a two-operand adder, a shift-add MAC and fused MACs of several shapes
+    gated = [b for b in sweep_blocks() if b.family == "macc_gate"]
+    assert len(gated) >= 10 and len({b.ops[0] for b in gated}) >= 6
 
 
 def test_anchored_area_law_misses_synthesised_width_scaling():
@@ -126,8 +135,8 @@ def test_rtl_report_rows_by_ops_or_pe_spec(tmp_path):
     assert set(rows) == {"int8 x int2 array", "int8_mac PE"}
     assert rows["int8 x int2 array"].family == "int_mul" and not rows["int8 x int2 array"].composite
     pe = rows["int8_mac PE"]
-    # Yosys fuses acc + a * w into one $macc; each group restarts the accumulator from 0 (the gate)
-    assert pe.family == "pe" and pe.composite and set(pe.ops) == {"macc:8x8x32", "gate:32"}
+    # Yosys fuses acc + a * w into one $macc; each group restarts the accumulator from 0 (the gate, in the $macc)
+    assert pe.family == "pe" and pe.composite and set(pe.ops) == {"macc:8x8x32", "macc_gate:32"}
     # the synthesised stand-alone rtl.mac.MacPE registers its 32-bit accumulator and the output valid bit
     assert pe.register_bits == 32 + 1 and pe.luts == {"xc7": 170, "ice40": 190}
     assert report_blocks(tmp_path / "absent.json") == ()
@@ -164,7 +173,7 @@ def test_rtl_engineer_report_format(tmp_path):
     assert sorted(fp.ops) == ["exp_add:5", "int_mul:4x4", "negate:37", "shift:8x28"] and fp.family == "shift"
     assert fp.residual and not fp.composite
     pe = got["int8_mac PE (int32 acc)"]
-    assert pe.composite and set(pe.ops) == {"macc:8x8x32", "gate:32"} and pe.register_bits == 32 + 1
+    assert pe.composite and set(pe.ops) == {"macc:8x8x32", "macc_gate:32"} and pe.register_bits == 32 + 1
     # the model runs on them: predictions and errors for every block
     rows_xc7 = FpgaModel("xc7", blocks=shipped() + tuple(got.values())).validation()
     assert {r["block"] for r in rows_xc7} >= set(got)

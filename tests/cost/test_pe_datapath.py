@@ -52,7 +52,7 @@ def test_report_rows_list_operators_without_pricing(tmp_path, monkeypatch):
     path.write_text(json.dumps({"rows": [{"name": "int8_mac PE", "pe": "int8_mac", "kind": "pe", "ge": 1500},
                                          {"name": "mixpe mul", "pe": "mixpe_w4a8", "kind": "mul", "ge": 230}]}))
     got = {b.name: b for b in fpga.report_blocks(path)}
-    assert got["int8_mac PE"].ops == ("macc:8x8x32", "gate:32") and got["int8_mac PE"].register_bits == 33
+    assert got["int8_mac PE"].ops == ("macc:8x8x32", "macc_gate:32") and got["int8_mac PE"].register_bits == 33
     assert got["mixpe mul"].ops == ("shift_add_mul:8x4",)
 
 
