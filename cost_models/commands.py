@@ -199,11 +199,16 @@ def _show(args):
                 for basis, by_model in out["bases"].items() for which, cal in by_model.items() for b in cal["blocks"]]
         header = ("[liberty | model]", "block", "GE synth", "GE model", "err", "err held out")
     elif args.show == "fpga":
+        from cost_models import fpga_dsp
+
         fm = FpgaModel(args.fpga_target)
         out = {"target": fm.target, "coefficients": fm.coef, "global_coefficient": fm.global_coef,
-               "blocks": fm.validation()}
+               "blocks": fm.validation(), "dsp_blocks": fpga_dsp.validation()}
         rows = [(b["block"], b["measured_luts"], b["predicted_luts"], f"{b['error']:+.1%}",
                  "-" if b["error_held_out"] is None else f"{b['error_held_out']:+.1%}") for b in out["blocks"]]
+        rows += [(f"{b['block']} [{b['target']} DSPs allowed]", f"{b['measured_dsps']} DSP",
+                  f"{b['predicted_dsps']} DSP", "exact" if b["measured_dsps"] == b["predicted_dsps"] else "MISS", "")
+                 for b in out["dsp_blocks"]]
         header = ("block", f"{fm.target} LUTs synth", "model", "err", "err held out")
     elif args.show == "lmul":
         model = OperatorModel(t)

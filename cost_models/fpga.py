@@ -27,8 +27,9 @@ Structural LUTs (w = width; P = significand bits = mantissa + 1):
   sext RxC: R * C (sign-extended partial-product rows above the product)
   clamp W, gate W, macc_gate W: W (a LUT per output bit)
 Composite kinds are priced by parts (``parts``: kulisch_add = shift + int_add, macc = int_mul + int_add +
-sext, each with its family's coefficient).  Flip-flops: the PE's register bits.  DSPs: 0 (the model is for -nodsp
-mapping; shift-add never maps to DSPs).
+sext, each with its family's coefficient).  Flip-flops: the PE's register bits.  DSPs: 0 (the LUT model is for
+-nodsp mapping); ``design_luts`` also gives ``dsps_if_allowed``, the hard multipliers per PE, per dequant unit and in
+all when the flow may use DSPs (:mod:`cost_models.fpga_dsp`; shift-add never maps to DSPs).
 """
 
 from __future__ import annotations
@@ -36,11 +37,12 @@ from __future__ import annotations
 import json
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from accel.errors import ConfigError
+from cost_models.fpga_dsp import DSP_TARGETS, dsps
 from cost_models.operators import (
     ADDER_KINDS,
     CONVERT_FIXED_FA,
@@ -135,6 +137,7 @@ class SynthBlock:
     source: str
     ge_basis: str = ""  # the cell library GE were counted with (GE compare only within one basis)
     fit: bool = True  # False: validation only (never used to fit coefficients)
+    dsps: dict[str, int] = field(default_factory=dict)  # hard multipliers per target, synthesised with DSPs allowed
 
     @property
     def residual(self) -> bool:
@@ -166,6 +169,29 @@ def _yaml_blocks(path: Path) -> tuple[SynthBlock, ...]:
 def seed_blocks() -> tuple[SynthBlock, ...]:
     """The shipped seed table (REFERENCE.md section 4 measurements)."""
     return _yaml_blocks(SEED)
+
+
+@cache
+def dsp_blocks() -> tuple[SynthBlock, ...]:
+    """The sweep's DSP probes (multipliers and PEs synthesised with DSPs allowed): operators and DSPs per target."""
+    import yaml
+
+    if not SWEEP.exists():
+        return ()
+    data = yaml.safe_load(SWEEP.read_text())
+    out = []
+    for b in data.get("dsp_blocks", []):
+        ops = b.get("ops") or _rtl_pe_structure(b["pe"], _datapath(b["pe"]))[0]
+        out.append(SynthBlock(b["name"], "dsp", tuple(ops), 0, None, {}, data["source"], fit=False,
+                              dsps={t: int(b[f"{t}_dsps"]) for t in DSP_TARGETS if b.get(f"{t}_dsps") is not None}))
+    return tuple(out)
+
+
+def _datapath(spec: str):
+    from accel import pe as pe_mod
+    from cost_models.pe_cost import pe_datapath
+
+    return pe_datapath(pe_mod.parse(spec))  # structure only: nothing here is priced
 
 
 @cache
@@ -212,6 +238,8 @@ def _merge_targets(rows: list[dict]) -> list[dict]:
             m["ge"] = r.get("ge")
         elif r.get("target") in TARGETS and r.get("luts") is not None:
             m[f"{r['target']}_luts"] = r["luts"]
+        if r.get("target") in DSP_TARGETS and not r.get("nodsp") and r.get("dsps") is not None:
+            m[f"{r['target']}_dsps"] = r["dsps"]
     return list(merged.values())
 
 
@@ -239,10 +267,9 @@ def _report_block(b, source: str, basis: str = "rtl/nand2_cells.lib") -> SynthBl
     ops, reg, family, fit = b.get("ops"), b.get("register_bits", 0), b.get("family"), True
     if not ops and b.get("pe"):
         from accel import pe as pe_mod
-        from cost_models.pe_cost import pe_datapath
 
         try:
-            dp = pe_datapath(pe_mod.parse(b["pe"]))  # structure only: nothing here is priced
+            dp = _datapath(b["pe"])
         except ConfigError as exc:
             log.warning("skipping synthesis row %r: %s", b.get("name"), exc)
             return None
@@ -256,8 +283,9 @@ def _report_block(b, source: str, basis: str = "rtl/nand2_cells.lib") -> SynthBl
             reg, family = b.get("register_bits", rtl_reg), family or "pe"
     if not ops:
         return None
+    dsps = {t: int(b[f"{t}_dsps"]) for t in DSP_TARGETS if b.get(f"{t}_dsps") is not None}
     return SynthBlock(str(b.get("name", b.get("pe"))), str(family or family_of(ops[0])), tuple(ops), int(reg),
-                      b.get("ge"), luts, source, str(b.get("ge_basis", basis)), fit)
+                      b.get("ge"), luts, source, str(b.get("ge_basis", basis)), fit, dsps)
 
 
 def _multiplier_ops(dp, multiplier: str | None) -> tuple[list[str] | None, str | None, bool]:
@@ -429,8 +457,16 @@ class FpgaModel:
         dq_luts = sum(self.luts(u.key) * u.instances for u in hw.dequant_units)
         n_pe = design.array.rows * design.array.cols
         total = n_pe * pe_luts + (n_dequant * dq_luts if hw.dequant_units else 0.0)
+        n_dq = n_dequant if hw.dequant_units else 0
+        dsp = {t: {"per_pe": sum(dsps(u.key, t) * u.instances for u in hw.pe_units),
+                   "per_dequant_unit": sum(dsps(u.key, t) * u.instances for u in hw.dequant_units)}
+               for t in DSP_TARGETS}
+        for d in dsp.values():
+            d["total"] = n_pe * d["per_pe"] + n_dq * d["per_dequant_unit"]
         return {"target": self.target, "luts": round(total), "luts_per_pe": pe_luts, "ffs_per_pe": hw.register_bits,
                 "ffs": n_pe * hw.register_bits, "dsps": 0, "dequant_unit_luts": dq_luts,
+                "dsps_if_allowed": {**dsp, "model": "hard multipliers per multiply (cost_models/fpga_dsp.py); the "
+                                    "LUT counts here are for LUT-only mapping"},
                 "model": "structural LUTs x per-family coefficient fitted to synthesis (cost_models/fpga.py)",
                 "coefficients": self.coef, "source": "; ".join(sorted({b.source for b in self.blocks}))}
 

