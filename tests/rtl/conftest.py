@@ -1,8 +1,14 @@
 """Fixtures shared by the RTL tests."""
 
-import os
-
 import pytest
+
+from tests.needs import need_simulator, unavailable
+
+
+@pytest.fixture
+def need_icarus():
+    """Icarus Verilog present (``apt-get install -y iverilog``; scripts/setup.sh installs it)."""
+    need_simulator("icarus", "apt-get install -y iverilog, or run scripts/setup.sh")
 
 
 @pytest.fixture(scope="session")
@@ -15,10 +21,7 @@ def smollm2_layer0():
     from workloads.models import load_model, real_trace
 
     if not fetch.is_cached("smollm2-135m"):
-        msg = "SmolLM2-135M not fetched (accel workloads fetch smollm2-135m)"
-        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-            pytest.fail(msg)
-        pytest.skip(msg)
+        unavailable("SmolLM2-135M not fetched (accel workloads fetch smollm2-135m)")
     model = load_model("smollm2-135m")
     trace = real_trace("smollm2-135m", tokens=3, model=model)
     return model, {op.name: op for op in trace.ops if op.layer == 0 and op.weight_ref}

@@ -8,11 +8,9 @@ import pytest
 
 from accel.pe import parse
 from rtl.block_checks import block_corner_dots, block_exhaustive_pairs, block_random_dots, check_block_pe
-from rtl.verify import available_simulators
 from tests.rtl.cases import ICARUS_BLOCK_MAC_SPECS
 
-pytestmark = [pytest.mark.simulator_required,
-              pytest.mark.skipif("icarus" not in available_simulators(), reason="Icarus Verilog not installed")]
+pytestmark = [pytest.mark.simulator_required, pytest.mark.usefixtures("need_icarus")]
 
 
 @pytest.mark.parametrize("text", ICARUS_BLOCK_MAC_SPECS)

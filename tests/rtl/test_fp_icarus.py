@@ -17,11 +17,9 @@ from rtl.fp_checks import (
     special_beats,
     tie_beats,
 )
-from rtl.verify import available_simulators
 from tests.rtl.cases import FP_E4M3, FP_E4M3FNUZ, FP_E5M2, FP_FP6
 
-pytestmark = [pytest.mark.simulator_required,
-              pytest.mark.skipif("icarus" not in available_simulators(), reason="Icarus Verilog not installed")]
+pytestmark = [pytest.mark.simulator_required, pytest.mark.usefixtures("need_icarus")]
 
 
 def every(beats: dict, n: int) -> dict:

@@ -7,10 +7,7 @@ Q4_1 blocks (as the GGUF holds them), minifloat_mac the same weights dequantized
 import numpy as np
 import pytest
 
-from rtl.verify import available_simulators
-
-pytestmark = [pytest.mark.model, pytest.mark.simulator_required,
-              pytest.mark.skipif("icarus" not in available_simulators(), reason="Icarus Verilog not installed")]
+pytestmark = [pytest.mark.model, pytest.mark.simulator_required, pytest.mark.usefixtures("need_icarus")]
 
 
 def weights(model, op, rows, cols):

@@ -9,11 +9,9 @@ import pytest
 from accel.design import ArraySpec, Design
 from accel.pe import parse
 from rtl.checks import check_array, check_pe, corner_groups, exhaustive_pairs, random_groups
-from rtl.verify import available_simulators
 from tests.rtl.cases import FP4_INT4, FP8_E4M3, FP8_E5M2, ICARUS_SPECS
 
-pytestmark = [pytest.mark.simulator_required,
-              pytest.mark.skipif("icarus" not in available_simulators(), reason="Icarus Verilog not installed")]
+pytestmark = [pytest.mark.simulator_required, pytest.mark.usefixtures("need_icarus")]
 
 
 @pytest.mark.parametrize("text", ICARUS_SPECS)

@@ -15,11 +15,9 @@ from rtl.block_checks import (
     lmul_random_dots,
     lmul_tie_dots,
 )
-from rtl.verify import available_simulators
 from tests.rtl.cases import ICARUS_LMUL_SPECS
 
-pytestmark = [pytest.mark.simulator_required,
-              pytest.mark.skipif("icarus" not in available_simulators(), reason="Icarus Verilog not installed")]
+pytestmark = [pytest.mark.simulator_required, pytest.mark.usefixtures("need_icarus")]
 
 
 @pytest.mark.parametrize("text", ICARUS_LMUL_SPECS)

