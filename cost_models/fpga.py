@@ -155,10 +155,15 @@ class SynthBlock:
         return sum(structural_luts(k) for k in self.ops)
 
 
-def _yaml_blocks(path: Path) -> tuple[SynthBlock, ...]:
+@cache
+def _yaml(path: Path) -> dict:
     import yaml
 
-    data = yaml.safe_load(path.read_text())
+    return yaml.safe_load(path.read_text())
+
+
+def _yaml_blocks(path: Path) -> tuple[SynthBlock, ...]:
+    data = _yaml(path)
     return tuple(SynthBlock(b["name"], b["family"], tuple(b["ops"]), int(b["register_bits"]), b.get("ge"),
                             {t: b[f"{t}_luts"] for t in TARGETS if b.get(f"{t}_luts") is not None}, data["source"],
                             data.get("ge_basis", ""))
@@ -174,11 +179,9 @@ def seed_blocks() -> tuple[SynthBlock, ...]:
 @cache
 def dsp_blocks() -> tuple[SynthBlock, ...]:
     """The sweep's DSP probes (multipliers and PEs synthesised with DSPs allowed): operators and DSPs per target."""
-    import yaml
-
     if not SWEEP.exists():
         return ()
-    data = yaml.safe_load(SWEEP.read_text())
+    data = _yaml(SWEEP)
     out = []
     for b in data.get("dsp_blocks", []):
         ops = b.get("ops") or _rtl_pe_structure(b["pe"], _datapath(b["pe"]))[0]
