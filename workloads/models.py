@@ -27,16 +27,31 @@ def real_model_kind(name: str) -> str:
 
 @functools.lru_cache(maxsize=2)
 def load_model(name: str):
-    """The model ``name`` from the cache (LlamaModel or BertModel), loaded once per process."""
+    """The model ``name`` from the cache (LlamaModel or BertModel), loaded once per process.
+
+    Its files are first checked against the SHA-256 pinned at fetch (:func:`workloads.fetch.verify`);
+    the model's ``verified_files`` lists them (``{file: sha256}``).
+    """
     kind = real_model_kind(name)
+    verified = fetch.verify(name)
     if kind == "decoder":
         from workloads.llama import LlamaModel
 
-        return LlamaModel.from_gguf(fetch.model_path(name), name=name)
-    from workloads.bert import BertModel
+        model = LlamaModel.from_gguf(fetch.model_path(name), name=name)
+    else:
+        from workloads.bert import BertModel
 
-    fetch.model_path(name)  # raises a clear error when not fetched
-    return BertModel.from_dir(fetch.model_dir(name), name=name)
+        model = BertModel.from_dir(fetch.model_dir(name), name=name)
+    model.verified_files = verified
+    return model
+
+
+def model_files_provenance(name: str, model) -> dict[str, dict[str, Any]]:
+    """``{file: {"sha256": pinned, "verified": bool}}``: verified only when ``model`` was loaded from
+    files checked against those hashes (by :func:`load_model`)."""
+    checked = getattr(model, "verified_files", {})
+    return {f.name: {"sha256": f.sha256, "verified": checked.get(f.name) == f.sha256}
+            for f in fetch.source(name).files}
 
 
 def eval_ids(model, tokens: int, text: str | None = None) -> Any:
@@ -64,7 +79,7 @@ def real_trace(name: str, *, phase: str = "prefill", tokens: int = 32, decode_st
     src = fetch.source(name)
     meta: dict[str, Any] = {"shape_only": False, "phase": phase, "tokens": tokens, "batch": 1,
                             "text": load_text(text)[1], "model_wheel": src.requirement,
-                            "model_files": {f.name: f.sha256 for f in src.files}, **provenance()}
+                            "model_files": model_files_provenance(name, model), **provenance()}
     if hasattr(provider, "settings"):
         meta["arithmetic"] = provider.settings()
     if kind == "encoder":
