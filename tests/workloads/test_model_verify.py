@@ -89,7 +89,7 @@ def test_unchanged_files_load_and_are_recorded_as_verified(tiny_models):
     bert = models.load_model("tiny-bert")
     assert llama.verified_files == {GGUF: fetch.source("tiny-llama").files[0].sha256}
     assert set(bert.verified_files) == set(BERT_FILES)
-    prov = models.model_files_provenance("tiny-bert", bert)
+    prov = fetch.files_provenance("tiny-bert", bert.verified_files)
     assert all(v["verified"] for v in prov.values())
 
 
