@@ -6,8 +6,8 @@ independent, so they are submitted together and joined by hash afterwards.  Back
 cluster (``scheduler="tcp://..."``).  Only the calling process writes to the store, holding the output
 directory's lock.  Local workers die with the calling process, however it dies (SIGKILL included):
 they ask the kernel for a death signal when their parent goes (Linux), and a watchdog thread exits
-them when their parent changes (everywhere).  A Dask cluster's workers are the cluster's: the
-scheduler drops the run's tasks when its client goes away.
+them when their parent changes (everywhere).  A Dask cluster's workers belong to the cluster and are
+left running.
 """
 
 from __future__ import annotations
