@@ -259,3 +259,26 @@ def test_the_watchdog_alone_ends_a_worker_whose_parent_died(tmp_path):
             assert _running([child]) == []
         finally:
             os.killpg(parent.pid, signal.SIGKILL) if _running([child]) else None
+
+
+def test_results_record_model_files_as_verified_only_when_they_verify(tmp_path, toy_sweep, monkeypatch, caplog):
+    import dataclasses
+    import json
+
+    import pyarrow.parquet as pq
+
+    from workloads import fetch
+
+    monkeypatch.setenv("ACCEL_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(fetch, "_VERIFIED", {})
+    points = [dataclasses.replace(p, workload=dataclasses.replace(p.workload, model="smollm2-135m"))
+              for p in toy_sweep.points[:2]]
+    with caplog.at_level("WARNING", logger="cost_models.explore.store"):
+        run_points(points, ToyEvaluator(), tmp_path / "out", jobs=1, progress=False)
+    meta = json.loads(pq.read_schema(tmp_path / "out" / "results.parquet").metadata[b"model_files"])
+    assert meta == {"smollm2-135m": {f.name: {"sha256": f.sha256, "verified": False}
+                                     for f in fetch.source("smollm2-135m").files}}
+    assert any(r.getMessage().startswith("model files of smollm2-135m do not verify: model 'smollm2-135m' is not "
+                                         "in the cache") for r in caplog.records)
+    run_points(toy_sweep.points[:2], ToyEvaluator(), tmp_path / "toy", jobs=1, progress=False)
+    assert json.loads(pq.read_schema(tmp_path / "toy" / "results.parquet").metadata[b"model_files"]) == {}
