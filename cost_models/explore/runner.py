@@ -19,6 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -195,7 +196,9 @@ def _run_points(points, evaluator, out_dir, *, scheduler, jobs, progress) -> Run
             stream = _inline(evaluator, tasks)
         else:
             stream = _local(evaluator, tasks, min(jobs, len(tasks)))  # backend "local:N"
-        with tqdm(total=len(tasks), desc="explore", unit="eval", disable=not progress, dynamic_ncols=True) as bar:
+        # closing: an exception here (Ctrl-C while storing a result) stops the backend's workers at once
+        with closing(stream), tqdm(total=len(tasks), desc="explore", unit="eval", disable=not progress,
+                                   dynamic_ncols=True) as bar:
             for task, timed, exc in stream:
                 if exc is not None:
                     log.error("%s of %s failed: %s", task.kind, task.key, exc)
