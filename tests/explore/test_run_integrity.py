@@ -146,9 +146,10 @@ def test_with_wait_a_second_run_waits_for_the_first(tmp_path, toy_sweep, caplog)
             timer = threading.Timer(1.0, release.touch)
             timer.start()
             with caplog.at_level("WARNING", logger="cost_models.explore.lock"):
-                s = run_points(toy_sweep.points, ToyEvaluator(), out, jobs=1, progress=False, wait=True)
+                code = main(["explore", "--spec", str(TOY_SWEEP), "-o", str(out), "--evaluator", TOY, "-j", "1",
+                             "--no-report", "--wait"])
             assert release.exists() and holder.wait(timeout=30) == 0  # it ran only once the holder let go
-            assert s.points_evaluated == 20
+            assert code == 0 and len(ResultsStore(out).finished_points()) == 20
             assert [r.getMessage() for r in caplog.records] == [
                 f"output directory {str(out)!r} is in use by another explore (pid {holder.pid}); waiting for it"]
         finally:
