@@ -137,7 +137,7 @@ def test_rtl_report_rows_by_ops_or_pe_spec(tmp_path):
     pe = rows["int8_mac PE"]
     # Yosys fuses acc + a * w into one $macc; each group restarts the accumulator from 0 (the gate, in the $macc)
     assert pe.family == "pe" and pe.composite and set(pe.ops) == {"macc:8x8x32", "macc_gate:32"}
-    # the synthesised stand-alone rtl.mac.MacPE registers its 32-bit accumulator and the output valid bit
+    # the synthesised stand-alone rtl.pe.mac.MacPE registers its 32-bit accumulator and the output valid bit
     assert pe.register_bits == 32 + 1 and pe.luts == {"xc7": 170, "ice40": 190}
     assert report_blocks(tmp_path / "absent.json") == ()
 

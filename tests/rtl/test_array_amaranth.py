@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from accel.pe import parse
-from rtl.checks import check_array
-from rtl.golden import operand_ranges
+from rtl.config import operand_ranges
+from rtl.verify.checks import check_array
 
 pytestmark = pytest.mark.amaranth
 
@@ -34,10 +34,10 @@ def test_array_tiles_bit_exact(text, shape):
 def test_array_folds_equal_the_specs_group_sums():
     """Two folds of a K = 8 GEMM on a 4x4 array equal ``spec.integer_parts`` P[j] and S_a[j] (g = 4)."""
     from accel.pe.operands import GroupWeights
-    from rtl.array import WSArray
-    from rtl.bench import run_cycles
-    from rtl.checks import array_cycles
-    from rtl.golden import has_act_sum, mac_config
+    from rtl.array.ws_array import WSArray
+    from rtl.config import has_act_sum, mac_config
+    from rtl.verify.bench import run_cycles
+    from rtl.verify.checks import array_cycles
 
     spec = parse("mixpe_w4a8:weight_format=uint4,group_size=4")
     rng = np.random.default_rng(5)

@@ -11,7 +11,7 @@ import pytest
 
 from accel.design import ArraySpec, Design
 from accel.pe import parse
-from rtl.checks import check_array
+from rtl.verify.checks import check_array
 from sim.array_timing import tile_latency_cycles
 
 pytestmark = pytest.mark.amaranth

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from accel.pe import parse
-from rtl.block_checks import (
+from rtl.verify.block_checks import (
     block_corner_dots,
     block_exhaustive_pairs,
     block_random_dots,
@@ -14,7 +14,7 @@ from rtl.block_checks import (
     check_block_pe,
     f32_bits,
 )
-from rtl.golden_block import block_config, block_gemm_operands, golden_block_dots
+from rtl.verify.block_golden import block_config, block_gemm_operands, golden_block_dots
 from tests.rtl.cases import BLOCK_MAC_SPECS
 
 pytestmark = pytest.mark.amaranth
@@ -107,12 +107,12 @@ def test_exponent_offset_is_the_formats_scale():
 
 def test_a_wrong_exponent_offset_is_caught(monkeypatch):
     """The check fails when the RTL's exponent add is off by one (the tests can fail)."""
-    import rtl.block_checks
+    import rtl.verify.block_checks
 
     spec = parse("block_mac")
     cfg = block_config(spec)
     wrong = dataclasses.replace(cfg, exp_offset=cfg.exp_offset + 1)
-    monkeypatch.setattr(rtl.block_checks, "block_config", lambda s: wrong)
+    monkeypatch.setattr(rtl.verify.block_checks, "block_config", lambda s: wrong)
     report = check_block_pe(spec, [block_random_dots(spec, 2, seed=4)])
     assert report.mismatches == 2 and not report.ok
 

@@ -6,8 +6,8 @@ import pytest
 
 from accel.design import ArraySpec, Design
 from accel.pe import parse
-from rtl.block_array import BlockMacArray
-from rtl.block_checks import check_block_array_gemm
+from rtl.array.block_array import BlockMacArray
+from rtl.verify.block_checks import check_block_array_gemm
 
 pytestmark = pytest.mark.amaranth
 

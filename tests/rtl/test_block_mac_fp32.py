@@ -1,4 +1,4 @@
-"""The IEEE binary32 builders (rtl.fp32_ieee) against numpy's float32 arithmetic, in Amaranth's simulator.
+"""The IEEE binary32 builders (rtl.arith.binary32) against numpy's float32 arithmetic, in Amaranth's simulator.
 
 numpy rounds float32 add/multiply and float64 -> float32 conversion to nearest-even with subnormals and
 overflow to infinity: the golden PEs' rounding.  Vectors: random encodings over every binade, subnormals,
@@ -11,7 +11,7 @@ from amaranth.hdl import Module, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from rtl.fp32_ieee import QNAN, canonical_nan, fp32_add, fp32_mul, round_fp32
+from rtl.arith.binary32 import QNAN, canonical_nan, fp32_add, fp32_mul, round_fp32
 
 pytestmark = pytest.mark.amaranth
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from accel.pe import parse
-from rtl.block_checks import block_corner_dots, block_exhaustive_pairs, block_random_dots, check_block_pe
+from rtl.verify.block_checks import block_corner_dots, block_exhaustive_pairs, block_random_dots, check_block_pe
 from tests.rtl.cases import ICARUS_BLOCK_MAC_SPECS
 
 pytestmark = [pytest.mark.simulator_required, pytest.mark.usefixtures("need_icarus")]
@@ -41,8 +41,8 @@ def test_array_4x4_gemm_and_latency(tmp_path):
     """The 4x4 MXFP8 block_mac array's Verilog: ``spec.gemm`` bit for bit (2 blocks = 16 folds), and the last
     fold's latency = the simulator's tile latency + the column edge's conversion register."""
     from accel.design import ArraySpec, Design
-    from rtl.block_array import BlockMacArray
-    from rtl.block_checks import check_block_array_gemm
+    from rtl.array.block_array import BlockMacArray
+    from rtl.verify.block_checks import check_block_array_gemm
     from sim.array_timing import tile_latency_cycles
 
     spec = parse("block_mac")

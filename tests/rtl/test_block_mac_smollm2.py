@@ -26,7 +26,7 @@ def _operands(smollm2_layer0, op_name, rows, cols):
 ])
 def test_real_trace_through_block_mac_rtl(smollm2_layer0, text, op_name, rows, cols):
     from accel.pe import parse
-    from rtl.block_checks import check_block_gemm
+    from rtl.verify.block_checks import check_block_gemm
 
     A, W = _operands(smollm2_layer0, op_name, rows, cols)
     report = check_block_gemm(parse(text), A, W)
@@ -37,7 +37,7 @@ def test_real_trace_through_block_mac_rtl(smollm2_layer0, text, op_name, rows, c
 def test_real_tile_through_block_mac_array(smollm2_layer0):
     """A real ffn_up tile (K = 576: 18 MXFP8 blocks, 72 folds) on an 8x4 block_mac array."""
     from accel.pe import parse
-    from rtl.block_checks import check_block_array_gemm
+    from rtl.verify.block_checks import check_block_array_gemm
 
     A, W = _operands(smollm2_layer0, "ffn_up", 2, 4)
     report = check_block_array_gemm(parse("block_mac"), 8, A, W)
@@ -48,7 +48,7 @@ def test_real_tile_through_block_mac_array(smollm2_layer0):
 @pytest.mark.parametrize("text", ["lmul", "lmul:realisation=adder"])
 def test_real_trace_through_lmul_rtl(smollm2_layer0, text):
     from accel.pe import parse
-    from rtl.block_checks import check_lmul_gemm
+    from rtl.verify.block_checks import check_lmul_gemm
 
     A, W = _operands(smollm2_layer0, "attn_k", 1, 2)
     report = check_lmul_gemm(parse(text), A, W)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from accel.pe import parse
-from rtl.checks import check_mixpe_gemm
+from rtl.verify.checks import check_mixpe_gemm
 
 pytestmark = pytest.mark.amaranth
 
@@ -40,7 +40,9 @@ def test_binary32_units_equal_numpy_float32():
     from amaranth.lib.wiring import In, Out
     from amaranth.sim import Simulator
 
-    from rtl.fp32 import fp32_add, fp32_mul, int_to_fp32, leading_zeros_tree
+    from rtl.arith.binary32 import fp32_add_normal as fp32_add
+    from rtl.arith.binary32 import fp32_mul_normal as fp32_mul
+    from rtl.arith.binary32 import int_to_fp32, leading_zeros_tree
 
     class Units(wiring.Component):
         a: In(32)
@@ -110,7 +112,7 @@ def test_pipelined_dequant_unit_equals_spec_gemm_at_every_latency(latency):
 
 def test_stand_alone_unit_needs_a_registered_output():
     from accel.errors import ConfigError
-    from rtl.golden import dequant_unit
+    from rtl.config import dequant_unit
 
     with pytest.raises(ConfigError, match=r"^the stand-alone dequant unit needs latency_cycles >= 1 \(a registered "
                                           r"output\), got 0$"):
@@ -119,20 +121,20 @@ def test_stand_alone_unit_needs_a_registered_output():
 
 def test_a_wrong_rounding_is_caught(monkeypatch):
     """Truncating instead of rounding the per-token scaling breaks bit-exactness (the check can fail)."""
-    import rtl.checks
+    import rtl.verify.checks
 
     spec = parse("mixpe_w4a8:weight_format=uint4")
     rng = np.random.default_rng(2)
     A, W = rng.standard_normal((3, 64)), rng.standard_normal((64, 4))
-    real = rtl.checks.f32_bits
-    monkeypatch.setattr(rtl.checks, "f32_bits", lambda x: real(np.asarray(x) * (1 + 2.0**-20)))
+    real = rtl.verify.checks.f32_bits
+    monkeypatch.setattr(rtl.verify.checks, "f32_bits", lambda x: real(np.asarray(x) * (1 + 2.0**-20)))
     report = check_mixpe_gemm(spec, A, W)
     assert report.extra["y_mismatches"] > 0
 
 
 def test_mixpe_array_with_column_edge_dequant_equals_spec_gemm():
     """4x4 array + column-edge FP32 units: two groups of two folds each, every output bit-exact."""
-    from rtl.checks import check_mixpe_array
+    from rtl.verify.checks import check_mixpe_array
 
     spec = parse("mixpe_w4a8:weight_format=uint4,group_size=8")
     rng = np.random.default_rng(4)
@@ -144,7 +146,7 @@ def test_mixpe_array_with_column_edge_dequant_equals_spec_gemm():
 
 def test_mixpe_array_needs_group_dividing_or_multiple_of_rows():
     from accel.errors import ConfigError
-    from rtl.golden import mixpe_array
+    from rtl.config import mixpe_array
 
     with pytest.raises(ConfigError, match=r"^the MixPE array needs a group size that divides its 4 rows or is a "
                                           r"multiple of them, got group_size=6 \(valid: 1, 2, 4, 8, 12, \.\.\.\)$"):

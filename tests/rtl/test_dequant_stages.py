@@ -1,10 +1,10 @@
-"""Placement of the dequant pipeline registers (``rtl.dequant.stage_boundaries``)."""
+"""Placement of the dequant pipeline registers (``rtl.array.dequant.stage_boundaries``)."""
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rtl.dequant import DequantConfig, stage_boundaries
+from rtl.array.dequant import DequantConfig, stage_boundaries
 
 pytestmark = pytest.mark.unit
 

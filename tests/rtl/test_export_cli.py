@@ -112,7 +112,7 @@ def test_dequant_needs_a_mixpe_array(tmp_path, capsys):
 def test_rtl_refuses_a_dequant_placement_it_does_not_implement():
     from accel import pe
     from accel.errors import ConfigError
-    from rtl.golden import mac_config
+    from rtl.config import mac_config
 
     with pytest.raises(ConfigError, match=r"^the int8_mac RTL implements dequant='per_output', got 'per_group'$"):
         mac_config(pe.parse("int8_mac:group_size=32,dequant=per_group"))

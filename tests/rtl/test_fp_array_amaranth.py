@@ -1,11 +1,11 @@
-"""The FP32 weight-stationary array (rtl.fp_array) vs spec.gemm and the simulator's latency, Amaranth simulator."""
+"""The FP32 weight-stationary array (rtl.array.fp_array) vs spec.gemm and the simulator's latency (Amaranth)."""
 
 import numpy as np
 import pytest
 
 from accel.design import ArraySpec, Design
 from accel.pe import parse
-from rtl.fp_checks import check_fp_array_gemm, fp_array, gemm_operands, golden_dots
+from rtl.verify.fp_checks import check_fp_array_gemm, fp_array, gemm_operands, golden_dots
 from sim.array_timing import tile_latency_cycles
 from tests.rtl.cases import FP_E4M3, FP_FP4_INT4
 
@@ -38,7 +38,7 @@ def test_gemm_bit_exact_and_fold_latency_equals_sim(text, rows, cols, M, K, N):
 
 def test_chaining_the_arrays_own_sums_gives_the_golden_k_order_sum():
     """Fold 2 adds onto fold 1's RTL outputs (not the golden's) and scales on the last fold: spec.gemm's Y bits."""
-    from rtl.bench import run_cycles
+    from rtl.verify.bench import run_cycles
 
     spec = parse(FP_E4M3)
     R, C, M = 2, 2, 3

@@ -9,7 +9,7 @@ import pytest
 
 from accel.design import ArraySpec, Design
 from accel.pe import parse
-from rtl.fp_checks import (
+from rtl.verify.fp_checks import (
     check_fp_array_gemm,
     check_fp_pe,
     exhaustive_beats,

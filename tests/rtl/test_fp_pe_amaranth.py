@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from accel.pe import parse
-from rtl.fp_checks import (
+from rtl.verify.fp_checks import (
     act_values,
     check_fp_gemm,
     check_fp_pe,
@@ -91,32 +91,32 @@ def test_fp16_dequant_specials_reach_saturation_subnormals_and_negative_zero():
 
 
 def test_a_wrong_accumulator_is_caught(monkeypatch):
-    """With the normal-only adder of rtl.fp32 (flushes subnormals, no NaN/Inf) the checks must fail."""
-    import rtl.fp32
-    import rtl.fp_mac
+    """With the normal-range adder of rtl.arith.binary32 (flushes subnormals, no NaN/Inf) the checks must fail."""
+    import rtl.arith.binary32
+    import rtl.pe.fp_mac
 
     spec = parse(FP_E5M2)
     b = every(special_beats(spec), 200)
     assert check_fp_pe(spec, [b]).ok
-    monkeypatch.setattr(rtl.fp_mac, "fp32_add", rtl.fp32.fp32_add)
+    monkeypatch.setattr(rtl.pe.fp_mac, "fp32_add", rtl.arith.binary32.fp32_add_normal)
     assert check_fp_pe(spec, [b]).mismatches > 0
 
 
 def test_a_non_saturating_dequant_is_caught(monkeypatch):
     """FP16 dequantization that overflows to inf (instead of saturating like the golden) must fail."""
-    import rtl.fp_mac
+    import rtl.pe.fp_mac
 
     spec = parse("fp16_dequant_first")
     b = special_beats(spec)
-    real = rtl.fp_mac.round_to_float
-    monkeypatch.setattr(rtl.fp_mac, "round_to_float", lambda *a, **k: real(*a, **{**k, "overflow": "inf"}))
+    real = rtl.pe.fp_mac.round_to_float
+    monkeypatch.setattr(rtl.pe.fp_mac, "round_to_float", lambda *a, **k: real(*a, **{**k, "overflow": "inf"}))
     report = check_fp_pe(spec, [b])
     assert report.mismatches > 0
 
 
 def test_spec_strings_and_messages():
     from accel.errors import ConfigError
-    from rtl.golden import fp_accumulating, fp_mac_config, mac_config
+    from rtl.config import fp_accumulating, fp_mac_config, mac_config
 
     assert fp_mac_config(parse("mixpe_w4a16:dequant=in_loop")) == fp_mac_config(parse("fp16_dequant_first"))
     assert not fp_accumulating(parse("mixpe_w4a16")) and fp_accumulating(parse("minifloat_mac"))
@@ -157,7 +157,7 @@ def test_dequant_first_gemm_with_the_inputs_the_golden_accepts():
     W = rng.standard_normal((8, 2)) * 1e3
     report = check_fp_gemm(parse("fp16_dequant_first:weight_format=uint4,group_size=4"), A, W)
     assert report.ok, (report.first_mismatch, report.extra)
-    from rtl.fp_checks import gemm_operands
+    from rtl.verify.fp_checks import gemm_operands
 
     Y = gemm_operands(parse("fp16_dequant_first:weight_format=uint4,group_size=4"), A, W)["Y"]
     assert np.isnan(Y.astype(np.uint32).view(np.float32)[0]).all()  # the NaN row really is NaN

@@ -24,7 +24,7 @@ def weights(model, op, rows, cols):
 @pytest.mark.parametrize("text", ["fp16_dequant_first:weight_format=q4_1", "minifloat_mac"])
 def test_real_trace_through_the_pe(smollm2_layer0, text, tmp_path):
     from accel.pe import parse
-    from rtl.fp_checks import check_fp_gemm
+    from rtl.verify.fp_checks import check_fp_gemm
 
     model, ops = smollm2_layer0
     op = ops["attn_q"]
@@ -38,7 +38,7 @@ def test_real_trace_through_the_pe(smollm2_layer0, text, tmp_path):
 
 def test_real_tile_through_the_4x4_array(smollm2_layer0, tmp_path):
     from accel.pe import parse
-    from rtl.fp_checks import check_fp_array_gemm
+    from rtl.verify.fp_checks import check_fp_array_gemm
 
     model, ops = smollm2_layer0
     op = ops["ffn_down"]

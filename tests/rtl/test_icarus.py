@@ -8,7 +8,7 @@ import pytest
 
 from accel.design import ArraySpec, Design
 from accel.pe import parse
-from rtl.checks import check_array, check_pe, corner_groups, exhaustive_pairs, random_groups
+from rtl.verify.checks import check_array, check_pe, corner_groups, exhaustive_pairs, random_groups
 from tests.rtl.cases import FP4_INT4, FP8_E4M3, FP8_E5M2, ICARUS_SPECS
 
 pytestmark = [pytest.mark.simulator_required, pytest.mark.usefixtures("need_icarus")]
@@ -64,7 +64,7 @@ def test_waves_written(tmp_path):
 
 def test_mixpe_gemm_end_to_end_q4_1(tmp_path):
     """Generated Verilog of the PE and the FP32 dequant unit reproduce ``spec.gemm`` bit for bit."""
-    from rtl.checks import check_mixpe_gemm
+    from rtl.verify.checks import check_mixpe_gemm
 
     spec = parse("mixpe_w4a8:weight_format=q4_1")
     rng = np.random.default_rng(3)
@@ -77,7 +77,7 @@ def test_mixpe_gemm_end_to_end_q4_1(tmp_path):
 
 def test_mixpe_4x4_array_with_dequant_q4_1(tmp_path):
     """The 4x4 MixPE array with column-edge FP32 dequant, Q4_1 (g = 32: 8 folds per group), vs spec.gemm."""
-    from rtl.checks import check_mixpe_array
+    from rtl.verify.checks import check_mixpe_array
 
     spec = parse("mixpe_w4a8:weight_format=q4_1")
     rng = np.random.default_rng(5)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from accel.pe import parse
-from rtl.block_checks import (
+from rtl.verify.block_checks import (
     check_lmul_gemm,
     check_lmul_pe,
     f32_bits,
@@ -14,7 +14,7 @@ from rtl.block_checks import (
     lmul_exhaustive_pairs,
     lmul_random_dots,
 )
-from rtl.golden_block import golden_lmul_dots, lmul_config, lmul_formats
+from rtl.verify.block_golden import golden_lmul_dots, lmul_config, lmul_formats
 from tests.rtl.cases import LMUL_SPECS
 
 pytestmark = pytest.mark.amaranth
@@ -74,11 +74,11 @@ def test_golden_composition_is_the_specs_gemm():
 
 def test_realisations_differ_and_a_swap_is_caught(monkeypatch):
     """formula and adder differ whenever x_m + y_m + 2^-l > 1: the check sees a swapped realisation."""
-    import rtl.block_checks
+    import rtl.verify.block_checks
 
     spec = parse("lmul")
     wrong = dataclasses.replace(lmul_config(spec), realisation="adder")
-    monkeypatch.setattr(rtl.block_checks, "lmul_config", lambda s: wrong)
+    monkeypatch.setattr(rtl.verify.block_checks, "lmul_config", lambda s: wrong)
     report = check_lmul_pe(spec, [lmul_random_dots(spec, 4, seed=5)])
     assert report.mismatches > 0 and not report.ok
 
@@ -114,7 +114,7 @@ def test_fp32_accumulation_ties_round_to_even(text):
     """Two-product dots whose exact sum is halfway between two FP32 values (both signs): bit-exact, and the
     golden really rounds them (the tie set is not empty and every sum is a tie)."""
     from accel.pe.lmul_core import lmul
-    from rtl.block_checks import fp32_tie, lmul_tie_dots
+    from rtl.verify.block_checks import fp32_tie, lmul_tie_dots
 
     spec = parse(text)
     qa, qw = lmul_tie_dots(spec, n=16)

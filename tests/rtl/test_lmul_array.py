@@ -1,11 +1,11 @@
-"""The R x C lmul array (rtl.fp_array.FpWSArray of L-Mul cells) vs ``LMulPE.gemm``, and its timing vs the simulator."""
+"""The R x C lmul array (rtl.array.fp_array.FpWSArray of L-Mul cells) vs ``LMulPE.gemm``, timing vs the simulator."""
 
 import numpy as np
 import pytest
 
 from accel.design import ArraySpec, Design
 from accel.pe import parse
-from rtl.block_checks import check_lmul_array_gemm
+from rtl.verify.block_checks import check_lmul_array_gemm
 
 pytestmark = pytest.mark.amaranth
 

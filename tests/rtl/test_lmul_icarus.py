@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from accel.pe import parse
-from rtl.block_checks import (
+from rtl.verify.block_checks import (
     check_lmul_gemm,
     check_lmul_pe,
     lmul_corner_dots,
@@ -58,7 +58,7 @@ def test_array_4x4_gemm_and_latency(tmp_path):
     """The 4x4 lmul array's Verilog: ``spec.gemm`` bit for bit, fold latency = the simulator's (slow: the
     Amaranth tier runs the same check, tests/rtl/test_lmul_array.py)."""
     from accel.design import ArraySpec, Design
-    from rtl.block_checks import check_lmul_array_gemm
+    from rtl.verify.block_checks import check_lmul_array_gemm
     from sim.array_timing import tile_latency_cycles
 
     spec = parse("lmul")

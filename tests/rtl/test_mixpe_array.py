@@ -1,7 +1,7 @@
 """The MixPE array with pipelined column-edge dequant, in Amaranth's simulator: bit-exact vs ``spec.gemm`` and
 cycle counts equal to the simulator's, for groups larger than, equal to and smaller than the array rows.
 
-Timing convention (``rtl.mixpe_array``): from the cycle in which the last fold's first activation row is
+Timing convention (``rtl.array.mixpe_array``): from the cycle in which the last fold's first activation row is
 presented (weights loaded) through, inclusive, the first cycle in which the last output is valid.  The
 simulator (``sim.engine``) pays ``design.dequant.latency_cycles`` once after the array's last output, so its
 count is ``tile_latency_cycles + latency_cycles``; for one-fold GEMMs the full ``sim.simulate`` run is read
@@ -14,8 +14,8 @@ import pytest
 from accel.design import ArraySpec, DequantSpec, Design
 from accel.errors import ConfigError
 from accel.pe import parse
-from rtl.checks import check_mixpe_array
-from rtl.mixpe_array import taps
+from rtl.array.mixpe_array import taps
+from rtl.verify.checks import check_mixpe_array
 from sim.array_timing import tile_latency_cycles
 
 pytestmark = pytest.mark.amaranth
@@ -95,7 +95,7 @@ def test_results_do_not_depend_on_the_pipeline_depth_and_latency_adds_one_cycle_
 
 def test_a_swapped_tap_order_is_caught(monkeypatch):
     """Adding a fold's group terms in the wrong order breaks bit-exactness (FP32 addition is not associative)."""
-    import rtl.checks
+    import rtl.verify.checks
 
     spec = parse("mixpe_w4a8:group_size=1")
     rng = np.random.default_rng(8)
@@ -103,14 +103,14 @@ def test_a_swapped_tap_order_is_caught(monkeypatch):
     W = rng.standard_normal((8, 3)) * np.exp(3 * rng.standard_normal((8, 3)))
     perm = np.array([0, 2, 1, 3, 4, 6, 5, 7])  # taps 1 <-> 2 of both folds
     assert np.any(spec.gemm(A[:, perm], W[perm])[0] != spec.gemm(A, W)[0])  # the order matters for these
-    real = rtl.checks.mixpe_array_operands
+    real = rtl.verify.checks.mixpe_array_operands
 
     def swapped(spec_, A_, W_):  # the golden keeps the original order, the RTL gets the swapped one
         qa, sa, gw = real(spec_, A_, W_)
         gw2 = type(gw)(gw.codes[perm], gw.scales[perm], gw.zeros, gw.mins, gw.group_size, gw.bits, gw.signed, gw.fmt)
         return qa[:, perm], sa, gw2
 
-    monkeypatch.setattr(rtl.checks, "mixpe_array_operands", swapped)
+    monkeypatch.setattr(rtl.verify.checks, "mixpe_array_operands", swapped)
     report = check_mixpe_array(spec, 4, A, W)
     assert report.mismatches > 0
 
@@ -124,7 +124,7 @@ def test_a_swapped_tap_order_is_caught(monkeypatch):
                                           r"group sums per row per column, group_size=2\), got 1"),
 ])
 def test_dequant_specs_the_rtl_cannot_time_like_sim_are_refused(dequant, message):
-    from rtl.golden import mixpe_array
+    from rtl.config import mixpe_array
 
     with pytest.raises(ConfigError, match=rf"^the RTL MixPE array cannot realise this dequant spec: {message}$"):
         mixpe_array(parse("mixpe_w4a8:group_size=2"), 4, 4, dequant=dequant)
@@ -133,7 +133,7 @@ def test_dequant_specs_the_rtl_cannot_time_like_sim_are_refused(dequant, message
 def test_default_dequant_spec_is_the_design_default_with_the_taps_throughput():
     from amaranth.hdl import Fragment
 
-    from rtl.golden import mixpe_array
+    from rtl.config import mixpe_array
 
     arr = mixpe_array(parse("mixpe_w4a8:group_size=1"), 4, 4)
     Fragment.get(arr, None)  # elaborated (an unused component warns when collected)

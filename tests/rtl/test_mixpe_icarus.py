@@ -6,7 +6,7 @@ import pytest
 
 from accel.design import ArraySpec, DequantSpec, Design
 from accel.pe import parse
-from rtl.checks import check_mixpe_array
+from rtl.verify.checks import check_mixpe_array
 from sim.array_timing import tile_latency_cycles
 
 pytestmark = [pytest.mark.simulator_required, pytest.mark.usefixtures("need_icarus")]

@@ -28,7 +28,7 @@ def tile(smollm2_layer0):
 def test_real_tile_through_mixpe_array(tile, text):
     from accel.design import DequantSpec
     from accel.pe import parse
-    from rtl.checks import check_mixpe_array
+    from rtl.verify.checks import check_mixpe_array
 
     A, W = tile
     spec = parse(text)

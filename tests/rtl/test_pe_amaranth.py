@@ -5,8 +5,8 @@ import pytest
 
 from accel.pe import parse
 from accel.pe.intdot import group_dot
-from rtl.checks import check_pe, corner_groups, exhaustive_pairs, random_groups
-from rtl.golden import mac_config
+from rtl.config import mac_config
+from rtl.verify.checks import check_pe, corner_groups, exhaustive_pairs, random_groups
 from tests.rtl.cases import FP4_INT4, FP6, OVERFLOWING, PE_SPECS
 
 pytestmark = pytest.mark.amaranth
@@ -44,7 +44,7 @@ def test_every_operand_pair(text, n):
 def test_minifloat_golden_values_are_the_formats_decode():
     """The minifloat check compares against accel.formats' decode on the golden Kulisch grid."""
     from accel.formats import get
-    from rtl.golden import golden_groups
+    from rtl.config import golden_groups
 
     spec = parse(FP6)
     qa, qw = exhaustive_pairs(spec)
@@ -70,9 +70,9 @@ def test_mixpe_through_the_specs_integer_parts():
                       spec.weight_scheme)
     parts = spec.integer_parts(qa.reshape(1, -1).astype(np.float64), gw)
     np.testing.assert_array_equal(parts["qa"].reshape(G, g), qa)
-    from rtl.bench import run_cycles
-    from rtl.checks import pe_cycles
-    from rtl.mac import MacPE
+    from rtl.pe.mac import MacPE
+    from rtl.verify.bench import run_cycles
+    from rtl.verify.checks import pe_cycles
 
     res = run_cycles(MacPE(mac_config(spec)), "pe", pe_cycles(qa, qw), ["o"])
     got = res["outputs"]["o"]
@@ -89,9 +89,9 @@ def test_int8_mac_through_the_specs_integer_parts():
     A[:, 0], W[0, :] = 127, -127  # unit scales: codes equal the values
     parts = spec.integer_parts(A, W)
     qa, qw = parts["qa"], parts["qw"].T  # group j = row j of A with column j of W
-    from rtl.bench import run_cycles
-    from rtl.checks import pe_cycles
-    from rtl.mac import MacPE
+    from rtl.pe.mac import MacPE
+    from rtl.verify.bench import run_cycles
+    from rtl.verify.checks import pe_cycles
 
     res = run_cycles(MacPE(mac_config(spec)), "pe", pe_cycles(qa, qw), ["o"])
     assert [p["acc"] for _, p in res["outputs"]["o"]] == np.diag(parts["acc"]).tolist()
@@ -101,11 +101,11 @@ def test_a_wrong_overflow_policy_is_caught(monkeypatch):
     """The check fails when the RTL's policy differs from the golden's (the test can fail)."""
     import dataclasses
 
-    import rtl.checks
+    import rtl.verify.checks
 
     spec = parse("mixpe_w4a8:acc_bits=12,overflow=wrap")
     wrong = dataclasses.replace(mac_config(spec), overflow="saturate")
-    monkeypatch.setattr(rtl.checks, "mac_config", lambda s: wrong)
+    monkeypatch.setattr(rtl.verify.checks, "mac_config", lambda s: wrong)
     report = check_pe(spec, [corner_groups(spec)])
     assert report.mismatches > 0 and not report.ok
 
@@ -120,9 +120,12 @@ def test_widths_come_from_the_spec():
 
 def test_unsupported_variant_message(monkeypatch):
     """Every registered variant has RTL now; the message is checked with a narrowed registry."""
-    import rtl.golden
+    import rtl.config
     from accel.errors import ConfigError
+    from accel.pe.intmac import Int8MAC
+    from accel.pe.mixpe import MixPEW4A8
 
-    monkeypatch.setattr(rtl.golden, "RTL_VARIANTS", {"int8_mac": "array", "mixpe_w4a8": "shift_add"})
+    narrowed = {cls: b for cls, b in rtl.config._BINDINGS.items() if cls in (Int8MAC, MixPEW4A8)}
+    monkeypatch.setattr(rtl.config, "_BINDINGS", narrowed)
     with pytest.raises(ConfigError, match=r"^no RTL for PE variant 'lmul'; variants with RTL: int8_mac, mixpe_w4a8$"):
         mac_config(parse("lmul"))

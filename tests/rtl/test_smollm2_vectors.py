@@ -14,7 +14,7 @@ pytestmark = pytest.mark.model
 def test_real_trace_through_mixpe_rtl(smollm2_layer0, op_name, cols):
     from accel.pe import parse
     from accel.pe.operands import GroupWeights, from_qtensor
-    from rtl.checks import check_mixpe_gemm
+    from rtl.verify.checks import check_mixpe_gemm
     from workloads.providers import ggml_qtensor
 
     model, ops = smollm2_layer0
@@ -35,7 +35,7 @@ def test_real_trace_through_element_pe(smollm2_layer0, text):
     FP8 PEs: the spec's own quantizers make the operands, the golden integer core the expected sums."""
     from accel.pe import parse
     from accel.pe.elementwise import element_format, scaled_operands
-    from rtl.checks import check_pe
+    from rtl.verify.checks import check_pe
     from workloads.providers import ggml_qtensor
 
     model, ops = smollm2_layer0

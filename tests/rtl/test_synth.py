@@ -29,9 +29,9 @@ def test_cli_synth_mixpe_4x4_array(capsys, target, keys):
 
 def test_generic_synth_reports_area_and_depth():
     from accel.pe import parse
-    from rtl.golden import mac_config
-    from rtl.mac import ProductBlock
-    from rtl.synth import synthesize
+    from rtl.config import mac_config
+    from rtl.pe.mac import ProductBlock
+    from rtl.synth.yosys import synthesize
 
     r = synthesize(ProductBlock(mac_config(parse("mixpe_w4a8"))), "mul", "generic")
     assert r.ge > 50 and r.depth > 5 and r.transistors > 200 and r.ffs == 0
@@ -79,15 +79,16 @@ def test_table_rows_build_without_synthesis():
     from amaranth.lib import wiring
 
     from accel.pe import parse
-    from rtl.array import WSArray
-    from rtl.golden import OWN_CONFIG, fp_accumulating
-    from rtl.mac import MacPE, ProductBlock
-    from rtl.report import BLOCKS, build_block
+    from rtl.array.ws_array import WSArray
+    from rtl.config import binding, fp_accumulating
+    from rtl.pe.mac import MacPE, ProductBlock
+    from rtl.synth.table import BLOCKS, build_block
+    from rtl.variants.mac import MacBinding
 
     def check(label, text, kind, multiplier):
         block, spec = build_block(text, kind, multiplier), parse(text)
         assert isinstance(block, wiring.Component), label
-        if spec.name not in OWN_CONFIG and not fp_accumulating(spec) and kind in expected:
+        if isinstance(binding(spec), MacBinding) and not fp_accumulating(spec) and kind in expected:
             assert isinstance(block, expected[kind]), label
         return block
 
@@ -103,7 +104,7 @@ def test_table_rows_build_without_synthesis():
 
 
 def test_synthesis_results_are_cached_by_content(tmp_path, monkeypatch):
-    from rtl import synth
+    from rtl.synth import yosys as synth
 
     calls = []
 

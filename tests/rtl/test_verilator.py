@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from accel.pe import parse
-from rtl.checks import check_mixpe_array, check_pe, corner_groups, random_groups
+from rtl.verify.checks import check_mixpe_array, check_pe, corner_groups, random_groups
 from tests.needs import need_simulator
 
 pytestmark = pytest.mark.simulator_required
