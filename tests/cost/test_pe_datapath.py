@@ -49,8 +49,11 @@ def test_report_rows_list_operators_without_pricing(tmp_path, monkeypatch):
     monkeypatch.setattr(OperatorModel, "price", refuse)
     monkeypatch.setattr(pe_cost, "unit_area", refuse)
     path = tmp_path / "synth_table.json"
-    path.write_text(json.dumps({"rows": [{"name": "int8_mac PE", "pe": "int8_mac", "kind": "pe", "ge": 1500},
-                                         {"name": "mixpe mul", "pe": "mixpe_w4a8", "kind": "mul", "ge": 230}]}))
+    path.write_text(json.dumps({"meta": {}, "rows": [
+        {"block": "int8_mac PE", "pe": "int8_mac", "kind": "pe", "multiplier": "array", "target": "generic",
+         "nodsp": False, "ge": 1500},
+        {"block": "mixpe mul", "pe": "mixpe_w4a8", "kind": "mul", "multiplier": None, "target": "generic",
+         "nodsp": False, "ge": 230}]}))
     got = {b.name: b for b in fpga.report_blocks(path)}
     assert got["int8_mac PE"].ops == ("macc:8x8x32", "macc_gate:32") and got["int8_mac PE"].register_bits == 33
     assert got["mixpe mul"].ops == ("shift_add_mul:8x4",)
