@@ -28,8 +28,9 @@ def register(*spec_classes: type):
     """Class decorator: bind ``spec_classes`` (``accel.pe`` spec classes) to one instance of the binding."""
 
     def deco(cls):
+        instance = cls()
         for sc in spec_classes:
-            _BINDINGS[sc] = cls()
+            _BINDINGS[sc] = instance
         return cls
 
     return deco

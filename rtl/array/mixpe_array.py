@@ -20,7 +20,7 @@ row, ``first_fold``/``last_fold`` of the group, ``first_group``/``last_group``: 
 output's first / last group), constant within a fold; ``o`` gives the C fp32 outputs of a row after its
 last group.
 
-Timing (shared with the simulator, ``tests/rtl/test_mixpe_array.py``): an activation row presented in
+Timing (shared with the simulator, ``tests/rtl/array/test_mixpe_array.py``): an activation row presented in
 cycle t leaves as an output row valid in cycle t + R + C - 1 + L, L = ``dequant_latency`` (the design's
 ``dequant.latency_cycles``): the array's R + C - 1, then the L-cycle dequant pipeline, paid once after the
 last group sum reaches the edge, as ``sim.engine`` adds ``dequant.latency_cycles`` once per op after the

@@ -46,7 +46,8 @@ def test_gemm_end_to_end_bit_exact(text):
 
 @pytest.mark.parametrize("realisation", ["formula", "adder"])
 def test_every_fp4_operand_pair(realisation):
-    """Every FP4 E2M1 pair (fp6 and fp8 pairs run on the generated Verilog: tests/rtl/test_lmul_icarus.py)."""
+    """Every FP4 E2M1 pair (fp6 and fp8 pairs run on the generated Verilog:
+    tests/rtl/verify/test_block_checks_lmul_icarus.py)."""
     spec = parse(f"lmul:act_format=float4_e2m1fn,weight_format=float4_e2m1fn,realisation={realisation}")
     n = 16 * 16
     qa, qw = lmul_exhaustive_pairs(spec)

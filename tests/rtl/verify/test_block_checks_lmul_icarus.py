@@ -56,7 +56,7 @@ def test_gemm_end_to_end(tmp_path):
 @pytest.mark.slow
 def test_array_4x4_gemm_and_latency(tmp_path):
     """The 4x4 lmul array's Verilog: ``spec.gemm`` bit for bit, fold latency = the simulator's (slow: the
-    Amaranth tier runs the same check, tests/rtl/test_lmul_array.py)."""
+    Amaranth tier runs the same check, tests/rtl/array/test_fp_array_lmul.py)."""
     from accel.design import ArraySpec, Design
     from rtl.verify.block_checks import check_lmul_array_gemm
     from sim.array_timing import tile_latency_cycles
