@@ -149,7 +149,7 @@ def test_rtl_report_rows_by_ops_or_pe_spec(tmp_path):
 
 
 def test_rtl_engineer_report_format(tmp_path):
-    """One row per (block, target), as rtl/report.py writes synth_table.json."""
+    """One row per (block, target), as rtl/synth/table.py writes synth_table.json."""
     import json
 
     def rows(block, pe, kind, mult, ge, ice, xc):
