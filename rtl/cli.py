@@ -1,4 +1,4 @@
-"""Command-line subcommands of the `rtl` package: ``accel rtl export|verify|synth|table``."""
+"""Command-line subcommands of the `rtl` package: ``accel rtl export|verify|synth|pnr|table``."""
 
 from __future__ import annotations
 
@@ -62,6 +62,30 @@ def cmd_synth(args):
     return result
 
 
+def cmd_pnr(args):
+    from rtl.synth.pnr import place_and_route
+
+    t = _target(args)
+    component, top = t.component(), t.name
+    if args.harness:
+        from rtl.harness import Harness
+
+        component, top = Harness(component, depth=args.depth), f"{t.name}_harness"
+    result = place_and_route(component, top, args.device, args.clock_mhz, seed=args.seed,
+                             bitstream=args.bitstream).to_dict()
+    if not args.json:
+        for k in ("luts", "ffs", "brams", "dsps", "ios"):
+            r = result[k]
+            print(f"{k:>8}: {r['used']:>6} / {r['available']:<6} {100 * r['utilisation']:5.1f} %  ({r['source']})")
+        cp = result["critical_path"]
+        print(f"    fmax: {result['fmax_mhz']} MHz ({'meets' if result['timing_met'] else 'FAILS'} "
+              f"{result['clock_mhz']:g} MHz; seed {result['seed']})")
+        print(f"critical: {cp['start']} -> {cp['end']}, {cp['logic_levels']} logic levels, {cp['delay_ns']} ns")
+        if result["bitstream"]:
+            print(f"wrote {result['bitstream']} ({result['bitstream_bytes']} bytes)")
+    return result
+
+
 def cmd_table(args):
     from pathlib import Path
 
@@ -101,6 +125,22 @@ def register(subparsers) -> None:
     _add_select(p)
     p.add_argument("--target", required=True, choices=("generic", "ice40", "ecp5", "xc7"), help="synthesis flow")
     p.add_argument("--nodsp", action="store_true", help="forbid DSP blocks (ecp5, xc7)")
+
+    from rtl.synth.pnr import DEVICES
+
+    p = add_command(sub, "pnr", "place and route with the pinned nextpnr: utilisation, Fmax, bitstream", cmd_pnr,
+                    description=f"Synthesise, place and route {_SELECT_HELP} on an FPGA part; prints "
+                                "utilisation, Fmax of the worst clock domain against --clock-mhz and the critical "
+                                "path; --bitstream packs it (icepack / ecppack).")
+    _add_select(p)
+    p.add_argument("--device", required=True, choices=tuple(DEVICES), help="FPGA part and package")
+    p.add_argument("--clock-mhz", type=float, required=True, metavar="F", help="clock target in MHz")
+    p.add_argument("--seed", type=int, default=1, help="nextpnr placement seed (default 1; recorded)")
+    p.add_argument("--bitstream", metavar="FILE", help="write the packed bitstream here")
+    p.add_argument("--harness", action="store_true",
+                   help="wrap the array in on-chip RAMs and an SPI host interface (6 pins whatever the size)")
+    p.add_argument("--depth", type=int, default=16, metavar="N",
+                   help="with --harness: entries of each RAM (activation rows per tile; default 16)")
 
     p = add_command(sub, "table", "regenerate the synthesis table of every RTL block (rtl/reports/)", cmd_table)
     p.add_argument("-o", "--output", metavar="DIR", help="output directory (default: the package's rtl/reports)")
