@@ -139,8 +139,8 @@ def register(subparsers) -> None:
     p.add_argument("--bitstream", metavar="FILE", help="write the packed bitstream here")
     p.add_argument("--harness", action="store_true",
                    help="wrap the array in on-chip RAMs and an SPI host interface (6 pins whatever the size)")
-    p.add_argument("--depth", type=int, default=16, metavar="N",
-                   help="with --harness: entries of each RAM (activation rows per tile; default 16)")
+    p.add_argument("--depth", type=int, default=256, metavar="N",
+                   help="with --harness: entries of each RAM (activation rows per tile; default 256)")
 
     p = add_command(sub, "table", "regenerate the synthesis table of every RTL block (rtl/reports/)", cmd_table)
     p.add_argument("-o", "--output", metavar="DIR", help="output directory (default: the package's rtl/reports)")

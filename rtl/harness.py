@@ -91,7 +91,7 @@ class Harness(wiring.Component):
 
         # RAMs: one per input stream, one for the results
         rams = []
-        for p, (name, width) in enumerate(self.inputs):
+        for name, width in self.inputs:
             mem = Memory(shape=width, depth=D, init=[])
             m.submodules[f"ram_{name}"] = mem
             rams.append((mem.write_port(), mem.read_port(domain="sync"), getattr(core, name)))

