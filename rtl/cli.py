@@ -70,7 +70,12 @@ def cmd_pnr(args):
     if args.harness:
         from rtl.harness import Harness
 
-        component, top = Harness(component, depth=args.depth), f"{t.name}_harness"
+        component, top = Harness(component, depth=args.depth or 256), f"{t.name}_harness"
+    elif args.depth is not None:
+        from accel.errors import ConfigError
+
+        component._MustUse__silence = True
+        raise ConfigError(f"--depth {args.depth!r} sizes the RAMs of --harness; add --harness or drop --depth")
     result = place_and_route(component, top, args.device, args.clock_mhz, seed=args.seed,
                              bitstream=args.bitstream).to_dict()
     if not args.json:
@@ -139,7 +144,7 @@ def register(subparsers) -> None:
     p.add_argument("--bitstream", metavar="FILE", help="write the packed bitstream here")
     p.add_argument("--harness", action="store_true",
                    help="wrap the array in on-chip RAMs and an SPI host interface (6 pins whatever the size)")
-    p.add_argument("--depth", type=int, default=256, metavar="N",
+    p.add_argument("--depth", type=int, metavar="N",
                    help="with --harness: entries of each RAM (activation rows per tile; default 256)")
 
     p = add_command(sub, "table", "regenerate the synthesis table of every RTL block (rtl/reports/)", cmd_table)
