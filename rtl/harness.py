@@ -108,14 +108,17 @@ class Harness(wiring.Component):
 
         sel = Signal(4)
         beat, last = Signal(ADDR_BITS), Signal(ADDR_BITS)
-        playing, play_q = Signal(), Signal()
+        # a played beat: RAM read, then a register (so the RAM's clock-to-out is not in the array's paths)
+        playing, play_q, play_qq = Signal(), Signal(), Signal()
         read_q = Signal()
         for p, (wp, rp, stream) in enumerate(rams):
-            m.d.comb += [rp.addr.eq(beat), stream.payload.as_value().eq(rp.data),
-                         stream.valid.eq(play_q & (sel == p))]
+            beat_q = Signal.like(rp.data, name=f"beat_{self.inputs[p][0]}")
+            m.d.sync += beat_q.eq(rp.data)
+            m.d.comb += [rp.addr.eq(beat), stream.payload.as_value().eq(beat_q),
+                         stream.valid.eq(play_qq & (sel == p))]
             with m.If(cs_rise & (cmd == CMD_WRITE + p)):
                 m.d.comb += [wp.addr.eq(addr), wp.data.eq(data), wp.en.eq(1)]
-        m.d.sync += [play_q.eq(playing), read_q.eq(0)]
+        m.d.sync += [play_q.eq(playing), play_qq.eq(play_q), read_q.eq(0)]
         with m.If(playing):
             m.d.sync += beat.eq(beat + 1)
             with m.If(beat == last):
@@ -131,5 +134,5 @@ class Harness(wiring.Component):
             with m.If(cmd == CMD_READ):
                 m.d.sync += read_q.eq(1)
             with m.If(cmd == CMD_STATUS):
-                m.d.sync += shift.eq(count | ((playing | play_q) << 9))
+                m.d.sync += shift.eq(count | ((playing | play_q | play_qq) << 9))
         return m
