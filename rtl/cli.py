@@ -76,8 +76,10 @@ def cmd_pnr(args):
 
         component._MustUse__silence = True
         raise ConfigError(f"--depth {args.depth!r} sizes the RAMs of --harness; add --harness or drop --depth")
-    result = place_and_route(component, top, args.device, args.clock_mhz, seed=args.seed,
-                             bitstream=args.bitstream).to_dict()
+    result = {"pe": t.pe.to_string(), "array": None if t.rows is None else f"{t.rows}x{t.cols}",
+              "dequant": t.dequant, "harness_depth": component.depth if args.harness else None,
+              **place_and_route(component, top, args.device, args.clock_mhz, seed=args.seed,
+                                bitstream=args.bitstream).to_dict()}
     if not args.json:
         for k in ("luts", "ffs", "brams", "dsps", "ios"):
             r = result[k]

@@ -91,6 +91,7 @@ def test_short_run_with_bitstream_and_cache(fresh_cache, tmp_path, capsys, monke
     assert main(argv) == 0
     r = json.loads(capsys.readouterr().out)
     _check_schema(r, "ice40-up5k", 12.0, 3)
+    assert (r["pe"], r["array"], r["dequant"], r["harness_depth"]) == ("int8_mac", "1x1", False, 4)
     assert r["ios"]["used"] == 6 and r["ios"]["available"] == 39  # the harness pins; nextpnr's count of the part
     assert r["luts"]["available"] == 5280 and r["luts"]["used"] > 50
     assert r["bitstream"] == str(out) and out.stat().st_size == r["bitstream_bytes"] > 0
