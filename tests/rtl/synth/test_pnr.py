@@ -123,3 +123,20 @@ def test_4x4_array_in_harness_places_routes_and_packs(pe, device, fresh_cache, t
     _check_schema(r, device, 12.0, 1)
     assert r["ios"]["used"] == 6 and r["brams"]["used"] > 0  # the RAMs are block RAMs
     assert out.stat().st_size == r["bitstream_bytes"] > 0
+
+
+@pytest.mark.parametrize("nodsp,flow", [(False, "synth_ecp5 -top a1 -json design.json"),
+                                        (True, "synth_ecp5 -top a1 -nodsp -json design.json")])
+def test_nodsp_reaches_the_synthesis_script_and_the_cache_key(nodsp, flow, fresh_cache, monkeypatch):
+    class Stop(Exception):
+        pass
+
+    def fake_yosys(script, files, **kw):
+        assert script.splitlines()[1] == flow
+        raise Stop
+
+    monkeypatch.setattr(pnr, "run_yosys", fake_yosys)
+    with pytest.raises(Stop):
+        pnr.place_and_route(_array("int8_mac", 1, 1), "a1", "ecp5-25k", 50, nodsp=nodsp)
+    keys = {pnr._cache_paths("x", "a1", pnr.device("ecp5-25k"), 50, 1, n)[0] for n in (False, True)}
+    assert len(keys) == 2
