@@ -8,6 +8,7 @@ a file at once in a single :class:`ConfigError`.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,11 @@ KIB_BITS = 8 * 1024
 def _check(problems: list[str], ok: bool, msg: str) -> None:
     if not ok:
         problems.append(msg)
+
+
+def _positive_number(v: Any) -> bool:
+    """A finite number > 0 (inf and nan are refused: no hardware has them, and they poison every result)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0
 
 
 def _raise(what: str, problems: list[str]) -> None:
@@ -46,7 +52,7 @@ class ArraySpec:
                    f"array.{name} must be an integer in 1..4096, got {v!r}")
         _check(p, self.dataflow in DATAFLOWS,
                f"array.dataflow must be one of {', '.join(DATAFLOWS)}, got {self.dataflow!r}")
-        _check(p, isinstance(self.freq_mhz, (int, float)) and self.freq_mhz > 0,
+        _check(p, _positive_number(self.freq_mhz),
                f"array.freq_mhz must be a positive number, got {self.freq_mhz!r}")
         return p
 
@@ -97,8 +103,7 @@ class MemorySpec:
         p: list[str] = []
         for name in ("weight_buffer", "input_buffer", "output_buffer"):
             p += getattr(self, name).problems(name)
-        _check(p, isinstance(self.dram_bandwidth_bytes_per_cycle, (int, float))
-               and self.dram_bandwidth_bytes_per_cycle > 0,
+        _check(p, _positive_number(self.dram_bandwidth_bytes_per_cycle),
                "memory.dram_bandwidth_bytes_per_cycle must be a positive number, "
                f"got {self.dram_bandwidth_bytes_per_cycle!r}")
         _check(p, isinstance(self.dram_latency_cycles, int) and self.dram_latency_cycles >= 0,
@@ -227,9 +232,14 @@ def read_yaml(path: str | Path, what: str) -> Any:
     import yaml
 
     try:
-        text = Path(path).read_text()
+        data = Path(path).read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read {what} {str(path)!r}: {exc.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: a {what} must be UTF-8 YAML text; byte {exc.start} is 0x{data[exc.start]:02x} "
+                          "(a binary file?)") from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -225,6 +225,9 @@ def parse(spec: Any) -> PESpec:
             k, eq, v = item.partition("=")
             if not eq or not k.strip():
                 problems.append(f"expected key=value, got {item!r}")
+            elif k.strip() in params:
+                problems.append(f"parameter {k.strip()!r} given twice ({params[k.strip()]!r} and {v.strip()!r}); "
+                                "give each parameter once")
             else:
                 params[k.strip()] = v.strip()
         if problems:
