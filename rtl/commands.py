@@ -116,9 +116,11 @@ def cmd_synth(args):
 def cmd_table(args):
     from pathlib import Path
 
+    from accel.cliutil import check_output_dir
     from rtl.report import write_table
 
-    out = args.output or Path(__file__).with_name("reports")
+    out = check_output_dir(args.output, "-o/--output") if args.output is not None else \
+        Path(__file__).with_name("reports")
     paths = write_table(out, targets=args.targets.split(","), resume=args.resume)
     if not args.json:
         print("\n".join(f"wrote {p}" for p in paths.values()))

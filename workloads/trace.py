@@ -150,7 +150,8 @@ def load_trace(directory: str | Path, *, arrays: bool = True) -> Trace:
             ref = rec.get(attr)
             if ref is None or not arrays:
                 continue
-            if not isinstance(ref, str) or ref not in headers:  # the header only: shapes and sizes are checked before any array is read
+            # headers only: every shape and size is checked before any array is read
+            if not isinstance(ref, str) or ref not in headers:
                 headers[ref] = _array_header(d, ref, f"op #{i} ({fields['name']!r}, layer {fields['layer']})")
             if headers[ref][1] != shape:
                 raise TraceError(f"trace op #{i} ({fields['name']!r}) array {attr!r} has shape {headers[ref][1]!r}; "
