@@ -58,8 +58,9 @@ HUGE = [("1000000000000,1,1", r"61,035,157 folds"), ("1,1,1000000000000", r"250,
 @pytest.mark.parametrize("gemm, folds", HUGE)
 def test_huge_gemms_refused_before_allocating(command, gemm, folds):
     m, n, k = gemm.split(",")
-    raises_small(ConfigError, rf"^simulating GEMM {m}x{k}->{n} \({folds} on a 4x4 ws array\) needs about [\d.,]+ [kMGT]B"
-                              r" of memory, more than the limit of [\d.,]+ [kMGT]?B \(.*\); ask for less",
+    raises_small(ConfigError, rf"^simulating GEMM {m}x{k}->{n} \({folds} on a 4x4 ws array\) needs about "
+                              r"[\d.,]+ [kMGT]B of memory, more than the limit of [\d.,]+ [kMGT]?B \(.*\); "
+                              r"ask for less",
                  run_cli, [command, "--pe", "int8_mac", "--array", "4x4", "--gemm", gemm])
 
 
