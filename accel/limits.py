@@ -32,10 +32,10 @@ SECONDS_ENV = "ACCEL_MAX_SECONDS"
 
 #: Simulator, per fold of a GEMM's tiling: the plan's per-fold arrays plus the event loop's lists
 #: (measured 290-480 B), and the time of one fold in the event-driven cycle model (measured 160-310 us)
-#: and in the stall-free SCALE-Sim mode (measured 0.8 us).
+#: and in the stall-free SCALE-Sim mode (measured 0.4-6 us, fixed costs included; benchmarks/bench_limits.py).
 SIM_BYTES_PER_FOLD = 600
 SIM_SECONDS_PER_FOLD_EVENTS = 400e-6
-SIM_SECONDS_PER_FOLD_CLOSED_FORM = 2e-6
+SIM_SECONDS_PER_FOLD_CLOSED_FORM = 4e-6
 #: RTL: Verilog conversion (Amaranth + bundled Yosys) per byte of the design's RTLIL (measured 4-8 us, and
 #: 40-50 B of peak memory per byte above a 150 MB base: 128x128 int8_mac, 36 MB of RTLIL, 1.9 GB).
 RTL_SECONDS_PER_RTLIL_BYTE = 8e-6
