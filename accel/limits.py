@@ -160,12 +160,16 @@ def rtl_conversion(what: str, rtlil_bytes: float) -> Estimate:
                     rtlil_bytes * RTL_SECONDS_PER_RTLIL_BYTE)
 
 
-def decoder_forward(what: str, tokens: int, *, hidden: int, ffn: int, n_heads: int, vocab: int) -> Estimate:
-    """One float64 prefill pass of a decoder over ``tokens`` tokens (all positions' logits).
+def decoder_forward(what: str, tokens: int, *, n_layers: int, hidden: int, ffn: int, n_heads: int, n_kv_heads: int,
+                    vocab: int) -> Estimate:
+    """A float64 LLaMA-style decoder held in memory and one prefill pass over ``tokens`` tokens.
 
-    The peak is an attention layer (scores, their softmax and the causal mask: 3 x heads x T^2) or the
-    logits with their log-softmax (3 x T x vocab), plus the activations of the widest layer.
+    The weights (float64: 1.1 GB for SmolLM2-135M, whose default run peaks at 1.4 GB) plus the pass's peak:
+    an attention layer (scores, their softmax and the causal mask: 3 x heads x T^2) or the logits with their
+    log-softmax (3 x T x vocab), plus the activations of the widest layer.
     """
     t = int(tokens)
+    kv = hidden // n_heads * n_kv_heads
+    weights = vocab * hidden + n_layers * (hidden * (2 * hidden + 2 * kv) + 3 * hidden * ffn)
     peak = max(3 * n_heads * t * t, 3 * t * vocab) + 4 * t * max(hidden, ffn)
-    return Estimate(what, 8.0 * peak)
+    return Estimate(what, 8.0 * (weights + peak))

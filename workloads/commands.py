@@ -101,8 +101,9 @@ def _check_forward(model: str, tokens: int) -> None:
     if real_model_kind(model) != "decoder" or model not in MODELS:
         return  # encoders refuse more than their positions themselves, at a size that always fits
     s = MODELS[model]
-    limits.check(limits.decoder_forward(f"a forward pass of {model} over {tokens:,} tokens", tokens,
-                                        hidden=s.hidden, ffn=s.ffn, n_heads=s.n_heads, vocab=s.vocab))
+    limits.check(limits.decoder_forward(f"{model} and a forward pass over {tokens:,} tokens", tokens,
+                                        n_layers=s.n_layers, hidden=s.hidden, ffn=s.ffn, n_heads=s.n_heads,
+                                        n_kv_heads=s.n_kv_heads, vocab=s.vocab))
 
 
 def _list(args) -> dict:

@@ -133,5 +133,5 @@ def test_an_unreachable_scheduler_is_named(tmp_path):
 @pytest.mark.parametrize("argv", [["workloads", "accuracy", "smollm2-135m", "--tokens", "100000"],
                                   ["workloads", "trace", "smollm2-135m", "--tokens", "100000", "-o", "{tmp}"]])
 def test_a_forward_pass_beyond_memory_is_refused_before_the_model_loads(tmp_path, argv):
-    raises_small(ConfigError, r"^a forward pass of smollm2-135m over 100,000 tokens needs about [\d.,]+ TB of memory, "
+    raises_small(ConfigError, r"^smollm2-135m and a forward pass over 100,000 tokens needs about [\d.,]+ TB of memory, "
                               r"more than the limit of", run_cli, [a.replace("{tmp}", str(tmp_path)) for a in argv])
