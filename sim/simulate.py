@@ -105,13 +105,14 @@ def _check_limits(ops: list[GemmOp], design: Design, pe: PEView, mode: str, poli
             folds[key] = fold_count(op.m, op.n, op.k, design, _act_view(pe) if key[3] else pe, policy)
         except ConfigError as exc:
             raise ConfigError(f"op {op.name!r} (layer {op.layer}, {op.m}x{op.k}->{op.n}): {exc}") from None
+    if not folds:
+        return
     big = max(folds, key=folds.__getitem__)
-    op = first[big]
-    a = design.array
-    what = (f"simulating GEMM {op.m}x{op.k}->{op.n}" if len(ops) == 1 else
-            f"simulating {len(ops)} ops ({sum(folds.values()):,} folds; the largest, op {op.name!r} "
-            f"(layer {op.layer}, {op.m}x{op.k}->{op.n}),") + f" ({folds[big]:,} folds on a {a.rows}x{a.cols} " \
-        f"{a.dataflow} array{')' if len(ops) > 1 else ''})"
+    op, a = first[big], design.array
+    where = f"{folds[big]:,} folds on a {a.rows}x{a.cols} {a.dataflow} array"
+    what = (f"simulating GEMM {op.m}x{op.k}->{op.n} ({where})" if len(ops) == 1 else
+            f"simulating {len(ops)} ops ({sum(folds.values()):,} folds; the largest, op {op.name!r} (layer "
+            f"{op.layer}, {op.m}x{op.k}->{op.n}), {where})")
     est = limits.simulation(what, folds[big], sum(folds.values()), event_driven=mode == "cycle")
     if functional:  # the outputs are kept
         est = dataclasses.replace(est, bytes=est.bytes + 8.0 * sum(o.m * o.n for o in ops if o.a is not None))
