@@ -64,7 +64,7 @@ def bench_sim() -> None:
 def bench_rtl(full: bool) -> None:
     from accel import limits
     from rtl.build import target_from_args
-    from rtl.commands import rtlil_bytes
+    from rtl.cli import rtlil_bytes
     from rtl.export import to_rtlil
 
     cases = [("int8_mac", "8x8"), ("mixpe_w4a8", "8x8"), ("block_mac", "8x8")]

@@ -6,7 +6,7 @@ import pytest
 
 from accel import limits
 from accel.errors import ConfigError
-from rtl import commands
+from rtl import cli as commands
 from rtl.build import target_from_args
 from rtl.export import to_rtlil
 from tests.bounded import raises_small, run_cli
