@@ -1,8 +1,8 @@
 """Hardware design specs: array, memory system, dequantization units, and the whole design.
 
-Frozen, validated on construction; sweeps derive variants with ``dataclasses.replace``.  YAML is
-parsed in one place (:func:`design_from_dict` / :func:`load_design`), which reports every problem in
-a file at once in a single :class:`ConfigError`.
+Frozen, validated on construction; sweeps derive variants with ``dataclasses.replace``.  Design files
+are read by :mod:`accel.config` and validated in one place (:func:`design_from_dict` /
+:func:`load_design`), which reports every problem in a file at once in a single :class:`ConfigError`.
 """
 
 from __future__ import annotations
@@ -219,23 +219,8 @@ def design_from_dict(data: Any, source: str = "<dict>") -> Design:
                   kv_cache_format=data.get("kv_cache_format"), name=str(data.get("name", "")))
 
 
-def read_yaml(path: str | Path, what: str) -> Any:
-    """Parse the YAML file ``path`` (a ``what``, e.g. "design file"); ConfigError when unreadable or malformed.
-
-    The one place configuration files on disk are read; the callers validate the parsed data.
-    """
-    import yaml
-
-    try:
-        text = Path(path).read_text()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {what} {str(path)!r}: {exc.strerror}") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: malformed YAML: {exc}") from None
-
-
 def load_design(path: str | Path) -> Design:
     """Load a design YAML file (see ``examples/designs/``)."""
+    from accel.config import read_yaml
+
     return design_from_dict(read_yaml(path, "design file"), source=str(path))

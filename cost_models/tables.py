@@ -205,7 +205,7 @@ def table_from_dict(data: Any, source: str = "<dict>") -> CostTable:
 
 @cache
 def _load(path: str) -> CostTable:
-    from accel.design import read_yaml
+    from accel.config import read_yaml
 
     return table_from_dict(read_yaml(path, "cost table"), source=path)
 

@@ -367,7 +367,7 @@ def accel_canonical_pe(text: str) -> str:
 
 def load_sweep(path: str | Path, *, canonical_pe=None) -> SweepSpec:
     """Load a sweep YAML file."""
-    from accel.design import read_yaml
+    from accel.config import read_yaml
 
     return sweep_from_dict(read_yaml(path, "sweep file"), source=str(path), canonical_pe=canonical_pe)
 
