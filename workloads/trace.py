@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from accel.errors import TraceError
+from accel.errors import AccelError, TraceError, short_repr
 
 PHASES = ("prefill", "decode")
 #: Ops whose second operand is an activation (attention), not a model weight; per-head ops add "[hN]".
@@ -68,6 +68,22 @@ class Trace:
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 _OP_FIELDS = ("layer", "name", "phase", "m", "n", "k", "a_format", "w_format", "weight_ref", "count")
+#: Operand formats that are not accel.formats schemes: unquantized float64 (the reference forward).
+REFERENCE_FORMATS = ("fp64",)
+MAX_MODEL_NAME = 200
+
+
+def _format_problem(name: Any) -> str | None:
+    """Why ``name`` is not an operand format a trace may record (an accel.formats name or fp64), or None."""
+    if name in REFERENCE_FORMATS:
+        return None
+    from accel import formats
+
+    try:
+        formats.get(name)
+    except AccelError as exc:
+        return str(exc)
+    return None
 
 
 def save_trace(trace: Trace, directory: str | Path) -> Path:
@@ -131,6 +147,11 @@ def load_trace(directory: str | Path, *, arrays: bool = True) -> Trace:
         raise TraceError(f"trace manifest {str(path)!r} lacks keys {missing!r}")
     if not isinstance(manifest["ops"], list):
         raise TraceError(f"trace manifest {str(path)!r} key 'ops' must be a list, got {type(manifest['ops']).__name__}")
+    model = manifest["model"]
+    if not (isinstance(model, str) and model.strip() and model.isprintable() and len(model) <= MAX_MODEL_NAME):
+        raise TraceError(f"trace manifest {str(path)!r} key 'model' must name the model (a printable string of 1.."
+                         f"{MAX_MODEL_NAME} characters), got {short_repr(model)}")
+    checked: set[str] = set()  # operand formats already found valid
     cache: dict[str, np.ndarray] = {}
     ops = []
     for i, rec in enumerate(manifest["ops"]):
@@ -138,6 +159,13 @@ def load_trace(directory: str | Path, *, arrays: bool = True) -> Trace:
             fields = {f: rec[f] for f in _OP_FIELDS}
         except (KeyError, TypeError) as exc:
             raise TraceError(f"trace op #{i} in {str(path)!r} is malformed (missing {exc})") from None
+        for f in ("a_format", "w_format"):
+            v = fields[f]
+            if not isinstance(v, str) or v not in checked:
+                why = _format_problem(v)
+                if why is not None:
+                    raise TraceError(f"trace op #{i} in {str(path)!r}: {f}: {why}")
+                checked.add(v)
         if fields["phase"] not in PHASES:
             raise TraceError(f"trace op #{i} has phase {fields['phase']!r}; expected one of {', '.join(PHASES)}")
         for f, low in (("layer", -1), ("m", 1), ("n", 1), ("k", 1), ("count", 1)):
