@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from accel.errors import AccelError, ConfigError, short_repr
+from accel.errors import AccelError, ConfigError, list_problems, short_repr
 
 DATAFLOWS = ("ws", "os", "is")
 DEQUANT_PLACEMENTS = ("per_pe", "column_edge", "vector_unit")
@@ -225,7 +225,7 @@ def design_from_dict(data: Any, source: str = "<dict>") -> Design:
         except AccelError as exc:
             problems.append(f"kv_cache_format: {exc}")
     if problems:
-        raise ConfigError(f"{source}: " + "; ".join(problems))
+        raise ConfigError(f"{source}: " + list_problems(problems))
     return Design(pe=pe, array=array, memory=memory, dequant=dequant,
                   kv_cache_format=data.get("kv_cache_format"), name=str(data.get("name", "")))
 

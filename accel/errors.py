@@ -49,3 +49,9 @@ def short_repr(value: object, limit: int = QUOTE_LIMIT) -> str:
     except ValueError:  # an int too long for str(): say how long instead
         text = f"<integer of {value.bit_length()} bits>" if isinstance(value, int) else f"<{type(value).__name__}>"
     return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def list_problems(problems: list[str], limit: int = 10) -> str:
+    """``problems`` joined with "; ", the first ``limit`` of them and a count of the rest."""
+    shown = "; ".join(problems[:limit])
+    return shown if len(problems) <= limit else f"{shown}; and {len(problems) - limit} more"

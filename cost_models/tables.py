@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from accel.errors import ConfigError, short_repr
+from accel.errors import ConfigError, list_problems, short_repr
 
 DATA_DIR = Path(__file__).parent / "data"
 BUILTIN = {"horowitz45": DATA_DIR / "horowitz_45nm.yaml"}
@@ -197,7 +197,7 @@ def table_from_dict(data: Any, source: str = "<dict>") -> CostTable:
     if not isinstance(data.get("sources", {}), dict):
         problems.append(f"sources must be a mapping of key to citation, got {short_repr(data.get('sources'))}")
     if problems:
-        raise ConfigError(f"{source}: {len(problems)} problem(s) in cost table: " + "; ".join(problems))
+        raise ConfigError(f"{source}: {len(problems)} problem(s) in cost table: " + list_problems(problems))
     return CostTable(name=str(data["name"]), node_nm=float(data["node_nm"]), vdd_v=float(data["vdd_v"]),
                      sources=dict(data["sources"]), ops=ops, cells=cells, memory=memory,
                      sram_read_64b=tuple(sorted(sram, key=lambda p: p.capacity_bytes)), path=source)

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from accel.activity import Activity
-from accel.errors import ConfigError, short_repr
+from accel.errors import ConfigError, list_problems, short_repr
 
 DEQUANT_PLACEMENTS = ("in_loop", "per_group", "per_output")
 #: what each placement means (``accel pe show`` prints the valid ones of a variant)
@@ -122,7 +122,7 @@ class PESpec:
             cls(**kwargs)
         except ConfigError as exc:
             problems.append(str(exc).split(": ", 1)[1])
-        raise ConfigError(f"invalid PE spec {short_repr(where or cls.NAME)}: " + "; ".join(problems))
+        raise ConfigError(f"invalid PE spec {short_repr(where or cls.NAME)}: " + list_problems(problems))
 
     # ----- naming
     @property
@@ -230,7 +230,7 @@ def parse(spec: Any) -> PESpec:
                 params[k.strip()] = v.strip()
         if problems:
             raise ConfigError(f"malformed PE spec {short_repr(spec)} (form NAME[:key=value,...]): "
-                              + "; ".join(problems))
+                              + list_problems(problems))
         return variant(name.strip()).from_params(params, where=spec)
     if isinstance(spec, Mapping):
         if "name" in spec:

@@ -34,7 +34,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from accel.errors import AccelError, ConfigError, short_repr
+from accel.errors import AccelError, ConfigError, list_problems, short_repr
 from cost_models.explore.records import Point, Workload
 
 #: Result columns an objective or constraint may name, with the direction that is better.
@@ -359,7 +359,7 @@ def sweep_from_dict(data: Any, *, source: str = "<dict>",
         problems.append(f"max_points must be an integer >= 1, got {short_repr(max_points)}")
         max_points = 5000
     if problems:
-        raise ConfigError(f"{source}: {len(problems)} problem(s): " + "; ".join(problems))
+        raise ConfigError(f"{source}: {len(problems)} problem(s): " + list_problems(problems))
 
     points = []
     for grid_workloads, (pes, grid) in grids:
