@@ -51,7 +51,7 @@ def short_repr(value: object, limit: int = QUOTE_LIMIT) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def list_problems(problems: list[str], limit: int = 10) -> str:
+def list_problems(problems: list[str], limit: int = 50) -> str:
     """``problems`` joined with "; ", the first ``limit`` of them and a count of the rest."""
     shown = "; ".join(problems[:limit])
     return shown if len(problems) <= limit else f"{shown}; and {len(problems) - limit} more"
