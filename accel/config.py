@@ -54,6 +54,12 @@ class _Loader(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
 
+    def fetch_flow_collection_start(self, token_class):
+        # Refused while scanning: PyYAML looks up to 1024 characters ahead for a key after each '[' or '{'.
+        if self.flow_level >= MAX_DEPTH:
+            raise _Refused(None, None, f"nested deeper than {MAX_DEPTH} levels", self.get_mark())
+        super().fetch_flow_collection_start(token_class)
+
     def compose_node(self, parent, index):
         self._depth += 1
         try:
@@ -66,7 +72,7 @@ class _Loader(yaml.SafeLoader):
     def construct_object(self, node, deep=False):
         try:
             return super().construct_object(node, deep=deep)
-        except (ValueError, TypeError, KeyError, AttributeError, OverflowError):  # e.g. ``!!float x``
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError):  # e.g. ``!!float x``
             raise _Refused(None, None, f"cannot read {short_repr(node.value)} as {node.tag}",
                            node.start_mark) from None
 
@@ -157,7 +163,7 @@ def parse_yaml(text: str, source: str = "<string>") -> Any:
             return None
         _check_expansion(node)
         return loader.construct_document(node)
-    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:  # raised inside a generator
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:  # in a generator
         raise ConfigError(f"{source}: malformed YAML: a value cannot be built: {_clip(str(exc))}") from None
     except _Refused as exc:
         raise ConfigError(f"{source}: {exc.problem} at {_where(exc.problem_mark)}") from None

@@ -169,12 +169,18 @@ def table_from_dict(data: Any, source: str = "<dict>") -> CostTable:
             problems.append(f"unknown op {short_repr(k)} under ops; valid: {', '.join(ANCHORED_OPS)}")
     cells = {}
     raw_cells = data.get("cells") or {}
+    if not isinstance(raw_cells, dict):
+        problems.append(f"cells must be a mapping, got {short_repr(raw_cells)}")
+        raw_cells = {}
     for k in CELLS:
         f = _figure(raw_cells.get(k), f"cells.{k}", problems)
         if f:
             cells[k] = f
     memory = {}
     raw_mem = data.get("memory") or {}
+    if not isinstance(raw_mem, dict):
+        problems.append(f"memory must be a mapping, got {short_repr(raw_mem)}")
+        raw_mem = {}
     for k in MEMORY_SCALARS:
         f = _figure(raw_mem.get(k), f"memory.{k}", problems)
         if f:

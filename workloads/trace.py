@@ -177,7 +177,7 @@ def load_trace(directory: str | Path, *, arrays: bool = True) -> Trace:
             ref = rec.get(attr)
             if ref is None or not arrays:
                 continue
-            if ref not in cache:
+            if not isinstance(ref, str) or ref not in cache:  # a bad reference is refused by _load_array
                 cache[ref] = _load_array(d, ref, f"op #{i} ({fields['name']!r}, layer {fields['layer']})")
             tensors[attr] = cache[ref]
         op = GemmOp(**fields, a=tensors["a"], w=tensors["w"])
@@ -192,7 +192,7 @@ def load_trace(directory: str | Path, *, arrays: bool = True) -> Trace:
 
 def _load_array(d: Path, ref: Any, where: str) -> np.ndarray:
     """One numeric array file of trace ``d``; the reference must stay inside ``d/arrays``."""
-    if not isinstance(ref, str) or not ref.startswith("arrays/"):
+    if not isinstance(ref, str) or not ref.startswith("arrays/") or "\x00" in ref:
         raise TraceError(f"trace {str(d)!r} {where} has array reference {ref!r}; expected 'arrays/<file>.npy'")
     f = d / ref
     if f.resolve().parent != (d / "arrays").resolve():
