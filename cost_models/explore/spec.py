@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from importlib import resources
@@ -69,6 +70,7 @@ _FLOAT_AXES = {name for name, t in _FIELD_TYPES.items() if t == "float"}
 PRESET_PACKAGE = "cost_models.explore.presets"
 ATTENTION_MODES = ("reference", "pe")
 MAX_NAME = 100
+MAX_COMBINATIONS = 200_000  # axis-value combinations expanded before duplicates are removed
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,7 @@ def _axis_values(name: str, raw: Any, problems: list[str]) -> list[Any]:
                 problems.append(f"axes.array: {exc}")
                 continue
             errs = _design_axis_problems("array_rows", rows) + _design_axis_problems("array_cols", cols)
-            problems.extend(errs)
+            problems.extend(f"axes.array {short_repr(v)}: {e}" for e in errs)
             if not errs:
                 out.append({"array_rows": rows, "array_cols": cols})
             continue
@@ -233,7 +235,7 @@ def _axis_values(name: str, raw: Any, problems: list[str]) -> list[Any]:
         problems.extend(errs)
         if not errs:
             out.append({name: v})
-    return out
+    return [dict(items) for items in dict.fromkeys(tuple(d.items()) for d in out)]  # each value once
 
 
 def _parse_grid(axes: Any, where: str, canonical_pe, problems: list[str]) -> tuple[list[str], list[list[dict]]]:
@@ -361,6 +363,10 @@ def sweep_from_dict(data: Any, *, source: str = "<dict>",
     if problems:
         raise ConfigError(f"{source}: {len(problems)} problem(s): " + list_problems(problems))
 
+    combinations = sum(len(ws) * len(set(pes)) * math.prod(map(len, grid)) for ws, (pes, grid) in grids)
+    if combinations > (limit := max(MAX_COMBINATIONS, 2 * max_points)):
+        raise ConfigError(f"{source}: the sweep's axes span {combinations:,} combinations, more than {limit:,} "
+                          f"(max_points={max_points}); narrow the axes")
     points = []
     for grid_workloads, (pes, grid) in grids:
         for workload in grid_workloads:

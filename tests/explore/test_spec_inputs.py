@@ -63,9 +63,9 @@ def test_a_plain_name_is_the_default_output_directory(tmp_path, capsys, monkeypa
 def test_array_shapes_are_read_as_strings(tmp_path):
     good = load_sweep(_sweep(tmp_path, "axes: {pe: [x], array: [4x4, 16x8]}\n"))
     assert [(p.array_rows, p.array_cols) for p in good.points] == [(4, 4), (16, 8)]
-    with pytest.raises(ConfigError, match=r"^.*s\.yaml: 2 problem\(s\): array\.rows must be an integer in 1\.\.4096, "
-                                          r"got 0; axes\.array: array shape must be a string ROWSxCOLS like '32x32', "
-                                          r"got int 4$"):
+    with pytest.raises(ConfigError, match=r"^.*s\.yaml: 2 problem\(s\): axes\.array '0x4': array\.rows must be an "
+                                          r"integer in 1\.\.4096, got 0; axes\.array: array shape must be a string "
+                                          r"ROWSxCOLS like '32x32', got int 4$"):
         load_sweep(_sweep(tmp_path, "axes: {pe: [x], array: [0x4, 4]}\n"))
 
 
@@ -99,3 +99,17 @@ def test_non_finite_numbers_in_a_sweep_are_refused(tmp_path):
         load_sweep(_sweep(tmp_path, "axes: {pe: [x], dram_bandwidth_bytes_per_cycle: [64, .inf]}\n"))
     with pytest.raises(ConfigError, match=r"constraints\.max_area_um2 must be a number, got '1e999x'"):
         sweep_from_dict({"axes": {"pe": "x"}, "constraints": {"max_area_um2": "1e999x"}})
+
+
+def test_axes_are_counted_before_the_grid_is_built():
+    axes = {"pe": ["a", "b"], "freq_mhz": list(range(1, 101)), "weight_buffer_kib": list(range(1, 101)),
+            "input_buffer_kib": list(range(1, 101)), "array": ["4x4", "4x4", " 4X4 "]}  # one array value, thrice
+    tracemalloc.start()
+    with pytest.raises(ConfigError, match=r"^<dict>: the sweep's axes span 2,000,000 combinations, more than 200,000 "
+                                          r"\(max_points=5000\); narrow the axes$"):
+        sweep_from_dict({"axes": axes})
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 8 * 2 ** 20
+    axes.update(freq_mhz=[1, 2], weight_buffer_kib=[1], input_buffer_kib=[1, 2, 3])
+    assert len(sweep_from_dict({"axes": axes}).points) == 2 * 2 * 3
