@@ -6,6 +6,7 @@ The workloads package owns capture, save and load; ``sim`` and ``cost_models`` r
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -193,12 +194,14 @@ def load_trace(directory: str | Path, *, arrays: bool = True) -> Trace:
 def _load_array(d: Path, ref: Any, where: str) -> np.ndarray:
     """One numeric array file of trace ``d``; the reference must stay inside ``d/arrays``."""
     if not isinstance(ref, str) or not ref.startswith("arrays/") or "\x00" in ref:
-        raise TraceError(f"trace {str(d)!r} {where} has array reference {ref!r}; expected 'arrays/<file>.npy'")
+        raise TraceError(f"trace {str(d)!r} {where} has array reference {short_repr(ref)}; "
+                         "expected 'arrays/<file>.npy'")
     f = d / ref
     if f.resolve().parent != (d / "arrays").resolve():
-        raise TraceError(f"trace {str(d)!r} {where} has array reference {ref!r} outside its arrays/ directory")
-    if not f.is_file():
-        raise TraceError(f"trace {str(d)!r} {where} refers to missing array file {ref!r}")
+        raise TraceError(f"trace {str(d)!r} {where} has array reference {short_repr(ref)} "
+                         "outside its arrays/ directory")
+    if not os.path.isfile(f):  # False, not OSError, for names the file system refuses (too long)
+        raise TraceError(f"trace {str(d)!r} {where} refers to missing array file {short_repr(ref)}")
     try:
         arr = np.load(f, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
