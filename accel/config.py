@@ -7,8 +7,8 @@ Every YAML file the toolkit reads goes through :func:`read_yaml`, which refuses,
 - nesting deeper than :data:`MAX_DEPTH`, and alias graphs that expand to more than :data:`MAX_NODES`
   nodes or refer to themselves (an "alias bomb" is counted on the composed node graph, whose aliases
   are shared references, before any Python object is built);
-- duplicate mapping keys (YAML would silently keep the last), and non-finite numbers (``.inf``,
-  ``.nan``, ``1e999``);
+- duplicate mapping keys (YAML would silently keep the last), non-finite numbers (``.inf``, ``.nan``,
+  ``1e999``), integers outside the signed 64-bit range, and values their explicit tag cannot build;
 - integers that are not plain decimals: ``0x4`` or ``010`` stay strings (YAML 1.1 would read them as 4
   and 8, so an array shape ``0x4`` would become the number 4).  ``1e5`` is a float, as in YAML 1.2.
 

@@ -159,3 +159,25 @@ def test_design_alias_bomb_through_the_command_line(tmp_path, capsys):
     assert first == (f"accel: error: {bomb}: aliases expand this document to more than 100,000 nodes (an alias "
                      "bomb?) at line 7, column 4")
     assert peak < 16 * 2 ** 20
+
+
+def test_design_kv_cache_format_is_a_known_format(tmp_path):
+    f = tmp_path / "d.yaml"
+    f.write_text("pe: int8_mac\nkv_cache_format: bfp12_b32\n")
+    assert load_design(f).kv_cache_format == "bfp12_b32"
+    f.write_text("pe: int8_mac\nkv_cache_format: bfp99\n")
+    with pytest.raises(ConfigError, match=rf"^{f}: kv_cache_format: unknown format 'bfp99'; valid choices: int2, "):
+        load_design(f)
+    f.write_text("pe: int8_mac\nkv_cache_format: 12\n")
+    with pytest.raises(ConfigError, match=rf"^{f}: kv_cache_format: format name must be a string, got 12$"):
+        load_design(f)
+
+
+def test_at_most_50_problems_are_listed(tmp_path):
+    f = tmp_path / "d.yaml"
+    f.write_text("pe: int8_mac\n" + "".join(f"k{i:02d}: 1\n" for i in range(60)))
+    with pytest.raises(ConfigError) as ei:
+        load_design(f)
+    msg = str(ei.value)
+    assert msg.count("unknown top-level key") == 50 and "'k49'" in msg and "'k50'" not in msg
+    assert msg.endswith("; and 10 more")
