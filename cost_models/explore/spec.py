@@ -145,7 +145,8 @@ def _pe_strings(entry: Any, where: str, problems: list[str]) -> list[str]:
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
         problems.append(f"{where} must be a PE spec string or a mapping with a 'name', got {short_repr(entry)}")
         return []
-    params = {k: (v if isinstance(v, list) else [v]) for k, v in sorted(entry.items()) if k != "name"}
+    params = {k: (v if isinstance(v, list) else [v]) for k, v in sorted(entry.items(), key=lambda kv: str(kv[0]))
+              if k != "name"}
     for k, vs in params.items():
         if not vs:
             problems.append(f"{where}.{k} is an empty list; give at least one value")

@@ -113,3 +113,10 @@ def test_axes_are_counted_before_the_grid_is_built():
     assert peak < 8 * 2 ** 20
     axes.update(freq_mhz=[1, 2], weight_buffer_kib=[1], input_buffer_kib=[1, 2, 3])
     assert len(sweep_from_dict({"axes": axes}).points) == 2 * 2 * 3
+
+
+def test_non_string_keys_are_reported_not_sorted_into_a_type_error():
+    with pytest.raises(ConfigError, match=r"^<dict>: 2 problem\(s\): unknown top-level key 1; .*unknown axis None; "):
+        sweep_from_dict({1: 2, "axes": {"pe": [{"name": "x", 1: "a", "b": ["c", "d"]}], None: 3}})
+    s = sweep_from_dict({"axes": {"pe": [{"name": "x", 1: "a", "b": ["c", "d"]}]}})
+    assert [p.pe for p in s.points] == ["x:1=a,b=c", "x:1=a,b=d"]

@@ -68,7 +68,8 @@ scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.tex
 
 def values(keys: list[str] | None = None, max_leaves: int = 30) -> st.SearchStrategy:
     """Nested YAML-able values; mapping keys drawn from ``keys`` (a schema's vocabulary) or any text."""
-    key = st.sampled_from(keys) | st.text(max_size=8) if keys else st.text(max_size=8)
+    key = st.text(max_size=8) | st.integers(-3, 3) | st.none()
+    key = st.sampled_from(keys) | key if keys else key
     return st.recursive(scalars, lambda inner: st.lists(inner, max_size=5) | st.dictionaries(key, inner, max_size=5),
                         max_leaves=max_leaves)
 
@@ -120,7 +121,9 @@ def yaml_inputs(seed: str, keys: list[str], key: str) -> st.SearchStrategy:
     """Bytes for a YAML loader: dumped random structures, mutated seeds, hostile constructs and raw bytes."""
     import yaml
 
-    dumped = values(keys).map(lambda v: yaml.safe_dump(v, allow_unicode=True).encode("utf-8", "surrogatepass"))
-    top = st.dictionaries(st.sampled_from(keys), values(keys), max_size=len(keys)).map(
-        lambda v: yaml.safe_dump(v, allow_unicode=True).encode("utf-8", "surrogatepass"))
+    def dump(v) -> bytes:
+        return yaml.safe_dump(v, allow_unicode=True, sort_keys=False).encode("utf-8", "surrogatepass")
+
+    dumped = values(keys).map(dump)
+    top = st.dictionaries(st.sampled_from(keys), values(keys), max_size=len(keys)).map(dump)
     return st.one_of(top, dumped, mutated(seed), hostile_yaml(key), st.binary(max_size=200))
