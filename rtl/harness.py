@@ -52,6 +52,7 @@ class Harness(wiring.Component):
     """``core`` (a component of input streams and one output stream) behind RAMs and SPI (module docstring)."""
 
     def __init__(self, core, *, depth: int = 256):
+        self._MustUse__silence = True  # a harness refused below is never elaborated: no "unused" warning for it
         if not 1 <= depth <= 1 << ADDR_BITS:
             raise ConfigError(f"harness depth must be 1..{1 << ADDR_BITS} beats, got {depth!r}")
         self.core, self.depth = core, depth
@@ -64,6 +65,7 @@ class Harness(wiring.Component):
         self.data_bits = 8 * -(-max(widest, 10) // 8)
         self.frame_bits = 8 + ADDR_BITS + self.data_bits
         super().__init__({"sck": In(1), "cs_n": In(1, init=1), "mosi": In(1), "miso": Out(1)})
+        self._MustUse__silence = False
 
     def elaborate(self, platform):
         m = Module()

@@ -27,6 +27,7 @@ def test_depth_out_of_range(depth):
 
 def test_frame_holds_the_widest_payload_in_whole_bytes():
     h = Harness(_core(), depth=4)
+    h._MustUse__silence = True
     assert [n for n, _ in h.inputs] == ["wl", "a"] and h.output == "o"
     assert h.data_bits % 8 == 0 and h.data_bits >= h.output_bits > h.data_bits - 8
     assert h.frame_bits == 16 + h.data_bits
