@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +12,7 @@ from accel.errors import ConfigError
 from accel.pe.base import PESpec, register
 from accel.pe.elementwise import grid_bits, lsb_exp, tag
 from accel.pe.kulisch import acc_width, exact_matmul_int, grid_ints, round_ints_to_fp32
-from accel.pe.operands import check_shapes
+from accel.pe.operands import check_shapes, per_tensor
 
 
 @functools.cache
@@ -111,22 +110,21 @@ class BlockMAC(PESpec):
             raise ConfigError(f"weights must be quantized with {self.weight_format!r} along K (axis 0), got "
                               f"{qw.scheme.name!r} axis {qw.axis!r}")
         fa, fw = qa.scheme.element, qw.scheme.element
-        IA, IW = grid_ints(qa.element_values(), lsb_exp(fa)), grid_ints(qw.element_values(), lsb_exp(fw))
-        xa, xw = _log2_pow2(qa.scales), _log2_pow2(qw.scales)  # (M, J), (J, N)
-        M, N, J = A.shape[0], IW.shape[1], K // b
-        acc = np.zeros((M, N), dtype=np.float32)
+        IA, xa = grid_ints(qa.element_values(), lsb_exp(fa)), _log2_pow2(qa.scales)  # (M, K), (M, J)
+        FW, xw, wmax = per_tensor(qw, ("block_operand",), lambda: _weight_operand(qw, lsb_exp(fw)))
+        M, N, J = A.shape[0], FW.shape[1], K // b
         lsb0 = lsb_exp(fa) + lsb_exp(fw)
-        # Block sums below 2^53 grid units are exact in float64, and so is their power-of-two scaling
-        # (scales >= 2^-127, elements >= 2^-9: far above float64's underflow): one rounding to FP32.
-        fast = grid_bits(fa) + grid_bits(fw) + math.ceil(math.log2(b)) <= 52
-        FA, FW = IA.astype(np.float64), IW.astype(np.float64)
-        pa, pw = np.ldexp(1.0, xa + lsb0), np.ldexp(1.0, xw)  # powers of two, exact
+        # Block sums below 2^53 grid units are exact in float64 (any summation order), and so is their
+        # power-of-two scaling (scales >= 2^-127, elements >= 2^-9: far above float64's underflow): one
+        # rounding to FP32.  The bound: b max|IA| max|IW| < 2^53, checked on the operands at hand.
+        fast = b * int(np.abs(IA).max(initial=0)) * wmax < 2**53
         with np.errstate(over="ignore", invalid="ignore"):
-            for j in range(J):
-                if fast:
-                    D = FA[:, j * b:(j + 1) * b] @ FW[j * b:(j + 1) * b]
-                    acc += (D * (pa[:, j, None] * pw[None, j, :])).astype(np.float32)  # exponents added
-                else:
+            if fast:
+                acc = _block_sums_fp32(IA.astype(np.float64), FW, np.ldexp(1.0, xa + lsb0), np.ldexp(1.0, xw), b)
+            else:
+                IW = FW.astype(np.int64)
+                acc = np.zeros((M, N), dtype=np.float32)
+                for j in range(J):
                     D = exact_matmul_int(IA[:, j * b:(j + 1) * b], IW[j * b:(j + 1) * b])
                     acc += round_ints_to_fp32(D, lsb0 + xa[:, j, None] + xw[None, j, :])
         act = self.activity_for(M, N, K)
@@ -146,3 +144,42 @@ class BlockMAC(PESpec):
         return act
 
 
+def _weight_operand(qw, lsb: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Weight element integers on their grid (as float64, exact), scale exponents, max |integer|."""
+    FW = grid_ints(qw.element_values(), lsb).astype(np.float64)
+    return FW, _log2_pow2(qw.scales), int(np.abs(FW).max(initial=0))
+
+
+def _block_sums_fp32(FA: np.ndarray, FW: np.ndarray, pa: np.ndarray, pw: np.ndarray, b: int) -> np.ndarray:
+    """acc = sum_j fl32(D_j pa[:, j] pw[j, :]) in block order, D_j = FA[:, block j] @ FW[block j] (exact).
+
+    D_j comes from float64 BLAS (exact: the caller checked the bound); a compiled pass scales it by the two
+    powers of two (exact in float64, so (D pa) pw = D (pa pw)), rounds it to FP32 and adds it to acc.
+    """
+    M, K = FA.shape
+    N = FW.shape[1]
+    acc = np.zeros((M, N), dtype=np.float32)
+    D = np.empty((M, N), dtype=np.float64)
+    add = _block_add_kernel()
+    for j in range(K // b):
+        np.matmul(FA[:, j * b:(j + 1) * b], FW[j * b:(j + 1) * b], out=D)
+        add(D, pa[:, j], pw[j], acc)
+    return acc
+
+
+@functools.cache
+def _block_add_kernel():
+    """numba kernel: acc += fl32(D pa pw) elementwise (one block's contribution)."""
+    from accel.pe.jit import numba
+
+    @numba().njit(cache=True, nogil=True)
+    def add(D, pa, pw, acc):  # pragma: no cover - compiled
+        M, N = D.shape
+        for m in range(M):
+            s = pa[m]
+            d = D[m]
+            row = acc[m]
+            for n in range(N):
+                row[n] = row[n] + np.float32(d[n] * s * pw[n])
+
+    return add

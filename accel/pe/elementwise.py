@@ -53,6 +53,10 @@ def scaled_operands(A: np.ndarray, W: np.ndarray, act_format: str, weight_format
         if qw.scheme.name != f"{weight_format}_per_channel_fp32" or qw.axis != 0:
             raise ConfigError(f"weights must be quantized with {weight_format + '_per_channel_fp32'!r} along K "
                               f"(axis 0), got {qw.scheme.name!r} axis {qw.axis!r}")
+        from accel.pe.operands import per_tensor
+
+        ew = per_tensor(qw, ("element_values",), qw.element_values)  # decoded once per weight tensor
     else:
         qw = quantize(np.asarray(W, dtype=np.float64), f"{weight_format}_per_channel_fp32", axis=0)
-    return qa.element_values(), qa.scales[:, 0], qw.element_values(), qw.scales[0]
+        ew = qw.element_values()
+    return qa.element_values(), qa.scales[:, 0], ew, qw.scales[0]

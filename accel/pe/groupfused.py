@@ -33,11 +33,12 @@ BLAS_ROWS = 16  # from this many rows on, the group sums come from BLAS instead 
 
 
 def fused_group_dequant(a: np.ndarray, codes: np.ndarray, g: int, scales32: np.ndarray, zeros: np.ndarray | None,
-                        mins32: np.ndarray | None, Sa: np.ndarray | None) -> np.ndarray:
+                        mins32: np.ndarray | None, Sa: np.ndarray | None, codes_as=None) -> np.ndarray:
     """acc (M, N) float32 as ``mixpe.dequant_groups`` defines it; ``a`` float32/float64 (exact sums, see above).
 
     ``zeros`` (J, N) and ``Sa`` (J, M) are converted to a's dtype (as the reference does); ``mins32`` is the
-    float32 mins, used with Sa converted to float32.
+    float32 mins, used with Sa converted to float32.  ``codes_as(dtype)``: the codes converted (e.g. cached
+    per weight tensor), for the BLAS branch.
     """
     dt = a.dtype
     a = np.ascontiguousarray(a)
@@ -56,7 +57,7 @@ def fused_group_dequant(a: np.ndarray, codes: np.ndarray, g: int, scales32: np.n
     # Many rows: BLAS computes the exact sums of one group for all rows (one call per group, as few and as
     # large as the reference's), a compiled kernel adds that group's dequantized terms to acc.
     J, N = K // g, codes.shape[1]
-    w = codes.astype(dt)
+    w = codes.astype(dt) if codes_as is None else codes_as(dt)
     acc = np.zeros((M, N), dtype=np.float32)
     P = np.empty((M, N), dtype=dt)
     dequant = _dequant_kernel()

@@ -25,9 +25,10 @@ WEIGHT_FORMATS = {
 }
 GGML_GROUP = GGML_BLOCK  # Q4_0 / Q4_1 block size (accel.formats.ggml)
 _ADAPTED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # QTensor -> GroupWeights
+_DERIVED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # weight object -> {key: derived operand}
 
 
-@dataclass
+@dataclass(eq=False)
 class GroupWeights:
     """Weights (K, N) split into J = K / g groups along K."""
 
@@ -69,6 +70,10 @@ class GroupWeights:
     def mins32(self) -> np.ndarray | None:
         """The mins as float32 (exact: fp16 values) or None, computed once per tensor."""
         return None if self.mins is None else self.mins.astype(np.float32)
+
+    def codes_as(self, dtype) -> np.ndarray:
+        """``codes`` converted to ``dtype`` (exact: small integers), made once per tensor and dtype."""
+        return per_tensor(self, ("codes_as", np.dtype(dtype).str), lambda: self.codes_c.astype(dtype))
 
     def expand(self, per_group: np.ndarray) -> np.ndarray:
         """(J, N) -> (K, N) by repeating each group's row g times."""
@@ -153,6 +158,21 @@ def adapted_qtensor(qt) -> GroupWeights:
         except TypeError:
             pass
         return gw
+
+
+def per_tensor(weight, key: tuple, make):
+    """``make()`` computed once per weight object (QTensor, GroupWeights) and ``key``, else every call.
+
+    Model weights are the same objects on every call, so what a PE derives from them alone (decoded
+    elements, FP16 dequantized weights, L-Mul fields) is made once; the entry goes with the weight.
+    """
+    try:
+        slot = _DERIVED.setdefault(weight, {})
+    except TypeError:  # not weak-referenceable (e.g. a plain array): nothing to cache on
+        return make()
+    if key not in slot:
+        slot[key] = make()
+    return slot[key]
 
 
 def from_qtensor(qt) -> GroupWeights:
