@@ -112,21 +112,9 @@ class BlockMAC(PESpec):
         fa, fw = qa.scheme.element, qw.scheme.element
         IA, xa = grid_ints(qa.element_values(), lsb_exp(fa)), _log2_pow2(qa.scales)  # (M, K), (M, J)
         FW, xw, wmax = per_tensor(qw, ("block_operand",), lambda: _weight_operand(qw, lsb_exp(fw)))
-        M, N, J = A.shape[0], FW.shape[1], K // b
-        lsb0 = lsb_exp(fa) + lsb_exp(fw)
-        # Block sums below 2^53 grid units are exact in float64 (any summation order), and so is their
-        # power-of-two scaling (scales >= 2^-127, elements >= 2^-9: far above float64's underflow): one
-        # rounding to FP32.  The bound: b max|IA| max|IW| < 2^53, checked on the operands at hand.
-        fast = b * int(np.abs(IA).max(initial=0)) * wmax < 2**53
+        M, N = A.shape[0], FW.shape[1]
         with np.errstate(over="ignore", invalid="ignore"):
-            if fast:
-                acc = _block_sums_fp32(IA.astype(np.float64), FW, np.ldexp(1.0, xa + lsb0), np.ldexp(1.0, xw), b)
-            else:
-                IW = FW.astype(np.int64)
-                acc = np.zeros((M, N), dtype=np.float32)
-                for j in range(J):
-                    D = exact_matmul_int(IA[:, j * b:(j + 1) * b], IW[j * b:(j + 1) * b])
-                    acc += round_ints_to_fp32(D, lsb0 + xa[:, j, None] + xw[None, j, :])
+            acc = block_dot_fp32(IA, FW, xa + lsb_exp(fa) + lsb_exp(fw), xw, b, wmax)
         act = self.activity_for(M, N, K)
         act.add("acc_overflow", "fp32", count=int(np.isinf(acc).sum()))
         return acc.astype(np.float64), act
@@ -148,6 +136,28 @@ def _weight_operand(qw, lsb: int) -> tuple[np.ndarray, np.ndarray, int]:
     """Weight element integers on their grid (as float64, exact), scale exponents, max |integer|."""
     FW = grid_ints(qw.element_values(), lsb).astype(np.float64)
     return FW, _log2_pow2(qw.scales), int(np.abs(FW).max(initial=0))
+
+
+def block_dot_fp32(IA: np.ndarray, FW: np.ndarray, ea: np.ndarray, ew: np.ndarray, b: int,
+                   wmax: int | None = None) -> np.ndarray:
+    """acc = sum_j fl32(D_j 2^(ea[:, j] + ew[j, :])) in block order, D_j the exact integer block dot products.
+
+    IA (M, K) int64 and FW (K, N) float64 holding integers; ea (M, J) / ew (J, N) the exponents.  When
+    b max|IA| max|FW| < 2^53 (``wmax`` = max|FW| if known), float64 BLAS computes every D_j exactly in any
+    order, and its power-of-two scaling is exact (exponents far above float64's underflow for the MX/BFP
+    scales, >= 2^-127 times element LSBs >= 2^-9), so one cast rounds it once to FP32; otherwise integer
+    limbs (``exact_matmul_int``) and ``round_ints_to_fp32``.
+    """
+    if wmax is None:
+        wmax = int(np.abs(FW).max(initial=0))
+    if b * int(np.abs(IA).max(initial=0)) * wmax < 2**53:
+        return _block_sums_fp32(IA.astype(np.float64), FW, np.ldexp(1.0, ea), np.ldexp(1.0, ew), b)
+    IW = FW.astype(np.int64)
+    acc = np.zeros((IA.shape[0], FW.shape[1]), dtype=np.float32)
+    for j in range(IA.shape[1] // b):
+        D = exact_matmul_int(IA[:, j * b:(j + 1) * b], IW[j * b:(j + 1) * b])
+        acc += round_ints_to_fp32(D, ea[:, j, None] + ew[None, j, :])
+    return acc
 
 
 def _block_sums_fp32(FA: np.ndarray, FW: np.ndarray, pa: np.ndarray, pw: np.ndarray, b: int) -> np.ndarray:
