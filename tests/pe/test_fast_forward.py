@@ -18,6 +18,7 @@ from accel.pe.block import block_dot_fp32
 from accel.pe.elementwise import element_format, lsb_exp, scaled_operands
 from accel.pe.lmul_core import lmul
 from accel.pe.mixpe import dequant_groups, group_sums
+from accel.pe.operands import as_group_weights
 from accel.quant import quantize
 
 pytestmark = pytest.mark.unit
@@ -176,7 +177,8 @@ def test_block_mac_equals_block_reference(spec, shape):
 
 
 def _block_gemm_reference(s, A, W):
-    qa, qw = quantize(A, s.act_format, axis=1), quantize(W, s.weight_format, axis=0)
+    qa = quantize(A, s.act_format, axis=1)
+    qw = W if hasattr(W, "codes") else quantize(W, s.weight_format, axis=0)
     fa, fw = qa.scheme.element, qw.scheme.element
     IA, IW = kulisch.grid_ints(qa.element_values(), lsb_exp(fa)), kulisch.grid_ints(qw.element_values(), lsb_exp(fw))
 
@@ -292,3 +294,75 @@ def test_group_sums_are_exact_for_w4a16_inputs():
     for m in range(2):
         for j in range(2):
             assert Fraction(got[j, m]) == sum(Fraction(x) for x in a[m, 32 * j:32 * (j + 1)])
+
+
+# ----- real SmolLM2 activations and weights, as an accuracy run hands them to the PEs
+REAL_SPECS = ["int8_mac", "mixpe_w4a8:weight_format=q4_1", "mixpe_w4a8", "mixpe_w4a16:weight_format=q4_1",
+              "fp16_dequant_first:weight_format=q4_1", "block_mac",
+              "block_mac:weight_format=bfp12_b32,act_format=bfp16_b32", "minifloat_mac",
+              "minifloat_mac:accumulate=kulisch", "minifloat_mac:weight_format=float4_e2m1fn", "lmul"]
+#: (product, layer): K = 576 and 1536, the first and the last layer (the 49152-column LM head is left to the
+#: benchmark, which compares logits: its operand preparation alone would double this test's time)
+REAL_TENSORS = (("attn_q", 0), ("ffn_down", 0), ("attn_v", 29), ("ffn_gate", 29))
+
+
+@pytest.fixture(scope="module")
+def smollm2_operands():
+    """(weight handle, the activations the reference forward multiplies it with) for REAL_TENSORS, 20 tokens."""
+    from workloads import providers as prov
+    from workloads.models import eval_ids, load_model
+
+    model = load_model("smollm2-135m")
+    seen = {}
+
+    def record(x, weight, *, name, layer):
+        if (name, layer) in REAL_TENSORS:
+            seen[name, layer] = (weight, np.array(x, dtype=np.float64))
+        return prov.reference(x, weight, name=name, layer=layer)
+
+    model.forward(eval_ids(model, 20), provider=record)
+    assert sorted(seen) == sorted(REAL_TENSORS)
+    return [seen[k] for k in REAL_TENSORS]
+
+
+def _definition(s, A, W):
+    """The variant's slow, defining computation on operand W (as the provider prepared it)."""
+    from accel.pe.intdot import _ordered
+    from accel.pe.mixpe import group_sums as gsums
+    from accel.pe.operands import quantize_rows_int
+
+    if s.name in ("minifloat_mac", "lmul"):
+        return _element_reference(s, A, W)
+    if s.name == "block_mac":
+        return _block_gemm_reference(s, A, W).astype(np.float64)
+    if s.name == "fp16_dequant_first":
+        a16 = fp32.to_fp16_saturating(A).astype(np.float32)
+        return k_loop(a16, s.dequantized_weights(W).astype(np.float32)).astype(np.float64)
+    if s.name == "mixpe_w4a16":
+        parts = s.group_parts(A, W)
+        return dequant_groups(parts["P"], parts["Sa"], parts["weights"], A.shape[0]).astype(np.float64)
+    if s.name == "int8_mac":
+        qa, sa = quantize_rows_int(A, 8)
+        acc = qa @ W.scheme.element.to_int(W.codes)
+        c = sa.astype(np.float32)[:, None] * W.scales[0].astype(np.float32)[None, :]
+        return (acc.astype(np.float32) * c).astype(np.float64)
+    gw = as_group_weights(W, s.weight_format, s.group_size)  # mixpe_w4a8: the k-ordered int64 register
+    qa, sa = quantize_rows_int(A, s.act_bits)
+    P, _ = _ordered(qa, gw.codes.astype(np.int64), gw.group_size, s.group_acc_bits, s.overflow)
+    Sa = gsums(qa, gw.group_size) if gw.zeros is not None or gw.mins is not None else None
+    return (sa.astype(np.float32)[:, None] * dequant_groups(iter(P), Sa, gw, qa.shape[0])).astype(np.float64)
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("spec", REAL_SPECS)
+def test_real_smollm2_tensors(spec, smollm2_operands):
+    from workloads import providers as prov
+
+    s = pe.parse(spec)
+    provider = prov.PEProvider(s)
+    for weight, A in smollm2_operands:
+        W = provider.operand(weight)
+        with np.errstate(over="ignore", invalid="ignore"):
+            y = provider(A, weight, name="real", layer=0)
+            want = _definition(s, A, W)
+        assert same_bits(y, want), weight.name
