@@ -9,7 +9,8 @@ t_j = P_j - z[j,n] Sa[j,m] (in the dtype of ``a``), P_j = sum_{k in group j} a[m
 
 Both are bit-identical to the reference (``intdot.group_dot_iter`` + ``mixpe.dequant_groups``), proved:
 - P_j: the caller passes ``a`` as float32 only when every partial sum of any order is an integer of
-  magnitude < 2^24 (float64: a multiple of a common grid step below 2^53 steps), so each add is exact and
+  magnitude < 2^24 (float64: a multiple of a common grid step below 2^53 steps: MixPE W4A16's FP16
+  activations are multiples of 2^-24 below 2^16, times 4-bit codes, g <= 512), so each add is exact and
   the sum does not depend on the order: the kernel's k-sequential sum equals BLAS's blocked sum
   and the exact value the reference's int64 register holds.  The
   integer group register cannot overflow either (the caller checks the bound against ``acc_bits`` first).
