@@ -32,6 +32,8 @@ def register(subparsers) -> None:
     p.add_argument("--evaluator", metavar="MODULE:NAME", default=DEFAULT_EVALUATOR,
                    help="evaluation stage: an Evaluator object or class (default: workloads accuracy + "
                         "sim.simulate + cost_models.evaluate)")
+    p.add_argument("--wait", action="store_true", help="if another explore is using the output directory, wait for "
+                                                        "it to finish instead of refusing")
     p.add_argument("--no-report", action="store_true", help="skip plots and report.md")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -67,23 +69,28 @@ def _explore(args: argparse.Namespace):
         raise ConfigError(f"--jobs must be an integer >= 1, got {args.jobs!r}")
     out = args.out or os.path.join("results", sweep.name)
     return run_study(sweep, evaluator, out, scheduler=args.scheduler, jobs=args.jobs,
-                     progress=not (args.no_progress or args.json), report=not args.no_report, quiet=args.json)
+                     progress=not (args.no_progress or args.json), report=not args.no_report, quiet=args.json,
+                     wait=args.wait)
 
 
-def run_study(sweep, evaluator, out_dir, *, scheduler=None, jobs=None, progress=True, report=True, quiet=True):
-    """Run a sweep and write its report; returns the summary dict (what ``--json`` prints)."""
+def run_study(sweep, evaluator, out_dir, *, scheduler=None, jobs=None, progress=True, report=True, quiet=True,
+              wait=False):
+    """Run a sweep and write its report, holding the output directory's lock; returns the summary dict
+    (what ``--json`` prints)."""
+    from cost_models.explore.lock import output_lock
     from cost_models.explore.report import write_report
     from cost_models.explore.runner import run_points
     from cost_models.explore.store import ResultsStore
 
-    summary = run_points(sweep.points, evaluator, out_dir, scheduler=scheduler, jobs=jobs, progress=progress)
-    result = summary.to_dict()
-    result["sweep"] = sweep.name
-    result["results"] = os.path.join(str(out_dir), "results.parquet")
-    if report and summary.results is not None and len(summary.results):
-        ops = ResultsStore(out_dir).ops(sweep.points)
-        result["report"] = str(write_report(sweep, summary.results, ops, out_dir, backend=summary.backend,
-                                            failures=summary.failures))
+    with output_lock(out_dir, wait=wait):
+        summary = run_points(sweep.points, evaluator, out_dir, scheduler=scheduler, jobs=jobs, progress=progress)
+        result = summary.to_dict()
+        result["sweep"] = sweep.name
+        result["results"] = os.path.join(str(out_dir), "results.parquet")
+        if report and summary.results is not None and len(summary.results):
+            ops = ResultsStore(out_dir).ops(sweep.points)
+            result["report"] = str(write_report(sweep, summary.results, ops, out_dir, backend=summary.backend,
+                                                failures=summary.failures))
     if not quiet:
         print(f"{sweep.name}: {summary.points} points ({summary.points_evaluated} evaluated, "
               f"{summary.points_reused} reused), {summary.accuracy_configs} accuracy configs "
