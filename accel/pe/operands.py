@@ -189,7 +189,7 @@ def from_qtensor(qt) -> GroupWeights:
     if not hasattr(element, "signed"):
         raise ConfigError(f"this PE multiplies integer weights; got scheme {scheme.name!r} with element "
                           f"{element.name!r}")
-    ints = _ints(qt)
+    ints = _weight_ints(qt)
     zeros = None if qt.zeros is None else np.asarray(qt.zeros).astype(np.int64)
     mins = None if qt.mins is None else np.asarray(qt.mins, dtype=np.float64)
     signed = bool(element.signed)
@@ -199,6 +199,24 @@ def from_qtensor(qt) -> GroupWeights:
     codes = np.ascontiguousarray(ints, dtype=small)  # C order: the compiled group kernel reads rows of N
     return GroupWeights(codes, np.asarray(qt.scales, dtype=np.float64), zeros, mins, qt.group_size,
                         int(element.bits), signed, scheme.name)
+
+
+def _weight_ints(qt) -> np.ndarray:
+    """``_ints(qt)`` as int16 for codes of at most 8 bits held in uint8 (weights are large: no int64 copy).
+
+    Two's complement sign extension (c ^ 2^(b-1)) - 2^(b-1) is what the element's ``to_int`` computes for
+    codes in 0..2^b - 1; codes outside that range go to ``to_int``, which reports them.
+    """
+    element = qt.scheme.element
+    codes = np.asarray(qt.codes)
+    if (getattr(element, "frac_bits", 0) == 0 and hasattr(element, "to_int") and element.bits <= 8
+            and codes.dtype == np.uint8 and int(codes.max(initial=0)) < 2**element.bits):
+        c = codes.astype(np.int16)
+        if element.signed:
+            half = np.int16(2 ** (element.bits - 1))
+            c = (c ^ half) - half
+        return c
+    return _ints(qt)
 
 
 def _ints(qt) -> np.ndarray:

@@ -366,3 +366,18 @@ def test_real_smollm2_tensors(spec, smollm2_operands):
             y = provider(A, weight, name="real", layer=0)
             want = _definition(s, A, W)
         assert same_bits(y, want), weight.name
+
+
+@pytest.mark.parametrize("scheme", ["int8_per_channel_fp32", "int4_g32", "uint4_g32_asym", "q4_0", "q4_1",
+                                    "int8_g32", "int3_g32"])
+def test_weight_ints_equal_element_to_int(scheme):
+    """The compact int16 decoding of weight codes equals the element's own ``to_int`` (every code occurs but
+    the most negative one, which symmetric quantization leaves out)."""
+    from accel.pe.operands import _weight_ints
+
+    rng = np.random.default_rng(0)
+    qt = quantize(rng.standard_normal((64, 300)) * np.exp(rng.uniform(-3, 3, (1, 300))), scheme, axis=0)
+    el = qt.scheme.element
+    assert len(np.unique(qt.codes)) >= 2**el.bits - 1
+    got = _weight_ints(qt)
+    assert got.dtype == np.int16 and np.array_equal(got, el.to_int(qt.codes))
