@@ -92,9 +92,11 @@ _RB = 8  # rows per tile: each loaded weight row is used by 8 accumulators
 
 @functools.cache
 def _ordered_kernel(fma: bool):
-    """numba kernel: tiles of 8 rows x 256 columns, k outer, columns inner (vectorised across independent
-    accumulators); every output still adds its products in k order.  ``fma`` lets LLVM fuse the multiply
-    and add (only for exact products, see ``ordered_fp32_dot``)."""
+    """numba kernel: tiles of 8 rows x 256 columns, k outer (four at a time), columns inner (vectorised across
+    independent accumulators).  Every output still adds its products one by one in k order:
+    (((acc + p_k) + p_k+1) + p_k+2) + p_k+3 rounds after each add, as written (no reassociation without
+    fastmath), and only loads and stores the accumulator once per four products.  ``fma`` lets LLVM fuse
+    each multiply with its add (only for exact products, see ``ordered_fp32_dot``)."""
     from accel.pe.jit import numba
 
     @numba().njit(cache=True, nogil=True, fastmath={"contract"} if fma else False)
@@ -103,12 +105,20 @@ def _ordered_kernel(fma: bool):
         # here keeps the two kernels apart in the cache
         M, K = A.shape[0], A.shape[1] + 0 * fma
         N = W.shape[1]
+        K4 = K - K % 4
         acc = np.zeros((M, N), dtype=np.float32)
         for n0 in range(0, N, _NB):
             n1 = min(n0 + _NB, N)
             for m0 in range(0, M, _RB):
                 m1 = min(m0 + _RB, M)
-                for k in range(K):
+                for k in range(0, K4, 4):
+                    w0, w1, w2, w3 = W[k, n0:n1], W[k + 1, n0:n1], W[k + 2, n0:n1], W[k + 3, n0:n1]
+                    for i in range(m0, m1):
+                        a0, a1, a2, a3 = A[i, k], A[i, k + 1], A[i, k + 2], A[i, k + 3]
+                        row = acc[i, n0:n1]
+                        for n in range(n1 - n0):
+                            row[n] = (((row[n] + a0 * w0[n]) + a1 * w1[n]) + a2 * w2[n]) + a3 * w3[n]
+                for k in range(K4, K):
                     w = W[k, n0:n1]
                     for i in range(m0, m1):
                         a = A[i, k]
