@@ -366,6 +366,12 @@ def test_real_smollm2_tensors(spec, smollm2_operands):
             y = provider(A, weight, name="real", layer=0)
             want = _definition(s, A, W)
         assert same_bits(y, want), weight.name
+        if s.name in ("minifloat_mac", "lmul"):  # the direct activation quantization, on real activations
+            from accel.pe.elementwise import rows_minifloat_fast
+
+            qa = quantize(A, f"{s.act_format}_per_channel_fp32", axis=1)
+            ea, sa = rows_minifloat_fast(A, s.act_format)
+            assert same_bits(ea, qa.element_values()) and same_bits(sa, np.asarray(qa.scales, np.float64)[:, 0])
 
 
 @pytest.mark.parametrize("scheme", ["int8_per_channel_fp32", "int4_g32", "uint4_g32_asym", "q4_0", "q4_1",
@@ -381,3 +387,33 @@ def test_weight_ints_equal_element_to_int(scheme):
     assert len(np.unique(qt.codes)) >= 2**el.bits - 1
     got = _weight_ints(qt)
     assert got.dtype == np.int16 and np.array_equal(got, el.to_int(qt.codes))
+
+
+@pytest.mark.parametrize("fmt", ["float8_e4m3fn", "float8_e5m2", "float6_e2m3fn", "float6_e3m2fn", "float4_e2m1fn"])
+def test_rows_minifloat_fast_equals_accel_quant(fmt):
+    from accel.pe.elementwise import rows_minifloat_fast
+
+    f = element_format(fmt)
+    codes = np.arange(2**f.bits)
+    values = f.decode(codes)
+    values = values[np.isfinite(values)]
+    steps = np.diff(np.unique(values))
+    mids = (np.unique(values)[:-1] + steps / 2)  # every tie between neighbours
+    rng = np.random.default_rng(f.bits)
+    rows = [np.r_[values, f.max * 2] / 2, np.r_[mids, np.nextafter(mids, 0), np.nextafter(mids, np.inf), f.max],
+            np.zeros(40), rng.standard_normal(40) * 1e-42, rng.standard_normal(40) * 1e-46,
+            rng.standard_normal(40) * 1e35, np.r_[np.full(39, -0.0), 1.0], rng.standard_normal(300)]
+    width = max(len(r) for r in rows)
+    A = np.array([np.resize(r, width) for r in rows])
+    got = rows_minifloat_fast(A, fmt)
+    qt = quantize(A, f"{fmt}_per_channel_fp32", axis=1)
+    assert got is not None and got[1][1] == 1.0  # the ties row has scale 1: its ties stay ties
+    assert same_bits(got[0], qt.element_values()) and same_bits(got[1], np.asarray(qt.scales, np.float64)[:, 0])
+
+
+def test_rows_minifloat_fast_declines():
+    from accel.pe.elementwise import rows_minifloat_fast
+
+    A = np.ones((2, 3))
+    assert rows_minifloat_fast(A, "float8_e4m3fnuz") is None and rows_minifloat_fast(A, "int8") is None
+    assert rows_minifloat_fast(np.array([[1.0, np.inf]]), "float8_e4m3fn") is None
