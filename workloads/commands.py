@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from accel.cliutil import add_command, add_group
+from accel.cliutil import add_command, add_group, add_int
 from accel.errors import WorkloadError
 
 
@@ -31,10 +31,10 @@ def register(subparsers) -> None:
                     "and record operand tensors; shape-only models (llama2-7b, vit-b16, ...) record shapes.")
     p.add_argument("model", metavar="MODEL")
     p.add_argument("--phase", choices=("prefill", "decode"), default="prefill")
-    p.add_argument("--tokens", type=int, default=None,
-                   help="prompt/context tokens (default 32 for real models, 128 for shape-only LLMs)")
-    p.add_argument("--batch", type=int, default=1, help="batch size (shape-only models)")
-    p.add_argument("--decode-steps", type=int, default=1, help="decode steps recorded (real decoder, decode)")
+    add_int(p, "--tokens", default=None,
+            help="prompt/context tokens (default 32 for real models, 128 for shape-only LLMs)")
+    add_int(p, "--batch", default=1, help="batch size (shape-only models)")
+    add_int(p, "--decode-steps", default=1, help="decode steps recorded (real decoder, decode)")
     p.add_argument("--no-tensors", action="store_true", help="record shapes only (real models)")
     p.add_argument("--unfold-heads", action="store_true", help="one op per attention head (shape-only models)")
     _pe_args(p)
@@ -45,8 +45,8 @@ def register(subparsers) -> None:
                     "(--pe or --design; none: float64 reference) over fixed windows of the evaluation text "
                     "(CPython's pydoc_data/topics.py unless --text).")
     p.add_argument("model", metavar="MODEL")
-    p.add_argument("--tokens", type=int, default=64, help="tokens per window (default 64)")
-    p.add_argument("--windows", type=int, default=2, help="number of windows (default 2)")
+    add_int(p, "--tokens", low=2, default=64, help="tokens per window (default 64)")
+    add_int(p, "--windows", default=2, help="number of windows (default 2)")
     p.add_argument("--kv-format", default=None, help="store the KV cache in this format, e.g. bfp12_b32 (decoder)")
     p.add_argument("--kv-sort", choices=("weights", "calibration"), default=None,
                    help="quantize the K cache with key channels (RoPE pairs together) sorted by W_k row norm "
@@ -92,6 +92,20 @@ def _resolve_pe(args) -> tuple[Any, str | None]:
     return None, None
 
 
+def _check_forward(model: str, tokens: int) -> None:
+    """Refuse, before the model is loaded, a decoder forward pass the machine cannot hold (accel.limits)."""
+    from accel import limits
+    from workloads.models import real_model_kind
+    from workloads.shapes import MODELS
+
+    if real_model_kind(model) != "decoder" or model not in MODELS:
+        return  # encoders refuse more than their positions themselves, at a size that always fits
+    s = MODELS[model]
+    limits.check(limits.decoder_forward(f"{model} and a forward pass over {tokens:,} tokens", tokens,
+                                        n_layers=s.n_layers, hidden=s.hidden, ffn=s.ffn, n_heads=s.n_heads,
+                                        n_kv_heads=s.n_kv_heads, vocab=s.vocab))
+
+
 def _list(args) -> dict:
     from workloads import fetch, shapes
     from workloads.models import REAL_MODELS
@@ -126,12 +140,15 @@ def _fetch(args) -> dict:
 
 
 def _trace(args) -> dict:
+    from accel.cliutil import check_output_dir
     from workloads.models import REAL_MODELS, real_trace
     from workloads.shapes import MODELS, shape_trace
     from workloads.trace import save_trace
 
+    check_output_dir(args.output, "-o/--output")
     spec, kv_format = _resolve_pe(args)
     if args.model in REAL_MODELS:
+        _check_forward(args.model, args.tokens or 32)
         provider = _provider(args, spec)
         tr = real_trace(args.model, phase=args.phase, tokens=args.tokens or 32, decode_steps=args.decode_steps,
                         provider=provider, text=args.text, keep_tensors=not args.no_tensors,
@@ -163,6 +180,7 @@ def _accuracy(args) -> dict:
     from workloads.models import load_model, real_model_kind
 
     kind = real_model_kind(args.model)
+    _check_forward(args.model, args.tokens)
     spec, kv_design = _resolve_pe(args)
     kv_format = args.kv_format or kv_design
     model = load_model(args.model)
