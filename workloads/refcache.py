@@ -83,30 +83,49 @@ def cache_path(key: str) -> Path:
     return cache_root() / "reference" / f"{key}.npz"
 
 
+def _load(path: Path, key: str, shape: tuple[int, int]) -> ReferenceRun | None:
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            run = ReferenceRun(key, z["hidden"], z["nll"])
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("reference cache %s unreadable (%s); recomputing", path, exc)
+        return None
+    return run if run.nll.shape == shape else None
+
+
 def reference_run(model, windows: list[np.ndarray], rows: np.ndarray) -> ReferenceRun:
-    """The cached reference run for these windows and scored rows; computed and stored on a miss."""
+    """The cached reference run for these windows and scored rows; computed and stored on a miss.
+
+    Processes sharing the cache (the sweep's workers) take a lock per key, so one computes and the
+    others read its file.
+    """
+    import fcntl
+
     from workloads.accuracy import log_softmax, scored_logits
 
     key = cache_key(model, windows, rows)
     path = cache_path(key)
-    if path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                run = ReferenceRun(key, z["hidden"], z["nll"])
-            if run.nll.shape == (len(windows), rows.size):
-                return run
-        except (OSError, ValueError, KeyError) as exc:
-            log.warning("reference cache %s unreadable (%s); recomputing", path, exc)
-    hidden, nll = [], []
-    for w, ids in enumerate(windows):
-        logits, h = scored_logits(model, ids, rows, prov.reference)
-        lp = log_softmax(logits)
-        hidden.append(h)
-        nll.append(-lp[np.arange(rows.size), ids[rows + 1]])
-        log.info("reference window %d/%d: mean NLL %.4f", w + 1, len(windows), nll[-1].mean())
-    run = ReferenceRun(key, np.stack(hidden), np.stack(nll))
+    shape = (len(windows), rows.size)
+    run = _load(path, key, shape)
+    if run is not None:
+        return run
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez(tmp, hidden=run.hidden, nll=run.nll)
-    os.replace(tmp, path)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        run = _load(path, key, shape)
+        if run is not None:
+            return run
+        hidden, nll = [], []
+        for w, ids in enumerate(windows):
+            logits, h = scored_logits(model, ids, rows, prov.reference)
+            lp = log_softmax(logits)
+            hidden.append(h)
+            nll.append(-lp[np.arange(rows.size), ids[rows + 1]])
+            log.info("reference window %d/%d: mean NLL %.4f", w + 1, len(windows), nll[-1].mean())
+        run = ReferenceRun(key, np.stack(hidden), np.stack(nll))
+        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+        np.savez(tmp, hidden=run.hidden, nll=run.nll)
+        os.replace(tmp, path)
     return run
