@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -165,3 +166,25 @@ def test_encoder_cosine_over_sentences(tmp_path):
     assert 0.9 < lo <= got["cosine_similarity"] <= hi < 1.0
     with pytest.raises(WorkloadError, match=r"^text has 40 sentences of at least 4 words, fewer than 50$"):
         accuracy.embedding_similarity(bert, provider=prov.reference, n_sentences=50, text=str(t))
+
+
+def test_compare_command_on_saved_results(tiny, text, tmp_path, capsys):
+    import json
+
+    from cost_models.cli import main
+
+    _, model = tiny
+    files = []
+    for name, provider in (("a", prov.reference), ("b", prov.PEProvider(pe.parse("int8_mac")))):
+        res = accuracy.perplexity(model, provider=provider, tokens=16, n_windows=3, text=text)
+        files.append(tmp_path / f"{name}.json")
+        files[-1].write_text(json.dumps(res))
+    assert main(["workloads", "compare", str(files[0]), str(files[1]), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    want = accuracy.compare(*(json.loads(f.read_text()) for f in files))
+    assert got["delta_nll"] == want["delta_nll"] and got["delta_nll_ci95"] == want["delta_nll_ci95"]
+    assert got["resolved"] == (got["delta_nll_ci95"][0] > 0 or got["delta_nll_ci95"][1] < 0)
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    assert main(["workloads", "compare", str(bad), str(files[1])]) != 0
+    assert re.search(r"cannot read result file '.*bad\.json' as JSON: ", capsys.readouterr().err)

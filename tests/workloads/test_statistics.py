@@ -54,7 +54,7 @@ def test_token_level_resampling_would_undercover():
         x = np.concatenate(_dataset(rng, 8, 32))
         half = 1.96 * x.std(ddof=1) / math.sqrt(x.size)
         hits += abs(x.mean() - TRUE_MEAN) <= half
-    assert hits / 300 < 0.6
+    assert hits / 300 < 0.5  # about 0.30 measured over 2000 data sets
 
 
 @pytest.mark.slow
