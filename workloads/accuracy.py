@@ -11,8 +11,8 @@ the full vocabulary, top-1 agreement (share of positions whose argmax equals the
 NLL difference (design minus reference), each with a 95% interval from a bootstrap over windows
 (:mod:`workloads.statistics`).
 
-The reference is computed once per (model file, token windows, scoring) and cached under
-``$ACCEL_CACHE/reference/`` by content hash (:mod:`workloads.refcache`).
+The reference is computed once per (model file, window tokens, scoring) and cached under
+``$ACCEL_CACHE/reference/`` by content hash, one file per window (:mod:`workloads.refcache`).
 
 Encoder (MiniLM): cosine similarity of sentence embeddings to the float64 reference's, over sentences
 of the text, with the same kind of interval (the sentences are the resampled units).
@@ -29,7 +29,7 @@ import numpy as np
 from accel.errors import WorkloadError
 from workloads import providers as prov
 from workloads import statistics as stats
-from workloads.refcache import KL_METHOD, reference_run, scored_positions
+from workloads.refcache import KL_METHOD, reference_window, run_key, scored_positions
 from workloads.text import consecutive_windows, load_text, sentences, token_ids
 
 log = logging.getLogger(__name__)
@@ -112,17 +112,19 @@ def perplexity(model, *, provider: prov.Provider = prov.reference, tokens: int =
     ids, desc = token_ids(model.tokenizer, text)
     wins = consecutive_windows(ids, tokens, n_windows)
     rows = scored_positions(tokens, score)
-    ref = reference_run(model, wins, rows)
     per: dict[str, list[np.ndarray]] = {"nll": [], "ref_nll": [], "kld": [], "top1": []}
+    keys = []
     for w, win in enumerate(wins):
         logits, _ = scored_logits(model, win, rows, provider, kv_format=kv_format, sort_k_channels=sort_k_channels)
-        m = _window_metrics(model, log_softmax(logits), ref.hidden[w], win[rows + 1])
+        ref = reference_window(model, win, rows)
+        keys.append(ref.key)
+        m = _window_metrics(model, log_softmax(logits), ref.hidden, win[rows + 1])
         for k, v in m.items():
             per[k].append(v)
         log.info("window %d/%d: mean NLL %.4f (reference %.4f), KLD %.5f", w + 1, n_windows, m["nll"].mean(),
                  m["ref_nll"].mean(), m["kld"].mean())
     return summarize(per, tokens=tokens, windows=n_windows, score=score, text=desc, kv_format=kv_format,
-                     sort_k_channels=sort_k_channels, reference_cache=ref.key)
+                     sort_k_channels=sort_k_channels, reference_cache=run_key(keys))
 
 
 def summarize(per: dict[str, list[np.ndarray]], **settings: Any) -> dict[str, Any]:

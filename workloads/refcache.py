@@ -8,8 +8,8 @@ stored LM-head weights in float64 when a design streams against them, so KL(p_re
 over every token of the vocabulary (no top-k truncation); its only error is float64 rounding.  The
 per-token reference NLLs are stored too.
 
-Files: ``$ACCEL_CACHE/reference/<key>.npz`` (no pickles), where ``key`` hashes the model file's
-SHA-256, the token ids of every window, the scored positions and :data:`VERSION`.
+Files: ``$ACCEL_CACHE/reference/<key>.npz`` (no pickles), one per window, where ``key`` hashes the
+model file's SHA-256, the window's token ids, the scored positions and :data:`VERSION`.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ def scored_positions(tokens: int, score: str) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class ReferenceRun:
-    """The reference's final hidden states (W, S, hidden) and per-token NLLs (W, S) at the scored positions."""
+class ReferenceWindow:
+    """The reference's final hidden states (S, hidden) and per-token NLLs (S,) at one window's scored positions."""
 
     key: str
     hidden: np.ndarray
@@ -70,11 +70,17 @@ def model_identity(model) -> str:
     return _file_sha256(str(src), st.st_size, st.st_mtime_ns)
 
 
-def cache_key(model, windows: list[np.ndarray], rows: np.ndarray) -> str:
+def cache_key(model, ids: np.ndarray, rows: np.ndarray) -> str:
+    """Content hash of one window's reference: model file, token ids, scored positions, format version."""
     h = hashlib.sha256(f"reference-v{VERSION}:{model_identity(model)}".encode())
-    h.update(np.ascontiguousarray(np.stack(windows), dtype="<i8").tobytes())
+    h.update(np.ascontiguousarray(ids, dtype="<i8").tobytes())
     h.update(np.ascontiguousarray(rows, dtype="<i8").tobytes())
     return h.hexdigest()
+
+
+def run_key(window_keys: list[str]) -> str:
+    """One hash for a run's windows (results over the same tokens share it)."""
+    return hashlib.sha256(":".join(window_keys).encode()).hexdigest()
 
 
 def cache_path(key: str) -> Path:
@@ -83,49 +89,43 @@ def cache_path(key: str) -> Path:
     return cache_root() / "reference" / f"{key}.npz"
 
 
-def _load(path: Path, key: str, shape: tuple[int, int]) -> ReferenceRun | None:
+def _load(path: Path, key: str, size: int) -> ReferenceWindow | None:
     if not path.is_file():
         return None
     try:
         with np.load(path, allow_pickle=False) as z:
-            run = ReferenceRun(key, z["hidden"], z["nll"])
+            ref = ReferenceWindow(key, z["hidden"], z["nll"])
     except (OSError, ValueError, KeyError) as exc:
         log.warning("reference cache %s unreadable (%s); recomputing", path, exc)
         return None
-    return run if run.nll.shape == shape else None
+    return ref if ref.nll.shape == (size,) else None
 
 
-def reference_run(model, windows: list[np.ndarray], rows: np.ndarray) -> ReferenceRun:
-    """The cached reference run for these windows and scored rows; computed and stored on a miss.
+def reference_window(model, ids: np.ndarray, rows: np.ndarray) -> ReferenceWindow:
+    """The cached reference of one window at the scored ``rows``; computed and stored on a miss.
 
-    Processes sharing the cache (the sweep's workers) take a lock per key, so one computes and the
-    others read its file.
+    Processes sharing the cache (a sweep's workers) take a lock per window, so one computes it and the
+    others read its file; a design computes its own window first, so workers rarely wait.
     """
     import fcntl
 
     from workloads.accuracy import log_softmax, scored_logits
 
-    key = cache_key(model, windows, rows)
+    key = cache_key(model, ids, rows)
     path = cache_path(key)
-    shape = (len(windows), rows.size)
-    run = _load(path, key, shape)
-    if run is not None:
-        return run
+    ref = _load(path, key, rows.size)
+    if ref is not None:
+        return ref
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        run = _load(path, key, shape)
-        if run is not None:
-            return run
-        hidden, nll = [], []
-        for w, ids in enumerate(windows):
-            logits, h = scored_logits(model, ids, rows, prov.reference)
-            lp = log_softmax(logits)
-            hidden.append(h)
-            nll.append(-lp[np.arange(rows.size), ids[rows + 1]])
-            log.info("reference window %d/%d: mean NLL %.4f", w + 1, len(windows), nll[-1].mean())
-        run = ReferenceRun(key, np.stack(hidden), np.stack(nll))
+        ref = _load(path, key, rows.size)
+        if ref is not None:
+            return ref
+        logits, hidden = scored_logits(model, ids, rows, prov.reference)
+        nll = -log_softmax(logits)[np.arange(rows.size), ids[rows + 1]]
+        log.info("reference window: mean NLL %.4f", nll.mean())
         tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, hidden=run.hidden, nll=run.nll)
+        np.savez(tmp, hidden=hidden, nll=nll)
         os.replace(tmp, path)
-    return run
+    return ReferenceWindow(key, hidden, nll)

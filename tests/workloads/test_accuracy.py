@@ -100,8 +100,10 @@ def test_pe_metrics_equal_a_direct_full_vocabulary_computation(tiny, text):
 def test_reference_is_computed_once_and_read_from_the_cache(tiny, text, monkeypatch):
     _, model = tiny
     first = accuracy.perplexity(model, tokens=16, n_windows=2, text=text)
-    files = list(refcache.cache_path(first["reference_cache"]).parent.glob("*.npz"))
-    assert [f.stem for f in files] == [first["reference_cache"]]
+    ids = model.encode(TEXT, bos=False)
+    keys = [refcache.cache_key(model, ids[w * 16:(w + 1) * 16], np.arange(8, 15)) for w in range(2)]
+    files = refcache.cache_path(keys[0]).parent.glob("*.npz")
+    assert sorted(f.stem for f in files) == sorted(keys) and first["reference_cache"] == refcache.run_key(keys)
     calls = []
     real = accuracy.scored_logits
 
