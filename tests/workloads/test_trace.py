@@ -62,25 +62,33 @@ def test_activation_operand_flag_in_captured_and_shape_only_traces(tiny):
 
 
 def test_captured_operands_reproduce_the_products(tiny):
-    """Replaying every recorded op with the reference gives what the forward computed."""
+    """Every recorded op holds the very operands the forward multiplied, so replaying it gives its product.
+
+    The operands are compared bit for bit; the replayed products only to rounding, because two float64 BLAS
+    calls on differently laid-out copies may take different kernels (the last ulp moves between CPUs).
+    """
     ids = tiny.encode("a big red hat")
-    outputs = []
+    seen = []
 
     def spy(x, w, *, name, layer):
         y = prov.reference(x, w, name=name, layer=layer)
-        outputs.append(y)
+        seen.append((np.array(x, copy=True), w, y))
         return y
 
     rec = Recorder(spy)
     tiny.forward(ids, provider=rec)
-    assert len(outputs) == len(rec.ops)
-    for op, y in zip(rec.ops, outputs, strict=True):
+    assert len(seen) == len(rec.ops)
+    for op, (x, w_used, y) in zip(rec.ops, seen, strict=True):
+        assert op.a.dtype == x.dtype and np.array_equal(op.a, x)
         if op.weight_ref is not None:
             assert op.w is None and op.w_format in ("q4_1", "q8_0")
             w = tiny.weights[op.weight_ref]
+            assert w is w_used
         else:
             w = op.w
-        np.testing.assert_array_equal(prov.reference(op.a, w, name=op.name, layer=op.layer), y)
+            assert np.array_equal(w, np.asarray(w_used))
+        np.testing.assert_allclose(prov.reference(op.a, w, name=op.name, layer=op.layer), y, rtol=1e-12,
+                                   atol=1e-12 * float(np.abs(y).max()))
     assert rec.ops[-1].name == "lm_head" and rec.ops[-1].weight_ref == "token_embd.weight"
 
 
