@@ -29,15 +29,12 @@ import numpy as np
 from accel.errors import WorkloadError
 from workloads import providers as prov
 from workloads import statistics as stats
+from workloads.protocol import DEFAULT_SENTENCES, DEFAULT_TOKENS, DEFAULT_WINDOWS
 from workloads.refcache import KL_METHOD, reference_window, run_key, scored_positions
 from workloads.text import consecutive_windows, load_text, sentences, token_ids
 
 log = logging.getLogger(__name__)
 
-#: Defaults of the decoder protocol (window length N, number of windows W) and the encoder's sentences.
-DEFAULT_TOKENS = 512
-DEFAULT_WINDOWS = 8
-DEFAULT_SENTENCES = 256
 CI_METHOD = ("expanded percentile bootstrap over windows (scipy.stats.bootstrap, 9999 resamples, seed 0); "
              "windows are the independent units")
 _ROW_CHUNK = 64

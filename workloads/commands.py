@@ -11,6 +11,7 @@ from typing import Any
 
 from accel.cliutil import add_command, add_group
 from accel.errors import WorkloadError
+from workloads.protocol import DEFAULT_SENTENCES, DEFAULT_TOKENS, DEFAULT_WINDOWS, SCORE_MODES
 
 
 def register(subparsers) -> None:
@@ -51,6 +52,8 @@ def register(subparsers) -> None:
                     "bootstrap over windows. Encoder: cosine similarity over --sentences sentences.")
     p.add_argument("model", metavar="MODEL")
     _protocol_args(p)
+    p.add_argument("--sentences", type=int, default=DEFAULT_SENTENCES,
+                   help=f"sentences of the text (encoder; default {DEFAULT_SENTENCES})")
     p.add_argument("--kv-format", default=None, help="store the KV cache in this format, e.g. bfp12_b32 (decoder)")
     p.add_argument("--kv-sort", choices=("weights", "calibration"), default=None,
                    help="quantize the K cache with key channels (RoPE pairs together) sorted by W_k row norm "
@@ -74,16 +77,12 @@ def register(subparsers) -> None:
 
 
 def _protocol_args(p: argparse.ArgumentParser) -> None:
-    from workloads.accuracy import DEFAULT_SENTENCES, DEFAULT_TOKENS, DEFAULT_WINDOWS
-
     p.add_argument("--tokens", type=int, default=DEFAULT_TOKENS,
                    help=f"tokens per window, N (decoder; default {DEFAULT_TOKENS})")
     p.add_argument("--windows", type=int, default=DEFAULT_WINDOWS,
                    help=f"number of consecutive windows, W (decoder; default {DEFAULT_WINDOWS})")
-    p.add_argument("--score", choices=("half", "all"), default="half",
+    p.add_argument("--score", choices=SCORE_MODES, default=SCORE_MODES[0],
                    help="score the logits at positions N/2 .. N-2 (half, default) or 0 .. N-2 (all)")
-    p.add_argument("--sentences", type=int, default=DEFAULT_SENTENCES,
-                   help=f"sentences of the text (encoder; default {DEFAULT_SENTENCES})")
 
 
 def _pe_args(p: argparse.ArgumentParser) -> None:

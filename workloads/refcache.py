@@ -25,11 +25,11 @@ import numpy as np
 
 from accel.errors import WorkloadError
 from workloads import providers as prov
+from workloads.protocol import SCORE_MODES
 
 log = logging.getLogger(__name__)
 
 VERSION = 1
-SCORE_MODES = ("half", "all")
 KL_METHOD = ("exact over the full vocabulary: reference log-probabilities recomputed in float64 from the cached "
              "reference final hidden states through the stored LM-head weights")
 

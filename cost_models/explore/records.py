@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from cost_models.explore.hashing import config_hash
+from workloads.protocol import DEFAULT_TOKENS, DEFAULT_WINDOWS
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,8 @@ class Workload:
     prefill_tokens: int = 64
     decode_tokens: int = 16
     batch: int = 1  # sequences processed together (performance only; accuracy is per sequence)
-    accuracy_windows: int = 8  # consecutive windows of the evaluation text (llama.cpp's protocol)
-    accuracy_tokens: int = 512  # tokens per window; the second half of each is scored
+    accuracy_windows: int = DEFAULT_WINDOWS  # consecutive windows of the evaluation text (llama.cpp's protocol)
+    accuracy_tokens: int = DEFAULT_TOKENS  # tokens per window; the second half of each is scored
 
 
 @dataclass(frozen=True)
