@@ -83,7 +83,8 @@ def alignment_keys(a_tag: str, w_tag: str) -> list[str]:
     """The shift placing the P-bit significand product of two operands at its exponent on the product's
     fixed-point grid (``shift:PxR``, R = the largest exponent shift, (2^Ea - 2) + (2^Ew - 2), 0 for integers;
     no shift when R = 0)
-    and the ``negate`` turning the sign-magnitude result into two's complement (``rtl.minifloat.exact_product``)."""
+    and the ``negate`` turning the sign-magnitude result into two's complement
+    (``rtl.arith.grid_products.exact_product``)."""
     a, w = operand(a_tag), operand(w_tag)
     p = a.significand_bits + w.significand_bits
     r = sum(2 ** x.ebits - 2 for x in (a, w) if x.is_float)

@@ -11,7 +11,7 @@ from accel.cliutil import print_json
 from accel.errors import AccelError
 
 #: Packages whose ``commands`` module registers subcommands, in --help order.
-COMMAND_MODULES = ("accel.commands", "workloads.commands", "sim.commands", "rtl.commands",
+COMMAND_MODULES = ("accel.commands", "workloads.commands", "sim.commands", "rtl.cli",
                    "cost_models.commands")
 
 

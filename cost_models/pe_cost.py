@@ -134,7 +134,7 @@ def _exact_accumulation(act, k: int) -> dict[str, int]:
     ``fp_mul:AxB`` + ``kulisch_add:w`` per MAC become the exact product's operators
     (:func:`cost_models.claims.exact_product_keys`: significand multiply, exponent add, the shift placing
     the product in its fixed-point span) + ``int_add:w``: no normalisation or rounding, and the alignment
-    is that one shift, not a second full-width barrel shifter in the accumulator (``rtl/minifloat.py``).
+    is that one shift, not a second full-width barrel shifter in the accumulator (``rtl/arith/grid_products.py``).
     """
     act = dict(act)
     fp = [key for key, n in act.items() if parse_key(key)[0] == "fp_mul" and n >= k]
@@ -169,7 +169,7 @@ def _kulisch_alignment(act, k: int, pe) -> dict[str, int]:
     """A per-MAC ``kulisch_add:W`` whose product is not a float multiply (e.g. MixPE W4A16's shift-add exact
     product) is the alignment of that P-bit product on its fixed-point grid and its sign application
     (:func:`cost_models.claims.alignment_keys`) + ``int_add:W``: the shifter's input is the product, not the
-    W-bit accumulator (``rtl/minifloat.py``, ``exact_product``).  Behind an integer multiply (BFP elements) it
+    W-bit accumulator (``rtl/arith/grid_products.py``, ``exact_product``).  Behind an integer multiply (BFP elements) it
     is an ``int_add:W``."""
     kul = [key for key, n in act.items() if split_key(key)[0] == "kulisch_add" and n >= k]
     per_mac = {split_key(key)[0] for key, n in act.items() if n >= k}

@@ -1,11 +1,11 @@
 """Synthesise integer operators over a grid of widths to validate the cost models' width laws.
 
 ``python -m cost_models.synth_sweep [--out FILE] [--reuse OLD.yaml]`` builds combinational Amaranth blocks
-(array and shift-add multipliers from :mod:`rtl.arith`, adders, fused multiply-accumulates ``acc + a * w``
-as ``rtl.mac.MacPE`` computes them, saturating clamps (``rtl.mac.saturate``), the accumulator's restart
-gate ``Mux(first, 0, acc)``, conversions of fixed-point sums to binary32, ``rtl.fp32``'s binary32 add and
-``rtl.fp32_ieee``'s IEEE add and multiply) and synthesises each with the
-project's pinned flow (:func:`rtl.synth.synthesize`: generic + ``rtl/nand2_cells.lib`` for GE,
+(array and shift-add multipliers from :mod:`rtl.arith.multipliers`, adders, fused multiply-accumulates ``acc + a * w``
+as ``rtl.pe.mac.MacPE`` computes them, saturating clamps (``rtl.pe.mac.saturate``), the accumulator's restart
+gate ``Mux(first, 0, acc)``, conversions of fixed-point sums to binary32, ``rtl.arith.binary32``'s normal-range
+binary32 add and its IEEE add and multiply) and synthesises each with the
+project's pinned flow (:func:`rtl.synth.yosys.synthesize`: generic + ``rtl/nand2_cells.lib`` for GE,
 ``synth_ice40``, ``synth_xilinx -family xc7 -nodsp``), then multipliers and PEs with DSPs allowed on XC7 and
 ECP5 (``dsp_blocks``: the DSP rule of :mod:`cost_models.fpga_dsp`), writing
 ``cost_models/data/synth_sweep.yaml``.  Takes several minutes (Yosys in WebAssembly); the result is shipped so
@@ -37,13 +37,15 @@ GATED = (("add", 1, 24, 24), ("add", 1, 40, 40), ("macc", 8, 8, 24), ("macc", 8,
          ("macc", 8, 8, 16), ("macc", 8, 8, 20), ("macc", 8, 8, 40), ("macc", 4, 4, 16), ("macc", 8, 2, 16),
          ("macc", 8, 4, 32), ("macc", 6, 6, 24), ("macc", 12, 12, 32), ("macc", 16, 16, 40),
          ("shift_add", 8, 4, 24), ("shift_add", 8, 2, 12), ("shift_add", 12, 4, 20))
-#: binary32 operators of ``rtl.fp32`` (RNE, normal numbers; the MixPE dequant unit's): the fp adder family's only
-#: synthesised block.  (fp_mul is left out: its 24 x 24 significand product takes Yosys over 10 minutes on XC7.)
+#: normal-range binary32 operators of ``rtl.arith.binary32`` (RNE, normal numbers; the MixPE dequant unit's):
+#: the fp adder family's only synthesised block.  (fp_mul is left out: its 24 x 24 significand product takes
+#: Yosys over 10 minutes on XC7.)
 FP32_OPS = ("fp_add",)
-#: The IEEE binary32 operators of ``rtl.fp32_ieee`` (RNE, subnormals, Inf/NaN): what the FP32-accumulating PEs
-#: (``rtl.fp_mac``, ``rtl.block_mac``, ``rtl.lmul``) instantiate; they calibrate the fp adder and multiplier families.
+#: The IEEE binary32 operators of ``rtl.arith.binary32`` (RNE, subnormals, Inf/NaN): what the FP32-accumulating PEs
+#: (``rtl.pe.fp_mac``, ``rtl.pe.block_mac``, ``rtl.pe.lmul``) instantiate; they calibrate the fp adder and multiplier
+#: families.
 FP32_IEEE_OPS = ("fp_add", "fp_mul")
-#: Signed W-bit fixed-point sums converted to binary32 with an exponent input (``rtl.fp32_ieee.round_fp32`` after a
+#: Signed W-bit fixed-point sums converted to binary32 with an exponent input (``rtl.arith.binary32.round_fp32`` after a
 #: sign-magnitude negate, as block_mac's block conversion): the ``convert`` family.  block_mac's own widths (14,
 #: 15, 42) are left out on purpose: its PEs stay held out.
 CONVERTS = (16, 24, 32, 48, 64)
@@ -70,7 +72,7 @@ def _blocks():
     from amaranth.lib import wiring
     from amaranth.lib.wiring import In, Out
 
-    from rtl.arith import product, product_shape
+    from rtl.arith.multipliers import product, product_shape
 
     class Product(wiring.Component):
         def __init__(self, a: int, w: int, multiplier: str):
@@ -108,7 +110,7 @@ def _blocks():
             super().__init__({"x": In(signed(w + 1)), "s": Out(signed(w))})
 
         def elaborate(self, platform):
-            from rtl.mac import saturate
+            from rtl.pe.mac import saturate
 
             m = Module()
             m.d.comb += self.s.eq(saturate(self.x, signed(self.w)))
@@ -129,16 +131,15 @@ def _blocks():
             return m
 
     class Fp32(wiring.Component):
-        def __init__(self, op: str, module: str = "fp32"):
-            self.op, self.module = op, module
+        def __init__(self, op: str, domain: str = "_normal"):
+            self.op, self.domain = op, domain  # domain: "_normal" (normal range) or "" (IEEE complete)
             super().__init__({"a": In(32), "b": In(32), "y": Out(32)})
 
         def elaborate(self, platform):
-            import importlib
+            from rtl.arith import binary32
 
             m = Module()
-            m.d.comb += self.y.eq(getattr(importlib.import_module(f"rtl.{self.module}"), f"fp32_{self.op[3:]}")(
-                m, self.a, self.b))
+            m.d.comb += self.y.eq(getattr(binary32, f"fp32_{self.op[3:]}{self.domain}")(m, self.a, self.b))
             return m
 
     class Convert(wiring.Component):
@@ -149,7 +150,7 @@ def _blocks():
         def elaborate(self, platform):
             from amaranth.hdl import Mux
 
-            from rtl.fp32_ieee import round_fp32
+            from rtl.arith.binary32 import round_fp32
 
             m = Module()
             neg = self.x < 0
@@ -186,7 +187,7 @@ def _blocks():
     for op in FP32_IEEE_OPS:
         key = f"{op}:fp32" if op == "fp_add" else f"{op}:fp32xfp32"
         yield (f"fp32 {op[3:]} (rtl.fp32_ieee, RNE, subnormals, Inf/NaN)", op, [key],
-               lambda op=op: Fp32(op, "fp32_ieee"))
+               lambda op=op: Fp32(op, ""))
 
 
 def _dsp_blocks():
@@ -195,7 +196,7 @@ def _dsp_blocks():
     from amaranth.lib import wiring
     from amaranth.lib.wiring import In, Out
 
-    from rtl.report import build_block
+    from rtl.synth.table import build_block
 
     class Mul(wiring.Component):
         def __init__(self, a: int, b: int, shape):
@@ -216,11 +217,11 @@ def _dsp_blocks():
 
 def _reusable(path: Path | None) -> dict[tuple, dict]:
     """Rows of an earlier sweep by (name, ops), when it was run with the same Yosys (results are deterministic)."""
-    import yaml
+    from accel.config import read_yaml
 
     if path is None or not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text())
+    data = read_yaml(path, "synthesis sweep")
     return {(b["name"], tuple(b.get("ops") or [b.get("pe")])): b
             for b in data.get("blocks", []) + data.get("dsp_blocks", [])}
 
@@ -229,10 +230,11 @@ def run(out: Path = OUT, reuse: Path | None = None) -> Path:
     """Synthesise every block (rows of ``reuse`` with the same name and operators are copied, not re-run)."""
     import yaml
 
-    from rtl.synth import synthesize
+    from accel.config import read_yaml
+    from rtl.synth.yosys import synthesize
 
     rows, old = [], _reusable(reuse)
-    version = yaml.safe_load(reuse.read_text()).get("yosys_version", "") if old else ""
+    version = read_yaml(reuse, "synthesis sweep").get("yosys_version", "") if old else ""
     for name, family, ops, build in _blocks():
         if (name, tuple(ops)) in old:
             rows.append({**old[(name, tuple(ops))], "family": family})

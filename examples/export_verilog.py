@@ -27,7 +27,7 @@ def main() -> None:
     print(f"wrote {paths['manifest']}: module {manifest['module']}, {len(manifest['ports'])} ports, "
           f"latency {manifest['latency_cycles']} cycles")
     if args.synth:
-        from rtl.synth import synthesize
+        from rtl.synth.yosys import synthesize
 
         print(synthesize(component, target.name, args.synth).to_dict())
 

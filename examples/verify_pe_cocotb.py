@@ -9,7 +9,7 @@ import sys
 
 from accel import pe
 from rtl.build import Target
-from rtl.verify_cli import verify
+from rtl.verify.suite import verify
 
 
 def main(spec: str) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from accel.cliutil import add_command
+from accel.cliutil import add_command, add_float, add_int
 
 _EPILOG = """\
 examples:
@@ -27,17 +27,19 @@ def register(subparsers) -> None:
     d.add_argument("--pe", metavar="SPEC", help="PE spec NAME[:key=value,...] (see `accel pe list`)")
     p.add_argument("--array", metavar="RxC", default="32x32", help="array shape with --pe (default 32x32)")
     p.add_argument("--dataflow", choices=("ws", "os", "is"), default="ws", help="dataflow with --pe (default ws)")
-    p.add_argument("--dram-bw", type=float, metavar="B", help="DRAM bandwidth in bytes/cycle (overrides the design)")
+    add_float(p, "--dram-bw", metavar="B", help="DRAM bandwidth in bytes/cycle (overrides the design)")
     w = p.add_mutually_exclusive_group(required=True)
     w.add_argument("--trace", metavar="DIR", help="trace directory written by `accel workloads trace`")
     w.add_argument("--gemm", metavar="M,N,K", help="one GEMM Y[M,N] = A[M,K] @ W[K,N]")
     w.add_argument("--model", metavar="NAME", help="shape-only trace of a model (see `accel workloads list`)")
     p.add_argument("--phase", choices=("prefill", "decode"), default="prefill", help="with --model")
-    p.add_argument("--tokens", type=int, default=128, help="with --model: prompt tokens (default 128)")
+    add_int(p, "--tokens", default=128, help="with --model: prompt tokens (default 128)")
     p.add_argument("--mode", choices=("cycle", "scalesim"), default="cycle",
                    help="cycle: full model; scalesim: SCALE-Sim 3.0.0's stall-free compute cycles")
     p.add_argument("--functional", action="store_true", help="compute outputs through the golden PE (traces)")
     p.add_argument("-o", "--output", metavar="DIR", help="write sim_result.json and per_op.parquet here")
+    p.add_argument("--force", action="store_true",
+                   help="run even when the estimated time exceeds the limit (ACCEL_MAX_SECONDS, default 60 s)")
 
 
 def _design(args):
@@ -58,8 +60,10 @@ def _design(args):
 
 
 def _workload(args):
-    if args.gemm:
-        return args.gemm
+    if args.gemm is not None:
+        from accel.cliutil import parse_gemm
+
+        return parse_gemm(args.gemm)
     if args.trace:
         from workloads.trace import load_trace
 
@@ -73,11 +77,14 @@ def _sim(args: argparse.Namespace):
     import json
     from pathlib import Path
 
-    from accel.cliutil import to_jsonable
+    from accel.cliutil import check_output_dir, to_jsonable
     from sim import simulate
 
+    if args.output is not None:
+        check_output_dir(args.output, "-o/--output")
     design = _design(args)
-    result = simulate(_workload(args), design, mode=args.mode, functional=args.functional, progress=True)
+    result = simulate(_workload(args), design, mode=args.mode, functional=args.functional, progress=True,
+                      force=args.force)
     out = result.to_dict()
     if args.output:
         d = Path(args.output)

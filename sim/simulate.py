@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from accel import limits
 from accel.activity import Activity
 from accel.design import Design
 from accel.errors import ConfigError, TraceError
@@ -17,7 +18,7 @@ from sim.engine import run_plan
 from sim.pe_view import PEView, pe_view
 from sim.result import OpResult, SimResult
 from sim.scalesim import scalesim_cycles
-from sim.tiling import TilingPolicy, plan_op
+from sim.tiling import TilingPolicy, fold_count, plan_op
 from workloads.trace import GemmOp, Trace
 
 __all__ = ["simulate", "MODES", "as_ops"]
@@ -90,9 +91,37 @@ def _run_op(op: GemmOp, design: Design, pe: PEView, mode: str, policy: TilingPol
     return timing, traffic
 
 
+def _check_limits(ops: list[GemmOp], design: Design, pe: PEView, mode: str, policy: TilingPolicy,
+                  functional: bool, error: type[ConfigError | TraceError], force: bool | None) -> None:
+    """Estimate the memory and time of simulating ``ops`` from their tilings' fold counts, before any runs."""
+    folds: dict[tuple, int] = {}
+    first: dict[tuple, GemmOp] = {}
+    for op in ops:
+        key = (op.m, op.n, op.k, op.activation_operand)
+        if key in folds:
+            continue
+        first[key] = op
+        try:
+            folds[key] = fold_count(op.m, op.n, op.k, design, _act_view(pe) if key[3] else pe, policy)
+        except ConfigError as exc:
+            raise ConfigError(f"op {op.name!r} (layer {op.layer}, {op.m}x{op.k}->{op.n}): {exc}") from None
+    if not folds:
+        return
+    big = max(folds, key=folds.__getitem__)
+    op, a = first[big], design.array
+    where = f"{folds[big]:,} folds on a {a.rows}x{a.cols} {a.dataflow} array"
+    what = (f"simulating GEMM {op.m}x{op.k}->{op.n} ({where})" if len(ops) == 1 else
+            f"simulating {len(ops)} ops ({sum(folds.values()):,} folds; the largest, op {op.name!r} (layer "
+            f"{op.layer}, {op.m}x{op.k}->{op.n}), {where})")
+    est = limits.simulation(what, folds[big], sum(folds.values()), event_driven=mode == "cycle")
+    if functional:  # the outputs are kept
+        est = dataclasses.replace(est, bytes=est.bytes + 8.0 * sum(o.m * o.n for o in ops if o.a is not None))
+    limits.check(est, error=error, force=force)
+
+
 def simulate(trace_or_gemm, design: Design, *, functional: bool = False, mode: str = "cycle",
              policy: TilingPolicy | None = None, progress: bool = False, weights=None,
-             attention: str = "reference") -> SimResult:
+             attention: str = "reference", force: bool | None = True) -> SimResult:
     """Simulate every op in order (each starting with empty buffers) and return a :class:`SimResult`.
 
     ``mode="cycle"``: the cycle model (array timing + SimPy memory system, stalls enforced);
@@ -103,6 +132,10 @@ def simulate(trace_or_gemm, design: Design, *, functional: bool = False, mode: s
     Products of two activations (attention) are computed in float64 (``attention="reference"``, as
     ``workloads.providers.PEProvider`` does by default) or through the PE (``attention="pe"``).
     Ops with identical shapes share one timing run.
+
+    Before anything runs, the memory and time are estimated (:mod:`accel.limits`): beyond the memory limit
+    a ConfigError (TraceError for a Trace) is raised; beyond the time limit too unless ``force`` (the
+    command line passes ``--force``; ``None``: time is limited and no ``--force`` exists).
     """
     if mode not in MODES:
         raise ConfigError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -113,6 +146,8 @@ def simulate(trace_or_gemm, design: Design, *, functional: bool = False, mode: s
     pe = pe_view(design.pe)
     policy = policy or TilingPolicy()
     ops = as_ops(trace_or_gemm)
+    _check_limits(ops, design, pe, mode, policy, functional,
+                  TraceError if isinstance(trace_or_gemm, Trace) else ConfigError, force)
     t0 = time.perf_counter()
     cache: dict[tuple, tuple] = {}
     results = []

@@ -33,7 +33,7 @@ from accel.errors import ConfigError
 from sim.dequant import dequant_ops
 from sim.pe_view import PEView
 
-__all__ = ["TilingPolicy", "OpPlan", "plan_op", "ws_k_tile"]
+__all__ = ["TilingPolicy", "OpPlan", "plan_op", "fold_count", "ws_k_tile"]
 
 
 @dataclass(frozen=True)
@@ -99,18 +99,28 @@ def _too_small(buf: str, cap: int, need: float, what: str) -> ConfigError:
 
 def plan_op(m: int, n: int, k: int, design, pe: PEView, policy: TilingPolicy = TilingPolicy()) -> OpPlan:
     """Cut the GEMM Y[m,n] = A[m,k] @ W[k,n] into folds under ``design`` and ``policy``."""
+    return _plan(m, n, k, design, pe, policy, count_only=False)
+
+
+def fold_count(m: int, n: int, k: int, design, pe: PEView, policy: TilingPolicy = TilingPolicy()) -> int:
+    """The number of folds :func:`plan_op` would make, from the tile sizes alone (allocates nothing)."""
+    return _plan(m, n, k, design, pe, policy, count_only=True)
+
+
+def _plan(m, n, k, design, pe, policy, count_only):
     g = pe.group_size
     if g is not None and k % g:
         raise ConfigError(f"pe.group_size={g!r} must divide the GEMM's K={k!r}; valid group sizes: divisors of {k}")
     df = design.array.dataflow
     if df == "os":
-        return _plan_os(m, n, k, design, pe, policy)
+        return _plan_os(m, n, k, design, pe, policy, count_only)
     if df == "ws":
-        return _plan_ws(m, n, k, design, pe, policy, transposed=False)
-    return _plan_ws(n, m, k, design, pe, policy, transposed=True)
+        return _plan_ws(m, n, k, design, pe, policy, False, count_only)
+    return _plan_ws(n, m, k, design, pe, policy, True, count_only)
 
 
-def _plan_ws(ms: int, ns: int, k: int, design, pe: PEView, policy: TilingPolicy, transposed: bool) -> OpPlan:
+def _plan_ws(ms: int, ns: int, k: int, design, pe: PEView, policy: TilingPolicy, transposed: bool,
+             count_only: bool = False):
     R, C = design.array.rows, design.array.cols
     mem = design.memory
     s = pe.macs_per_pe_per_cycle
@@ -156,6 +166,8 @@ def _plan_ws(ms: int, ns: int, k: int, design, pe: PEView, policy: TilingPolicy,
     mb = min(cands, key=estimate)
     mb = min(mb, policy.m_block or mb)
     n_mb = -(-ms // mb)
+    if count_only:
+        return n_mb * n_nt * n_kt
     mbi, nti, kti = (x.ravel() for x in np.meshgrid(np.arange(n_mb), np.arange(n_nt), np.arange(n_kt), indexing="ij"))
     m0, n0, k0 = mbi * mb, nti * tn, kti * tk
     fm = np.minimum(mb, ms - m0)
@@ -179,7 +191,7 @@ def _plan_ws(ms: int, ns: int, k: int, design, pe: PEView, policy: TilingPolicy,
                   fn.astype(np.int64), w, a, d_out, sw, sa, s_out, dq, kti == 0)
 
 
-def _plan_os(m: int, n: int, k: int, design, pe: PEView, policy: TilingPolicy) -> OpPlan:
+def _plan_os(m: int, n: int, k: int, design, pe: PEView, policy: TilingPolicy, count_only: bool = False):
     R, C = design.array.rows, design.array.cols
     mem = design.memory
     s = pe.macs_per_pe_per_cycle
@@ -201,6 +213,8 @@ def _plan_os(m: int, n: int, k: int, design, pe: PEView, policy: TilingPolicy) -
         raise _too_small("output_buffer", mem.output_buffer.capacity_bits, tm * pe.out_bits * dbl,
                          f"{tm} outputs")
     n_mt, n_nt = -(-m // tm), -(-n // tn)
+    if count_only:
+        return n_mt * n_nt
     mti, nti = (x.ravel() for x in np.meshgrid(np.arange(n_mt), np.arange(n_nt), indexing="ij"))
     m0, n0 = mti * tm, nti * tn
     fm, fn = np.minimum(tm, m - m0), np.minimum(tn, n - n0)

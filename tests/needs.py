@@ -14,7 +14,7 @@ def unavailable(msg: str) -> None:
 
 
 def need_simulator(name: str, hint: str) -> None:
-    from rtl.verify import available_simulators
+    from rtl.verify.runner import available_simulators
 
     if name not in available_simulators():
         unavailable(f"{name} not available ({hint})")

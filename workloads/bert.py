@@ -87,6 +87,7 @@ class BertModel:
         self.config = config
         self.tokenizer = tokenizer
         self.name = name
+        self.verified_files: dict[str, str] = {}  # {file: sha256} checked on load (workloads.models.load_model)
         self.t = tensors
         self.weights = {n: FloatWeight(n, a) for n, a in tensors.items() if n.endswith(".weight") and a.ndim == 2
                         and n.startswith("encoder.")}

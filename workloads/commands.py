@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from accel.cliutil import add_command, add_group
+from accel.cliutil import add_command, add_group, add_int
 from accel.errors import WorkloadError
 from workloads.protocol import DEFAULT_SENTENCES, DEFAULT_TOKENS, DEFAULT_WINDOWS, SCORE_MODES
 
@@ -32,10 +32,10 @@ def register(subparsers) -> None:
                     "and record operand tensors; shape-only models (llama2-7b, vit-b16, ...) record shapes.")
     p.add_argument("model", metavar="MODEL")
     p.add_argument("--phase", choices=("prefill", "decode"), default="prefill")
-    p.add_argument("--tokens", type=int, default=None,
-                   help="prompt/context tokens (default 32 for real models, 128 for shape-only LLMs)")
-    p.add_argument("--batch", type=int, default=1, help="batch size (shape-only models)")
-    p.add_argument("--decode-steps", type=int, default=1, help="decode steps recorded (real decoder, decode)")
+    add_int(p, "--tokens", default=None,
+            help="prompt/context tokens (default 32 for real models, 128 for shape-only LLMs)")
+    add_int(p, "--batch", default=1, help="batch size (shape-only models)")
+    add_int(p, "--decode-steps", default=1, help="decode steps recorded (real decoder, decode)")
     p.add_argument("--no-tensors", action="store_true", help="record shapes only (real models)")
     p.add_argument("--unfold-heads", action="store_true", help="one op per attention head (shape-only models)")
     _pe_args(p)
@@ -52,8 +52,8 @@ def register(subparsers) -> None:
                     "bootstrap over windows. Encoder: cosine similarity over --sentences sentences.")
     p.add_argument("model", metavar="MODEL")
     _protocol_args(p)
-    p.add_argument("--sentences", type=int, default=DEFAULT_SENTENCES,
-                   help=f"sentences of the text (encoder; default {DEFAULT_SENTENCES})")
+    add_int(p, "--sentences", default=DEFAULT_SENTENCES,
+            help=f"sentences of the text (encoder; default {DEFAULT_SENTENCES})")
     p.add_argument("--kv-format", default=None, help="store the KV cache in this format, e.g. bfp12_b32 (decoder)")
     p.add_argument("--kv-sort", choices=("weights", "calibration"), default=None,
                    help="quantize the K cache with key channels (RoPE pairs together) sorted by W_k row norm "
@@ -77,10 +77,10 @@ def register(subparsers) -> None:
 
 
 def _protocol_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tokens", type=int, default=DEFAULT_TOKENS,
-                   help=f"tokens per window, N (decoder; default {DEFAULT_TOKENS})")
-    p.add_argument("--windows", type=int, default=DEFAULT_WINDOWS,
-                   help=f"number of consecutive windows, W (decoder; default {DEFAULT_WINDOWS})")
+    add_int(p, "--tokens", low=4, default=DEFAULT_TOKENS,
+            help=f"tokens per window, N (decoder; default {DEFAULT_TOKENS})")
+    add_int(p, "--windows", default=DEFAULT_WINDOWS,
+            help=f"number of consecutive windows, W (decoder; default {DEFAULT_WINDOWS})")
     p.add_argument("--score", choices=SCORE_MODES, default=SCORE_MODES[0],
                    help="score the logits at positions N/2 .. N-2 (half, default) or 0 .. N-2 (all)")
 
@@ -124,6 +124,20 @@ def _resolve_pe(args) -> tuple[Any, str | None]:
     return None, None
 
 
+def _check_forward(model: str, tokens: int) -> None:
+    """Refuse, before the model is loaded, a decoder forward pass the machine cannot hold (accel.limits)."""
+    from accel import limits
+    from workloads.models import real_model_kind
+    from workloads.shapes import MODELS
+
+    if real_model_kind(model) != "decoder" or model not in MODELS:
+        return  # encoders refuse more than their positions themselves, at a size that always fits
+    s = MODELS[model]
+    limits.check(limits.decoder_forward(f"{model} and a forward pass over {tokens:,} tokens", tokens,
+                                        n_layers=s.n_layers, hidden=s.hidden, ffn=s.ffn, n_heads=s.n_heads,
+                                        n_kv_heads=s.n_kv_heads, vocab=s.vocab))
+
+
 def _list(args) -> dict:
     from workloads import fetch, shapes
     from workloads.models import REAL_MODELS
@@ -158,12 +172,15 @@ def _fetch(args) -> dict:
 
 
 def _trace(args) -> dict:
+    from accel.cliutil import check_output_dir
     from workloads.models import REAL_MODELS, real_trace
     from workloads.shapes import MODELS, shape_trace
     from workloads.trace import save_trace
 
+    check_output_dir(args.output, "-o/--output")
     spec, kv_format = _resolve_pe(args)
     if args.model in REAL_MODELS:
+        _check_forward(args.model, args.tokens or 32)
         provider = _provider(args, spec)
         tr = real_trace(args.model, phase=args.phase, tokens=args.tokens or 32, decode_steps=args.decode_steps,
                         provider=provider, text=args.text, keep_tensors=not args.no_tensors,
@@ -195,6 +212,7 @@ def _accuracy(args) -> dict:
     from workloads.models import load_model, real_model_kind
 
     kind = real_model_kind(args.model)
+    _check_forward(args.model, args.tokens)
     spec, kv_design = _resolve_pe(args)
     kv_format = args.kv_format or kv_design
     model = load_model(args.model)
@@ -250,6 +268,7 @@ def _compare(args) -> dict:
                 return json.loads(p.read_text(encoding="utf-8"))
             except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
                 raise WorkloadError(f"cannot read result file {arg!r} as JSON: {exc}") from None
+        _check_forward(args.model, args.tokens)
         if arg == "reference":
             provider = prov.reference
         else:

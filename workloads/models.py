@@ -27,16 +27,23 @@ def real_model_kind(name: str) -> str:
 
 @functools.lru_cache(maxsize=2)
 def load_model(name: str):
-    """The model ``name`` from the cache (LlamaModel or BertModel), loaded once per process."""
+    """The model ``name`` from the cache (LlamaModel or BertModel), loaded once per process.
+
+    Its files are first checked against the SHA-256 pinned at fetch (:func:`workloads.fetch.verify`);
+    the model's ``verified_files`` lists them (``{file: sha256}``).
+    """
     kind = real_model_kind(name)
+    verified = fetch.verify(name)
     if kind == "decoder":
         from workloads.llama import LlamaModel
 
-        return LlamaModel.from_gguf(fetch.model_path(name), name=name)
-    from workloads.bert import BertModel
+        model = LlamaModel.from_gguf(fetch.model_path(name), name=name)
+    else:
+        from workloads.bert import BertModel
 
-    fetch.model_path(name)  # raises a clear error when not fetched
-    return BertModel.from_dir(fetch.model_dir(name), name=name)
+        model = BertModel.from_dir(fetch.model_dir(name), name=name)
+    model.verified_files = verified
+    return model
 
 
 def eval_ids(model, tokens: int, text: str | None = None) -> Any:
@@ -61,10 +68,10 @@ def real_trace(name: str, *, phase: str = "prefill", tokens: int = 32, decode_st
     rec = Recorder(provider, a_format=a_format, w_format=w_format, keep_tensors=keep_tensors)
     from accel.provenance import provenance
 
-    src = fetch.source(name)
+    files = fetch.files_provenance(name, getattr(model, "verified_files", {}))
     meta: dict[str, Any] = {"shape_only": False, "phase": phase, "tokens": tokens, "batch": 1,
-                            "text": load_text(text)[1], "model_wheel": src.requirement,
-                            "model_files": {f.name: f.sha256 for f in src.files}, **provenance()}
+                            "text": load_text(text)[1], "model_wheel": fetch.source(name).requirement,
+                            "model_files": files, **provenance()}
     if hasattr(provider, "settings"):
         meta["arithmetic"] = provider.settings()
     if kind == "encoder":

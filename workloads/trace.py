@@ -6,13 +6,15 @@ The workloads package owns capture, save and load; ``sim`` and ``cost_models`` r
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from accel.errors import TraceError
+from accel import limits
+from accel.errors import AccelError, TraceError, short_repr
 
 PHASES = ("prefill", "decode")
 #: Ops whose second operand is an activation (attention), not a model weight; per-head ops add "[hN]".
@@ -68,6 +70,22 @@ class Trace:
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 _OP_FIELDS = ("layer", "name", "phase", "m", "n", "k", "a_format", "w_format", "weight_ref", "count")
+#: Operand formats that are not accel.formats schemes: unquantized float64 (the reference forward).
+REFERENCE_FORMATS = ("fp64",)
+MAX_MODEL_NAME = 200
+
+
+def _format_problem(name: Any) -> str | None:
+    """Why ``name`` is not an operand format a trace may record (an accel.formats name or fp64), or None."""
+    if name in REFERENCE_FORMATS:
+        return None
+    from accel import formats
+
+    try:
+        formats.get(name)
+    except AccelError as exc:
+        return str(exc)
+    return None
 
 
 def save_trace(trace: Trace, directory: str | Path) -> Path:
@@ -131,50 +149,93 @@ def load_trace(directory: str | Path, *, arrays: bool = True) -> Trace:
         raise TraceError(f"trace manifest {str(path)!r} lacks keys {missing!r}")
     if not isinstance(manifest["ops"], list):
         raise TraceError(f"trace manifest {str(path)!r} key 'ops' must be a list, got {type(manifest['ops']).__name__}")
-    cache: dict[str, np.ndarray] = {}
-    ops = []
+    model = manifest["model"]
+    if not (isinstance(model, str) and model.strip() and model.isprintable() and len(model) <= MAX_MODEL_NAME):
+        raise TraceError(f"trace manifest {str(path)!r} key 'model' must name the model (a printable string of 1.."
+                         f"{MAX_MODEL_NAME} characters), got {short_repr(model)}")
+    checked: set[str] = set()  # operand formats already found valid
+    headers: dict[str, tuple[Path, tuple[int, ...], int]] = {}  # array reference -> (file, shape, bytes)
+    records = []
     for i, rec in enumerate(manifest["ops"]):
         try:
             fields = {f: rec[f] for f in _OP_FIELDS}
         except (KeyError, TypeError) as exc:
             raise TraceError(f"trace op #{i} in {str(path)!r} is malformed (missing {exc})") from None
+        for f in ("a_format", "w_format"):
+            v = fields[f]
+            if not isinstance(v, str) or v not in checked:
+                why = _format_problem(v)
+                if why is not None:
+                    raise TraceError(f"trace op #{i} in {str(path)!r}: {f}: {why}")
+                checked.add(v)
         if fields["phase"] not in PHASES:
             raise TraceError(f"trace op #{i} has phase {fields['phase']!r}; expected one of {', '.join(PHASES)}")
         for f, low in (("layer", -1), ("m", 1), ("n", 1), ("k", 1), ("count", 1)):
             v = fields[f]
             if not isinstance(v, int) or isinstance(v, bool) or v < low:
                 raise TraceError(f"trace op #{i} ({fields['name']!r}) {f} must be an integer >= {low}, got {v!r}")
-        tensors: dict[str, np.ndarray | None] = {"a": None, "w": None}
-        for attr in ("a", "w"):
+        refs: dict[str, str] = {}
+        for attr, shape in (("a", (fields["m"], fields["k"])), ("w", (fields["k"], fields["n"]))):
             ref = rec.get(attr)
             if ref is None or not arrays:
                 continue
-            if ref not in cache:
-                cache[ref] = _load_array(d, ref, f"op #{i} ({fields['name']!r}, layer {fields['layer']})")
-            tensors[attr] = cache[ref]
-        op = GemmOp(**fields, a=tensors["a"], w=tensors["w"])
-        for attr, shape in (("a", (op.m, op.k)), ("w", (op.k, op.n))):
-            arr = tensors[attr]
-            if arr is not None and arr.shape != shape:
-                raise TraceError(f"trace op #{i} ({op.name!r}) array {attr!r} has shape {arr.shape!r}; "
+            # headers only: every shape and size is checked before any array is read
+            if not isinstance(ref, str) or ref not in headers:
+                headers[ref] = _array_header(d, ref, f"op #{i} ({fields['name']!r}, layer {fields['layer']})")
+            if headers[ref][1] != shape:
+                raise TraceError(f"trace op #{i} ({fields['name']!r}) array {attr!r} has shape {headers[ref][1]!r}; "
                                  f"expected {shape!r}")
-        ops.append(op)
+            refs[attr] = ref
+        records.append((fields, refs))
+    if headers:
+        limits.check(limits.Estimate(f"loading the {len(headers)} arrays of trace {str(d)!r}",
+                                     float(sum(h[2] for h in headers.values()))), error=TraceError)
+    cache = {ref: _load_array(*h) for ref, h in headers.items()}
+    ops = [GemmOp(**fields, **{attr: cache[ref] for attr, ref in refs.items()}) for fields, refs in records]
     return Trace(model=manifest["model"], ops=ops, meta=manifest.get("meta", {}))
 
 
-def _load_array(d: Path, ref: Any, where: str) -> np.ndarray:
-    """One numeric array file of trace ``d``; the reference must stay inside ``d/arrays``."""
-    if not isinstance(ref, str) or not ref.startswith("arrays/"):
-        raise TraceError(f"trace {str(d)!r} {where} has array reference {ref!r}; expected 'arrays/<file>.npy'")
+def _array_header(d: Path, ref: Any, where: str) -> tuple[Path, tuple[int, ...], int]:
+    """(file, shape, data bytes) of one numeric array file of trace ``d``, from its ``.npy`` header alone.
+
+    The reference must stay inside ``d/arrays``; the file must be as long as its header says.
+    """
+    if not isinstance(ref, str) or not ref.startswith("arrays/") or "\x00" in ref:
+        raise TraceError(f"trace {str(d)!r} {where} has array reference {short_repr(ref)}; "
+                         "expected 'arrays/<file>.npy'")
     f = d / ref
     if f.resolve().parent != (d / "arrays").resolve():
-        raise TraceError(f"trace {str(d)!r} {where} has array reference {ref!r} outside its arrays/ directory")
-    if not f.is_file():
-        raise TraceError(f"trace {str(d)!r} {where} refers to missing array file {ref!r}")
+        raise TraceError(f"trace {str(d)!r} {where} has array reference {short_repr(ref)} "
+                         "outside its arrays/ directory")
+    if not os.path.isfile(f):  # False, not OSError, for names the file system refuses (too long)
+        raise TraceError(f"trace {str(d)!r} {where} refers to missing array file {short_repr(ref)}")
+    fmt = np.lib.format
+    try:
+        with open(f, "rb") as fh:
+            version = fmt.read_magic(fh)
+            if version not in ((1, 0), (2, 0)):
+                raise ValueError(f".npy format version {version!r} (expected 1.0 or 2.0)")
+            read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            shape, _, dtype = read(fh)
+            offset = fh.tell()
+    except (OSError, ValueError, EOFError) as exc:
+        raise TraceError(f"cannot read trace array {str(f)!r} (corrupt or truncated?): {exc}") from None
+    if dtype.kind not in "biuf":
+        raise TraceError(f"trace array {str(f)!r} must hold numbers, got dtype {dtype!s}")
+    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    size = f.stat().st_size
+    if size != offset + nbytes:
+        raise TraceError(f"cannot read trace array {str(f)!r} (corrupt or truncated?): its header declares shape "
+                         f"{shape!r} of {dtype!s} ({nbytes:,} bytes of data), the file holds {size - offset:,}")
+    return f, tuple(shape), nbytes
+
+
+def _load_array(f: Path, shape: tuple[int, ...], nbytes: int) -> np.ndarray:
+    """The array whose header :func:`_array_header` checked."""
     try:
         arr = np.load(f, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         raise TraceError(f"cannot read trace array {str(f)!r} (corrupt or truncated?): {exc}") from None
-    if not isinstance(arr, np.ndarray) or arr.dtype.kind not in "biuf":
-        raise TraceError(f"trace array {str(f)!r} must hold numbers, got dtype {getattr(arr, 'dtype', None)!s}")
+    if arr.shape != shape:  # the file changed since its header was read
+        raise TraceError(f"trace array {str(f)!r} changed while being read: shape {arr.shape!r}, expected {shape!r}")
     return arr

@@ -6,11 +6,13 @@ import argparse
 import importlib
 import os
 
-from accel.cliutil import add_command
+from accel.cliutil import add_command, check_output_dir
 from accel.errors import AccelError, ConfigError
 
 DEFAULT_PRESET = "default"
 DEFAULT_EVALUATOR = "cost_models.explore.chain:ChainEvaluator"
+#: Seconds to wait for a Dask scheduler to accept a connection before the sweep starts.
+SCHEDULER_TIMEOUT_S = 5.0
 
 
 def register(subparsers) -> None:
@@ -32,6 +34,8 @@ def register(subparsers) -> None:
     p.add_argument("--evaluator", metavar="MODULE:NAME", default=DEFAULT_EVALUATOR,
                    help="evaluation stage: an Evaluator object or class (default: workloads accuracy + "
                         "sim.simulate + cost_models.evaluate)")
+    p.add_argument("--wait", action="store_true", help="if another explore is using the output directory, wait for "
+                                                        "it to finish instead of refusing")
     p.add_argument("--no-report", action="store_true", help="skip plots and report.md")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -48,6 +52,31 @@ def load_evaluator(path: str):
     return obj() if isinstance(obj, type) else obj
 
 
+def check_scheduler(address: str, timeout: float = SCHEDULER_TIMEOUT_S) -> None:
+    """ConfigError unless the TCP scheduler at ``address`` (``tcp://HOST:PORT`` or ``HOST:PORT``) accepts a
+    connection within ``timeout`` seconds; other transports (tls://, inproc://, ...) are left to Dask."""
+    import socket
+    from urllib.parse import urlsplit
+
+    scheme = address.split("://", 1)[0] if "://" in address else "tcp"
+    if scheme != "tcp":
+        return
+    try:
+        url = urlsplit(address if "://" in address else f"tcp://{address}")
+        host, port = url.hostname, url.port
+    except ValueError:
+        host = port = None
+    if not host or port is None:
+        raise ConfigError(f"--scheduler must be a Dask scheduler address like tcp://host:8786, got {address!r}")
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        why = f"no answer within {timeout:g} s" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise ConfigError(f"cannot reach the Dask scheduler at {address!r} ({why}); start one "
+                          "there (`dask scheduler`) or leave --scheduler unset to use local processes") from None
+
+
 def _explore(args: argparse.Namespace):
     from cost_models.explore import spec as spec_mod
 
@@ -59,31 +88,40 @@ def _explore(args: argparse.Namespace):
         return {"presets": names}
     evaluator = load_evaluator(args.evaluator)
     canonical = getattr(evaluator, "canonical_pe", spec_mod.accel_canonical_pe)
+    models = getattr(evaluator, "models", spec_mod.accel_models())
     if args.spec:
-        sweep = spec_mod.load_sweep(args.spec, canonical_pe=canonical)
+        sweep = spec_mod.load_sweep(args.spec, canonical_pe=canonical, models=models)
     else:
-        sweep = spec_mod.load_preset(args.preset or DEFAULT_PRESET, canonical_pe=canonical)
+        sweep = spec_mod.load_preset(args.preset or DEFAULT_PRESET, canonical_pe=canonical, models=models)
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError(f"--jobs must be an integer >= 1, got {args.jobs!r}")
     out = args.out or os.path.join("results", sweep.name)
+    check_output_dir(out, "-o/--out")
+    if args.scheduler:
+        check_scheduler(args.scheduler)
     return run_study(sweep, evaluator, out, scheduler=args.scheduler, jobs=args.jobs,
-                     progress=not (args.no_progress or args.json), report=not args.no_report, quiet=args.json)
+                     progress=not (args.no_progress or args.json), report=not args.no_report, quiet=args.json,
+                     wait=args.wait)
 
 
-def run_study(sweep, evaluator, out_dir, *, scheduler=None, jobs=None, progress=True, report=True, quiet=True):
-    """Run a sweep and write its report; returns the summary dict (what ``--json`` prints)."""
+def run_study(sweep, evaluator, out_dir, *, scheduler=None, jobs=None, progress=True, report=True, quiet=True,
+              wait=False):
+    """Run a sweep and write its report, holding the output directory's lock; returns the summary dict
+    (what ``--json`` prints)."""
+    from cost_models.explore.lock import output_lock
     from cost_models.explore.report import write_report
     from cost_models.explore.runner import run_points
     from cost_models.explore.store import ResultsStore
 
-    summary = run_points(sweep.points, evaluator, out_dir, scheduler=scheduler, jobs=jobs, progress=progress)
-    result = summary.to_dict()
-    result["sweep"] = sweep.name
-    result["results"] = os.path.join(str(out_dir), "results.parquet")
-    if report and summary.results is not None and len(summary.results):
-        ops = ResultsStore(out_dir).ops(sweep.points)
-        result["report"] = str(write_report(sweep, summary.results, ops, out_dir, backend=summary.backend,
-                                            failures=summary.failures))
+    with output_lock(out_dir, wait=wait):
+        summary = run_points(sweep.points, evaluator, out_dir, scheduler=scheduler, jobs=jobs, progress=progress)
+        result = summary.to_dict()
+        result["sweep"] = sweep.name
+        result["results"] = os.path.join(str(out_dir), "results.parquet")
+        if report and summary.results is not None and len(summary.results):
+            ops = ResultsStore(out_dir).ops(sweep.points)
+            result["report"] = str(write_report(sweep, summary.results, ops, out_dir, backend=summary.backend,
+                                                failures=summary.failures))
     if not quiet:
         print(f"{sweep.name}: {summary.points} points ({summary.points_evaluated} evaluated, "
               f"{summary.points_reused} reused), {summary.accuracy_configs} accuracy configs "

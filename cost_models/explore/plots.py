@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cost_models.explore import atomic
+
 LABELS = {
     "accuracy_loss": "accuracy loss (relative perplexity increase; bars: 95% CI, paired)",
     "energy_per_token_pj": "energy per token (pJ)",
@@ -41,8 +43,10 @@ def _save(fig, base: Path) -> list[Path]:
     base = Path(base)
     base.parent.mkdir(parents=True, exist_ok=True)
     paths = [base.with_suffix(".png"), base.with_suffix(".svg")]
-    fig.savefig(paths[0], dpi=120, bbox_inches="tight", metadata={"Software": None})
-    fig.savefig(paths[1], bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    with atomic.atomic_path(paths[0]) as tmp:
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight", metadata={"Software": None})
+    with atomic.atomic_path(paths[1]) as tmp:
+        fig.savefig(tmp, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
     import matplotlib.pyplot as plt
 
     plt.close(fig)

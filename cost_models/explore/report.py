@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from accel import __version__
-from cost_models.explore import plots
+from cost_models.explore import atomic, plots
 from cost_models.explore.claims import ATTENTION_LABELS, claims_table
 from cost_models.explore.pareto import feasible_mask, front_per_model, hypervolume_by_family
 from cost_models.explore.provenance import provenance_line
@@ -322,6 +322,6 @@ def write_report(spec: SweepSpec, results: pd.DataFrame, ops: pd.DataFrame, out_
               "Files: `results.parquet` (one row per design), `ops.parquet` (per-op figures), `plots/` "
               "(PNG and SVG).", ""]
     path = out_dir / "report.md"
-    path.write_text("\n".join(lines))
+    atomic.write_text(path, "\n".join(lines))
     log.info("report written to %s", path)
     return path

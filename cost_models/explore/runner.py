@@ -3,19 +3,29 @@
 Items are the distinct arithmetic configurations (accuracy) and the points (performance); both are
 independent, so they are submitted together and joined by hash afterwards.  Backends: inline
 (``jobs=1``), local processes (default, ``ProcessPoolExecutor`` with spawned workers), or a Dask
-cluster (``scheduler="tcp://..."``).  Only the calling process writes to the store.
+cluster (``scheduler="tcp://..."``).  Only the calling process writes to the store, holding the output
+directory's lock.  Local workers die with the calling process, however it dies (SIGKILL included):
+they ask the kernel for a death signal when their parent goes (Linux), and a watchdog thread exits
+them when their parent changes (everywhere).  A Dask cluster's workers belong to the cluster and are
+left running.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from cost_models.explore.lock import output_lock
 from cost_models.explore.records import ArithConfig, Evaluator, Point
 from cost_models.explore.store import ResultsStore
 
@@ -58,6 +68,7 @@ class RunSummary:
     accuracy_evaluated: int
     accuracy_reused: int
     backend: str
+    parts_set_aside: list[tuple[str, str, str]] = field(default_factory=list)  # (part, moved to, why)
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, key, error)
     results: pd.DataFrame | None = field(default=None, repr=False)
 
@@ -65,6 +76,7 @@ class RunSummary:
         d = {k: v for k, v in self.__dict__.items() if k != "results"}
         d["out_dir"] = str(self.out_dir)
         d["failures"] = [{"kind": k, "key": h, "error": e} for k, h, e in self.failures]
+        d["parts_set_aside"] = [{"part": p, "moved_to": m, "why": w} for p, m, w in self.parts_set_aside]
         return d
 
 
@@ -76,21 +88,57 @@ def _inline(evaluator, tasks) -> Iterator[tuple[Task, object, BaseException | No
             yield t, None, exc
 
 
+PARENT_POLL_S = 0.5
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Worker initializer: end this worker when the process that started it dies."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:  # the parent died before the death signal was armed
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="parent-watchdog", daemon=True).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(PARENT_POLL_S)
+    os._exit(1)
+
+
+def _terminate_workers(pool) -> None:
+    """Stop a pool's workers now, mid-task (ProcessPoolExecutor.terminate_workers from Python 3.14)."""
+    stop = getattr(pool, "terminate_workers", None)
+    if stop is not None:
+        stop()
+        return
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        proc.terminate()
+
+
 def _local(evaluator, tasks, jobs: int):
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_exit_with_parent, initargs=(os.getpid(),))
+    finished = False
+    try:
         futures = {pool.submit(timed_task, evaluator, t): t for t in tasks}
-        try:
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for f in done:
-                    exc = f.exception()
-                    yield futures[f], (None if exc else f.result()), exc
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for f in done:
+                exc = f.exception()
+                yield futures[f], (None if exc else f.result()), exc
+        finished = True
+    finally:
+        if not finished:  # interrupted or abandoned: in-flight items are unfinished and will be rerun
+            _terminate_workers(pool)
+        pool.shutdown(wait=finished, cancel_futures=True)
 
 
 def _dask(evaluator, tasks, address: str):
@@ -107,11 +155,21 @@ def _dask(evaluator, tasks, address: str):
 
 
 def run_points(points: Sequence[Point], evaluator: Evaluator, out_dir: str | Path, *, scheduler: str | None = None,
-               jobs: int | None = None, progress: bool = True) -> RunSummary:
-    """Evaluate every unfinished point of ``points`` (and each distinct arithmetic configuration once)."""
+               jobs: int | None = None, progress: bool = True, wait: bool = False) -> RunSummary:
+    """Evaluate every unfinished point of ``points`` (and each distinct arithmetic configuration once).
+
+    Holds ``out_dir``'s lock throughout: another explore on it makes this raise ConfigError, or with
+    ``wait`` wait for it.
+    """
+    with output_lock(out_dir, wait=wait):
+        return _run_points(points, evaluator, out_dir, scheduler=scheduler, jobs=jobs, progress=progress)
+
+
+def _run_points(points, evaluator, out_dir, *, scheduler, jobs, progress) -> RunSummary:
     from tqdm import tqdm
 
     store = ResultsStore(out_dir)
+    store.remove_stale_temps()
     points = list(dict.fromkeys(points))
     ariths = list(dict.fromkeys(p.arith() for p in points))
     done_pts, done_acc = store.finished_points(), store.finished_accuracy()
@@ -127,7 +185,8 @@ def run_points(points: Sequence[Point], evaluator: Evaluator, out_dir: str | Pat
     summary = RunSummary(out_dir=Path(out_dir), points=len(points),
                          points_evaluated=0, points_reused=len(points) - sum(t.kind == "performance" for t in tasks),
                          accuracy_configs=len(ariths), accuracy_evaluated=0,
-                         accuracy_reused=len(ariths) - sum(t.kind == "accuracy" for t in tasks), backend=backend)
+                         accuracy_reused=len(ariths) - sum(t.kind == "accuracy" for t in tasks), backend=backend,
+                         parts_set_aside=[(str(p), str(m), w) for p, m, w in store.set_aside])
     log.info("sweep: %d points (%d finished), %d arithmetic configs (%d finished), backend %s",
              len(points), summary.points_reused, len(ariths), summary.accuracy_reused, backend)
     if tasks:
@@ -137,7 +196,9 @@ def run_points(points: Sequence[Point], evaluator: Evaluator, out_dir: str | Pat
             stream = _inline(evaluator, tasks)
         else:
             stream = _local(evaluator, tasks, min(jobs, len(tasks)))  # backend "local:N"
-        with tqdm(total=len(tasks), desc="explore", unit="eval", disable=not progress, dynamic_ncols=True) as bar:
+        # closing: an exception here (Ctrl-C while storing a result) stops the backend's workers at once
+        with closing(stream), tqdm(total=len(tasks), desc="explore", unit="eval", disable=not progress,
+                                   dynamic_ncols=True) as bar:
             for task, timed, exc in stream:
                 if exc is not None:
                     log.error("%s of %s failed: %s", task.kind, task.key, exc)

@@ -5,21 +5,27 @@ Layout under the output directory::
     parts/points/<point_hash>.parquet      one row: the point, its PerfResult, tool version, git commit
     parts/ops/<point_hash>.parquet         per-op rows of that point (roofline)
     parts/accuracy/<arith_hash>.parquet    one row: the AccuracyResult of an arithmetic configuration
+    parts/sha256/<kind>/<hash>.sha256      SHA-256 of each part above
     parts/cpu/<kind>-<hash>.json           CPU seconds the evaluation took (not part of the results, which
                                            stay identical across runs and backends)
     results.parquet, ops.parquet           the joined tables of the last run (rewritten at its end)
 
-Every file is written to a hidden temporary name, fsynced, then renamed into place (atomic on POSIX),
-so killing the process at any moment loses no finished item and never leaves a torn part: a rerun
-reads the parts that exist and evaluates only the rest.  Point parts are written after their ops
-parts, so a point part's presence means the point is complete.
+Every file is written to a temporary name unique to its process, fsynced, then renamed into place
+(:mod:`cost_models.explore.atomic`), so killing the process at any moment loses no finished item and
+never leaves a torn part: a rerun reads the parts that exist and evaluates only the rest.  Each part
+has its SHA-256 in ``parts/sha256/<kind>/<name>.sha256``, written before the part is renamed into
+place; on resume a part whose bytes do not match (or, without a checksum, that does not read) is
+reported, moved to ``corrupt/<kind>/`` and recomputed.  Point parts are written after their ops parts,
+so a verified point part with a verified ops part means the point is complete.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import logging
-import os
+import secrets
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -28,6 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from accel import __version__
+from cost_models.explore import atomic
 from cost_models.explore.records import AccuracyResult, OpPerf, PerfResult, Point, Workload, scalar_fields
 
 log = logging.getLogger(__name__)
@@ -82,13 +89,9 @@ def ops_rows(point_key: str, perf: PerfResult) -> list[dict]:
     return [{"point_hash": point_key, **dataclasses.asdict(op)} for op in perf.ops]
 
 
-def _write_atomic(path: Path, rows: Sequence[dict], schema: pa.Schema) -> None:
-    table = pa.Table.from_pylist(list(rows), schema=schema)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def derive_metrics(df: pd.DataFrame) -> pd.DataFrame:
@@ -101,53 +104,113 @@ def derive_metrics(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+PART_KINDS = ("points", "ops", "accuracy")
+_SCHEMAS = {"points": POINT_SCHEMA, "ops": OPS_SCHEMA, "accuracy": ACCURACY_SCHEMA}
+
+
 class ResultsStore:
-    """The results of one output directory."""
+    """The results of one output directory (hold :func:`cost_models.explore.lock.output_lock` to write)."""
 
     def __init__(self, out_dir: str | Path):
         self.out_dir = Path(out_dir)
-        self.points_dir = self.out_dir / "parts" / "points"
-        self.ops_dir = self.out_dir / "parts" / "ops"
-        self.accuracy_dir = self.out_dir / "parts" / "accuracy"
+        self.parts = {kind: self.out_dir / "parts" / kind for kind in PART_KINDS}
+        self.points_dir, self.ops_dir, self.accuracy_dir = (self.parts[k] for k in PART_KINDS)
         self.cpu_dir = self.out_dir / "parts" / "cpu"
-        for d in (self.points_dir, self.ops_dir, self.accuracy_dir, self.cpu_dir):
+        self.set_aside: list[tuple[Path, Path, str]] = []  # (part, where it went, why)
+        for d in (*self.parts.values(), *(self._sum_dir(k) for k in PART_KINDS), self.cpu_dir):
             d.mkdir(parents=True, exist_ok=True)
-        for d in (self.out_dir, self.points_dir, self.ops_dir, self.accuracy_dir, self.cpu_dir):
-            for stale in d.glob(".*.tmp"):  # a temporary file of a killed writer: never a finished item
-                stale.unlink(missing_ok=True)
+
+    def _sum_dir(self, kind: str) -> Path:
+        return self.out_dir / "parts" / "sha256" / kind
+
+    def _sum_path(self, kind: str, part: Path) -> Path:
+        return self._sum_dir(kind) / f"{part.name}.sha256"
+
+    def remove_stale_temps(self) -> list[Path]:
+        """Remove temporary files of dead writers (never those of a live process)."""
+        dirs = (self.out_dir, self.out_dir / "plots", *self.parts.values(),
+                *(self._sum_dir(k) for k in PART_KINDS), self.cpu_dir)
+        removed = [p for d in dirs if d.is_dir() for p in atomic.remove_stale_temps(d)]
+        if removed:
+            log.info("removed %d temporary file(s) of dead runs in %s", len(removed), self.out_dir)
+        return removed
+
+    def _put(self, kind: str, key: str, rows: Sequence[dict]) -> None:
+        path = self.parts[kind] / f"{key}.parquet"
+        with atomic.atomic_path(path) as tmp:
+            pq.write_table(pa.Table.from_pylist(list(rows), schema=_SCHEMAS[kind]), tmp)
+            atomic.write_text(self._sum_path(kind, path), f"{_sha256(tmp)}  {path.name}\n")
+
+    def _problem(self, kind: str, part: Path) -> str | None:
+        """Why ``part`` is not a finished item, or None when it is."""
+        sums = self._sum_path(kind, part)
+        if sums.is_file():
+            want = (sums.read_text(errors="replace").split() or ["<empty>"])[0]
+            got = _sha256(part)
+            return None if got == want else f"its SHA-256 {got} differs from the recorded {want}"
+        try:  # no checksum (a part of an earlier version): keep it if it reads whole
+            table = pq.read_table(part, schema=_SCHEMAS[kind])
+        except (pa.ArrowException, OSError) as exc:
+            return f"it has no checksum and does not read: {exc}"
+        if kind != "ops" and table.num_rows != 1:
+            return f"it has no checksum and holds {table.num_rows} rows instead of 1"
+        atomic.write_text(sums, f"{_sha256(part)}  {part.name}\n")
+        return None
+
+    def _move_aside(self, kind: str, part: Path, why: str) -> None:
+        dest_dir = self.out_dir / "corrupt" / kind
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        dest = dest_dir / part.name
+        if dest.exists():
+            dest = dest_dir / f"{part.stem}.{secrets.token_hex(4)}{part.suffix}"
+        part.replace(dest)
+        self._sum_path(kind, part).unlink(missing_ok=True)
+        self.set_aside.append((part, dest, why))
+        log.warning("part file %s is corrupt (%s): moved to %s; it will be recomputed", part, why, dest)
+
+    def _verified(self, kind: str) -> set[str]:
+        ok = set()
+        for part in sorted(self.parts[kind].glob("*.parquet")):
+            why = self._problem(kind, part)
+            if why is None:
+                ok.add(part.stem)
+            else:
+                self._move_aside(kind, part, why)
+        return ok
 
     def finished_points(self) -> set[str]:
-        return {p.stem for p in self.points_dir.glob("*.parquet")}
+        """Points whose point and ops parts both verify (a corrupt part is moved aside)."""
+        points, ops = self._verified("points"), self._verified("ops")
+        for key in sorted(points - ops):
+            self._move_aside("points", self.points_dir / f"{key}.parquet", "its ops part is missing or corrupt")
+        return points & ops
 
     def finished_accuracy(self) -> set[str]:
-        return {p.stem for p in self.accuracy_dir.glob("*.parquet")}
+        return self._verified("accuracy")
 
     def put_point(self, point: Point, perf: PerfResult) -> None:
         key = point.key
-        _write_atomic(self.ops_dir / f"{key}.parquet", ops_rows(key, perf), OPS_SCHEMA)
-        _write_atomic(self.points_dir / f"{key}.parquet", [point_row(point, perf)], POINT_SCHEMA)
+        self._put("ops", key, ops_rows(key, perf))
+        self._put("points", key, [point_row(point, perf)])
 
     def put_accuracy(self, arith_key: str, acc: AccuracyResult) -> None:
-        _write_atomic(self.accuracy_dir / f"{arith_key}.parquet", [accuracy_row(arith_key, acc)], ACCURACY_SCHEMA)
+        self._put("accuracy", arith_key, [accuracy_row(arith_key, acc)])
 
     def put_cpu_seconds(self, kind: str, key: str, seconds: float) -> None:
-        import json
-
-        path = self.cpu_dir / f"{kind}-{key}.json"
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"kind": kind, "key": key, "cpu_seconds": float(seconds)}))
-        os.replace(tmp, path)
+        atomic.write_text(self.cpu_dir / f"{kind}-{key}.json",
+                          json.dumps({"kind": kind, "key": key, "cpu_seconds": float(seconds)}))
 
     def cpu_seconds(self, points: Sequence[Point]) -> dict[str, float]:
         """Recorded CPU seconds of the evaluations of ``points``, summed per kind (accuracy, performance)."""
-        import json
-
         wanted = {("performance", p.key) for p in points} | {("accuracy", p.arith().key) for p in points}
         out = {"accuracy": 0.0, "performance": 0.0}
         for kind, key in wanted:
             f = self.cpu_dir / f"{kind}-{key}.json"
             if f.exists():
-                out[kind] += float(json.loads(f.read_text())["cpu_seconds"])
+                try:
+                    out[kind] += float(json.loads(f.read_text())["cpu_seconds"])
+                except (ValueError, KeyError, TypeError) as exc:  # bookkeeping only: never fatal
+                    log.warning("ignoring unreadable CPU-time record %s: %s", f, exc)
         return out
 
     @staticmethod
@@ -179,13 +242,31 @@ class ResultsStore:
                         "directory to recompute them with this code", len(other), len(df), self.out_dir,
                         ", ".join(sorted(set(other["git_commit"]))))
         path = self.out_dir / "results.parquet"
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         table = pa.Table.from_pandas(df, preserve_index=False)
         table = table.replace_schema_metadata({**(table.schema.metadata or {}),
                                                b"accel_version": __version__.encode(),
-                                               b"git_commit": git_commit().encode()})
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
+                                               b"git_commit": git_commit().encode(),
+                                               b"model_files": json.dumps(model_files(points)).encode()})
+        with atomic.atomic_path(path) as tmp:
+            pq.write_table(table, tmp)
         ops = self.ops(points)
-        _write_atomic(self.out_dir / "ops.parquet", ops.to_dict("records"), OPS_SCHEMA)
+        with atomic.atomic_path(self.out_dir / "ops.parquet") as tmp:
+            pq.write_table(pa.Table.from_pylist(ops.to_dict("records"), schema=OPS_SCHEMA), tmp)
         return path, df
+
+
+def model_files(points: Sequence[Point]) -> dict[str, dict]:
+    """The pinned files of the real models in ``points``, each marked verified only if it checks out now."""
+    from accel.errors import WorkloadError
+    from workloads import fetch
+    from workloads.models import REAL_MODELS
+
+    out = {}
+    for name in sorted({p.workload.model for p in points} & set(REAL_MODELS)):
+        try:
+            checked = fetch.verify(name)
+        except WorkloadError as exc:
+            log.warning("model files of %s do not verify: %s", name, exc)
+            checked = {}
+        out[name] = fetch.files_provenance(name, checked)
+    return out

@@ -56,7 +56,8 @@ def test_show_anchors_reproduces_table(capsys):
 @pytest.mark.parametrize("argv,msg", [
     (("--gemm", "1,2,3"), r"give exactly one of --design FILE or --pe SPEC \(got design=None, pe=None\)"),
     (("--pe", "int8_mac"), r"give exactly one workload: --gemm M,N,K, --trace DIR or --model NAME \(got \[\]\)"),
-    (("--pe", "int8_mac", "--gemm", "1,2"), r"--gemm must be three positive integers M,N,K, got '1,2'"),
+    (("--pe", "int8_mac", "--gemm", "1,2"),
+     r"--gemm must be three positive integers M,N,K \(e\.g\. 256,1024,1024\), got '1,2'$"),
     (("--pe", "nope", "--gemm", "1,2,3"), r"unknown PE variant 'nope'; valid variants: "),
     (("--show", "ops", "--table", "x.txt"), r"unknown cost table 'x.txt'; valid: horowitz45 or a path"),
 ])

@@ -127,23 +127,29 @@ def test_rtl_report_rows_by_ops_or_pe_spec(tmp_path):
     import json
 
     path = tmp_path / "synth_table.json"
-    path.write_text(json.dumps({"yosys_version": "0.70", "rows": [
-        {"name": "int8 x int2 array", "ops": ["int_mul:8x2"], "ge": 100, "xc7_luts": 20},
-        {"name": "int8_mac PE", "pe": "int8_mac", "ge": 900, "xc7_luts": 170, "ice40_luts": 190},
-        {"name": "no ops", "ge": 5}]}))
+    def row(block, pe, kind, target, **counts):
+        return {"block": block, "pe": pe, "kind": kind, "multiplier": "array", "target": target,
+                "nodsp": target == "xc7", **counts}
+
+    path.write_text(json.dumps({"meta": {"yosys_version": "0.70"}, "rows": [
+        row("int8 x int2 array", "int8_mac:weight_bits=2", "mul", "generic", ge=100),
+        row("int8 x int2 array", "int8_mac:weight_bits=2", "mul", "xc7", luts=20),
+        row("int8_mac PE", "int8_mac", "pe", "generic", ge=900), row("int8_mac PE", "int8_mac", "pe", "xc7", luts=170),
+        row("int8_mac PE", "int8_mac", "pe", "ice40", luts=190),
+        row("no ops", "int8_mac", "array4x4", "generic", ge=5)]}))
     rows = {b.name: b for b in report_blocks(path)}
     assert set(rows) == {"int8 x int2 array", "int8_mac PE"}
     assert rows["int8 x int2 array"].family == "int_mul" and not rows["int8 x int2 array"].composite
     pe = rows["int8_mac PE"]
     # Yosys fuses acc + a * w into one $macc; each group restarts the accumulator from 0 (the gate, in the $macc)
     assert pe.family == "pe" and pe.composite and set(pe.ops) == {"macc:8x8x32", "macc_gate:32"}
-    # the synthesised stand-alone rtl.mac.MacPE registers its 32-bit accumulator and the output valid bit
+    # the synthesised stand-alone rtl.pe.mac.MacPE registers its 32-bit accumulator and the output valid bit
     assert pe.register_bits == 32 + 1 and pe.luts == {"xc7": 170, "ice40": 190}
     assert report_blocks(tmp_path / "absent.json") == ()
 
 
 def test_rtl_engineer_report_format(tmp_path):
-    """One row per (block, target), as rtl/report.py writes synth_table.json."""
+    """One row per (block, target), as rtl/synth/table.py writes synth_table.json."""
     import json
 
     def rows(block, pe, kind, mult, ge, ice, xc):

@@ -49,8 +49,11 @@ def test_report_rows_list_operators_without_pricing(tmp_path, monkeypatch):
     monkeypatch.setattr(OperatorModel, "price", refuse)
     monkeypatch.setattr(pe_cost, "unit_area", refuse)
     path = tmp_path / "synth_table.json"
-    path.write_text(json.dumps({"rows": [{"name": "int8_mac PE", "pe": "int8_mac", "kind": "pe", "ge": 1500},
-                                         {"name": "mixpe mul", "pe": "mixpe_w4a8", "kind": "mul", "ge": 230}]}))
+    path.write_text(json.dumps({"meta": {}, "rows": [
+        {"block": "int8_mac PE", "pe": "int8_mac", "kind": "pe", "multiplier": "array", "target": "generic",
+         "nodsp": False, "ge": 1500},
+        {"block": "mixpe mul", "pe": "mixpe_w4a8", "kind": "mul", "multiplier": None, "target": "generic",
+         "nodsp": False, "ge": 230}]}))
     got = {b.name: b for b in fpga.report_blocks(path)}
     assert got["int8_mac PE"].ops == ("macc:8x8x32", "macc_gate:32") and got["int8_mac PE"].register_bits == 33
     assert got["mixpe mul"].ops == ("shift_add_mul:8x4",)
@@ -67,7 +70,7 @@ def test_new_variants_have_operator_lists(spec):
     assert r["predicted_luts"] > 0 and r["held_out"].startswith("predicted")
 
 
-# Exact products of the RTL (``rtl.minifloat.exact_product_shape``: the two's-complement width) against the
+# Exact products of the RTL (``rtl.arith.grid_products.exact_product_shape``: the two's-complement width) against the
 # model's alignment (a P-bit product at offsets 0..R, negated over P + R + 1 bits): independent derivations.
 EXACT_PAIRS = [("float8_e4m3fn", "float8_e4m3fn"), ("float8_e5m2", "float8_e5m2"), ("float6_e2m3fn", "float6_e2m3fn"),
                ("float6_e3m2fn", "float6_e3m2fn"), ("float4_e2m1fn", "float4_e2m1fn"), ("float4_e2m1fn", "int4"),
@@ -80,7 +83,8 @@ def test_alignment_matches_rtl_exact_product_width(a, w):
 
     from cost_models.claims import alignment_keys
     from cost_models.operators import operand
-    from rtl.minifloat import FloatFields, exact_product_shape
+    from rtl.arith.floats import FloatFields
+    from rtl.arith.grid_products import exact_product_shape
 
     def fields(t):
         o = operand(t)
@@ -91,7 +95,7 @@ def test_alignment_matches_rtl_exact_product_width(a, w):
     assert keys[-1] == f"negate:{exact_product_shape(sa, fa, sw, fw).width}"
     shift = [k for k in keys if k.startswith("shift:")]
     p = operand(a).significand_bits + operand(w).significand_bits
-    max_shift = sum(x.max_shift for x in (fa, fw) if x is not None)  # rtl.minifloat.FloatFields.max_shift
+    max_shift = sum(x.max_shift for x in (fa, fw) if x is not None)  # rtl.arith.floats.FloatFields.max_shift
     assert shift == ([f"shift:{p}x{max_shift}"] if max_shift else [])
 
 

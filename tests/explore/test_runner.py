@@ -67,14 +67,25 @@ def test_failed_points_are_reported_and_retried(tmp_path, toy_sweep):
     assert len(s2.results) == 20 and not s2.failures
 
 
-def test_a_torn_temporary_file_is_not_a_finished_point(tmp_path, toy_sweep):
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", ""])
+    proc.wait()
+    return proc.pid
+
+
+def test_temporary_files_of_dead_writers_are_removed_and_a_live_run_s_are_kept(tmp_path, toy_sweep):
     store = ResultsStore(tmp_path)
-    torn = store.points_dir / f".{toy_sweep.points[0].key}.parquet.123.tmp"
+    dead, live = _dead_pid(), os.getppid()  # pytest's parent: alive, and not this process
+    torn = store.points_dir / f".{toy_sweep.points[0].key}.parquet.{dead}.0badc0de.tmp"
     torn.write_bytes(b"PAR1 half written")
-    torn_table = tmp_path / ".results.parquet.123.tmp"
+    torn_table = tmp_path / f".results.parquet.{dead}.tmp"  # an earlier version's temporary name
     torn_table.write_bytes(b"PAR1")
+    in_flight = store.points_dir / f".{toy_sweep.points[1].key}.parquet.{live}.0badc0de.tmp"
+    in_flight.write_bytes(b"PAR1 being written")
     store = ResultsStore(tmp_path)
-    assert not torn.exists() and not torn_table.exists() and store.finished_points() == set()
+    assert sorted(store.remove_stale_temps()) == sorted([torn, torn_table])
+    assert not torn.exists() and not torn_table.exists() and in_flight.exists()
+    assert store.finished_points() == set()
 
 
 def test_local_processes_give_the_inline_results(tmp_path, toy_sweep):

@@ -54,7 +54,7 @@ LMUL_SPECS = [
 ICARUS_BLOCK_MAC_SPECS = ["block_mac", "block_mac:act_format=bfp16_b16,weight_format=bfp12_b16"]
 ICARUS_LMUL_SPECS = ["lmul"]  # the adder realisation: its FP6 exhaustive and gemm tests
 
-#: FP32-accumulating PEs (rtl.fp_mac): minifloat_mac's golden default accumulate=fp32 and the FP16
+#: FP32-accumulating PEs (rtl.pe.fp_mac): minifloat_mac's golden default accumulate=fp32 and the FP16
 #: dequant-first baseline (every weight format; mixpe_w4a16:dequant=in_loop is the same PE).
 FP_E4M3 = "minifloat_mac"
 FP_E5M2 = "minifloat_mac:act_format=float8_e5m2,weight_format=float8_e5m2"

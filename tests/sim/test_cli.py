@@ -58,10 +58,11 @@ def test_human_output(capsys):
 
 
 @pytest.mark.parametrize("argv,msg", [
-    (["sim", "--pe", "int8_mac", "--gemm", "1,2"], r"^accel: error: a GEMM is written M,N,K"),
+    (["sim", "--pe", "int8_mac", "--gemm", "1,2"],
+     r"^accel: error: --gemm must be three positive integers M,N,K \(e\.g\. 256,1024,1024\), got '1,2'$"),
     (["sim", "--pe", "int8_mac", "--array", "4*4", "--gemm", "1,2,3"], r"^accel: error: array shape must be written"),
     (["sim", "--pe", "int8_mac", "--gemm", "1,2,3", "--dram-bw", "0"],
-     r"^accel: error: invalid memory spec: memory\.dram_bandwidth_bytes_per_cycle must be a positive number, got 0"),
+     r"^accel: error: --dram-bw must be a positive number, got 0\.0$"),
 ])
 def test_errors_are_one_line(capsys, argv, msg):
     import re

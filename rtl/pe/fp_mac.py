@@ -1,0 +1,188 @@
+"""Streaming PEs that accumulate in FP32: ``minifloat_mac:accumulate=fp32`` and ``fp16_dequant_first``.
+
+One datapath, as the golden models define it (``accel.pe.minifloat.MinifloatMAC``, the ``in_loop``
+placement of ``accel.pe.mixpe.MixPEW4A16``):
+
+1. weight (``fp16_dequant_first`` only, see :meth:`FpMacConfig.load`): the 4-bit code q with its group's
+   FP16 scale s (and zero z or min m) becomes w16 = fp16(s (q - z)) [Q4_1: fp16(fp16(s q) + m)]: each
+   ``fp16(...)`` is ONE rounding (RNE, subnormals, saturating at +-65504) of the exact value;
+2. product a * w, exact in binary32 (NO rounding: <= 24 significand bits, normal range);
+3. acc = fp32(acc + a * w) in k order from +0: ONE rounding per beat (RNE, IEEE 754,
+   :func:`rtl.arith.binary32.fp32_add`).
+
+The per-token/per-channel output scaling of ``minifloat_mac`` (y = fp32(acc fp32(s_a s_w))) is outside the
+PE, as for the other variants.  NaN results are the canonical quiet NaN (numpy keeps payloads): checks
+compare NaN by class.  Operand NaN/Inf codes follow IEEE 754 (the golden quantizers never produce them
+except an FP16 NaN activation); scales and mins must be finite.
+
+Protocol (as :class:`rtl.pe.mac.MacPE`): one beat per cycle, never stalls; ``first`` restarts from +0; on
+``last`` the FP32 sum leaves one cycle later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from accel.errors import ConfigError
+from rtl.arith.binary32 import fp32_add
+from rtl.arith.floats import FP16, FloatLayout, exact_product, round_to_float, unpack
+
+#: in-loop dequantization kinds: the weight formats of ``mixpe_w4a16`` (``accel.pe.operands``)
+DEQUANT = ("int4", "uint4", "q4_0", "q4_1")
+ZERO_BITS = 4
+
+
+@dataclass(frozen=True)
+class FpOperand:
+    """One multiplier operand: a float of ``layout`` or (``layout`` None) an integer of ``bits``."""
+
+    bits: int
+    layout: FloatLayout | None = None
+    signed: bool = True
+
+    def __post_init__(self) -> None:
+        if self.layout is not None and self.layout.bits != self.bits:
+            raise ConfigError(f"operand bits {self.bits!r} differ from its float layout's {self.layout.bits!r}")
+
+    @property
+    def shape(self):
+        if self.layout is not None or not self.signed:
+            return unsigned(self.bits)
+        return signed(self.bits)
+
+    def unpack(self, code):
+        return unpack(code, self.layout, self.shape)
+
+
+@dataclass(frozen=True)
+class FpMacConfig:
+    """An FP32-accumulating PE (derived from a spec by ``rtl.config.fp_mac_config``).
+
+    ``act``, ``weight``: the multiplier's operands (for ``dequant``: FP16, the dequantized weight).
+    ``dequant``: None, or the weight format of 4-bit codes dequantized to FP16 before the multiply.
+    Also the cell of :class:`rtl.array.fp_array.FpWSArray` (``act_shape``, ``weight_shape``, ``load_layout``,
+    ``load``, ``product``).
+    """
+
+    act: FpOperand
+    weight: FpOperand
+    dequant: str | None = None
+    code_signed: bool = True  # with dequant: two's-complement codes (int4, q4_0) or unsigned (uint4, q4_1)
+
+    def __post_init__(self) -> None:
+        if self.dequant is not None:
+            if self.dequant not in DEQUANT:
+                raise ConfigError(f"unknown dequant weight format {self.dequant!r}; valid: {', '.join(DEQUANT)}")
+            if self.weight.layout != FP16:
+                raise ConfigError(f"in-loop dequantization produces FP16 weights, got weight {self.weight!r}")
+
+    @property
+    def act_shape(self):
+        return self.act.shape
+
+    @property
+    def weight_shape(self):
+        """The weight the multiplier reads (a stationary array cell holds this)."""
+        return self.weight.shape
+
+    @property
+    def load_layout(self):
+        """What a weight beat carries: the code, or code + FP16 scale (+ zero or FP16 min)."""
+        if self.dequant is None:
+            return self.weight.shape
+        fields = {"code": signed(4) if self.code_signed else unsigned(4), "scale": unsigned(16)}
+        if self.dequant == "uint4":
+            fields["zero"] = unsigned(ZERO_BITS)
+        if self.dequant == "q4_1":
+            fields["min"] = unsigned(16)
+        return data.StructLayout(fields)
+
+    def load(self, m: Module, beat, name: str = "dq"):
+        """The multiplier's weight from a weight beat (FP16 dequantization, see the module docstring)."""
+        if self.dequant is None:
+            return beat
+        code = beat.code
+        q = code - beat.zero if self.dequant == "uint4" else code
+        q = q.as_signed() if self.code_signed or self.dequant == "uint4" else q
+        qs = Signal(signed(6), name=f"{name}_q")
+        m.d.comb += qs.eq(q)
+        s = unpack(beat.scale, FP16)
+        neg = qs < 0
+        qmag = Mux(neg, -qs, qs)[:5]
+        w = round_to_float(m, s.sign ^ neg, s.sig * qmag, s.shift + s.lsb_exp, FP16, overflow="saturate",
+                           name=f"{name}_sq")
+        if self.dequant != "q4_1":
+            return w
+        from rtl.arith.grid_products import grid_value
+
+        total = Signal(signed(43), name=f"{name}_sum")  # exact on FP16's 2^-24 grid
+        m.d.comb += total.eq(grid_value(w, FP16, unsigned(16)) + grid_value(beat.min, FP16, unsigned(16)))
+        neg_t = total < 0
+        both_neg_zero = (w[:15] == 0) & (beat.min[:15] == 0) & w[15] & beat.min[15]
+        return round_to_float(m, Mux(total == 0, both_neg_zero, neg_t), Mux(neg_t, -total, total)[:42], FP16.lsb_exp,
+                              FP16, overflow="saturate", name=f"{name}_add")
+
+    def product(self, m: Module, a, w, name: str = "prod"):
+        """binary32 bits of the exact product of an activation and a (loaded) weight."""
+        return exact_product(m, self.act.unpack(a), self.weight.unpack(w), name=name)
+
+
+class FpMacPE(wiring.Component):
+    """Streaming FP32-accumulating MAC (see the module docstring); latency 1 cycle."""
+
+    latency_cycles = 1
+
+    def __init__(self, config: FpMacConfig):
+        self.config = config
+        in_layout = data.StructLayout({"a": config.act_shape, "w": config.load_layout, "first": 1, "last": 1})
+        super().__init__({"i": In(stream.Signature(in_layout)),
+                          "o": Out(stream.Signature(data.StructLayout({"acc": unsigned(32)})))})
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg, b = self.config, self.i.payload
+        acc = Signal(32)
+        p = cfg.product(m, b.a, cfg.load(m, b.w))
+        nxt = fp32_add(m, Mux(b.first, 0, acc), p, "acc")
+        m.d.comb += self.i.ready.eq(1)
+        m.d.sync += self.o.valid.eq(self.i.valid & b.last)
+        with m.If(self.i.valid):
+            m.d.sync += [acc.eq(nxt), self.o.payload.acc.eq(nxt)]
+        return m
+
+
+
+class FpProductBlock(wiring.Component):
+    """The multiplier alone, combinational: activation and (loaded) weight codes in, exact binary32 out."""
+
+    latency_cycles = 0
+
+    def __init__(self, config: FpMacConfig):
+        self.config = config
+        super().__init__({"a": In(config.act_shape), "w": In(config.weight_shape), "p": Out(32)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += self.p.eq(self.config.product(m, self.a, self.w))
+        return m
+
+
+class FpWeightDequant(wiring.Component):
+    """The in-loop FP16 weight dequantization alone, combinational: a weight beat in, FP16 bits out."""
+
+    latency_cycles = 0
+
+    def __init__(self, config: FpMacConfig):
+        if config.dequant is None:
+            raise ConfigError("FpWeightDequant needs a config with dequant (fp16_dequant_first), got dequant=None")
+        self.config = config
+        super().__init__({"beat": In(config.load_layout), "w": Out(16)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += self.w.eq(self.config.load(m, self.beat))
+        return m

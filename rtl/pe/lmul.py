@@ -1,0 +1,166 @@
+"""Streaming ``lmul`` PE: L-Mul products of two minifloats, exact in FP32, FP32 accumulation, per-output dequant.
+
+Datapath (the golden ``accel.pe.minifloat.LMulPE`` on ``accel.pe.lmul_core``): each code is decoded to
+normalised form x = +-(1 + f 2^-m) 2^e (subnormals normalised by a leading-zero count); the product is
+one integer add of the mantissa fields plus the constant 2^(m - l(m)): ``formula`` keeps the
+significand 2^m + F (it may reach [2, 3)), ``adder`` carries F >> m into the exponent and keeps
+F mod 2^m.  Zero operands give +0.  The product is exact in FP32 (the spec checks the range), so its
+conversion (:func:`rtl.arith.binary32.round_fp32`) never rounds; the accumulator adds it in FP32 (RNE, the
+only rounding in the loop) in k order, from +0.  At the output, y = fp32(acc * fp32(s_a * s_w)): two
+RNE multiplies (:func:`rtl.arith.binary32.fp32_mul`) with the per-token and per-channel FP32 scales.
+
+``LmulConfig`` is also a cell of :class:`rtl.array.fp_array.FpWSArray` (an R x C array with FP32 partial sums
+down the columns, k order kept across folds by the psum input), so the lmul array is that array.
+
+Protocol: one beat per cycle, never stalls.  A beat carries codes ``a``, ``w``, the FP32 scales
+``sa``, ``sw`` (read on ``last``) and ``first``/``last`` flags delimiting one output's dot product.
+``o`` carries ``acc`` (the FP32 sum) and ``y`` (dequantized), valid 2 cycles after the ``last`` beat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from accel.errors import ConfigError
+from accel.pe.lmul_core import REALISATIONS
+from rtl.arith.binary32 import fp32_add, fp32_mul, leading_zeros, round_fp32
+
+
+@dataclass(frozen=True)
+class LmulConfig:
+    """Field widths and biases of the two operand formats (same mantissa width ``mbits``), the L-Mul offset
+    exponent l(m) and the realisation."""
+
+    act_ebits: int
+    act_bias: int
+    weight_ebits: int
+    weight_bias: int
+    mbits: int
+    l: int
+    realisation: str = "formula"
+
+    def __post_init__(self) -> None:
+        if self.realisation not in REALISATIONS:
+            raise ConfigError(f"unknown L-Mul realisation {self.realisation!r}; valid choices: "
+                              f"{', '.join(REALISATIONS)}")
+        if not (1 <= self.l <= self.mbits):
+            raise ConfigError(f"l must be in 1..mbits={self.mbits!r}, got {self.l!r}")
+
+    @property
+    def act_bits(self) -> int:
+        return 1 + self.act_ebits + self.mbits
+
+    @property
+    def weight_bits(self) -> int:
+        return 1 + self.weight_ebits + self.mbits
+
+    # the cell protocol of rtl.array.fp_array.FpWSArray: codes stay codes, the product is L(a, w) in FP32
+    @property
+    def act_shape(self):
+        return unsigned(self.act_bits)
+
+    @property
+    def weight_shape(self):
+        return unsigned(self.weight_bits)
+
+    @property
+    def load_layout(self):
+        return self.weight_shape
+
+    def load(self, m: Module, beat, name: str = "load"):
+        return beat
+
+    def product(self, m: Module, a, w, name: str = "prod"):
+        return lmul_product(m, self, a, w, name)
+
+    def in_layout(self) -> data.StructLayout:
+        return data.StructLayout({"a": unsigned(self.act_bits), "w": unsigned(self.weight_bits),
+                                  "sa": unsigned(32), "sw": unsigned(32), "first": 1, "last": 1})
+
+    def out_layout(self) -> data.StructLayout:
+        return data.StructLayout({"acc": unsigned(32), "y": unsigned(32)})
+
+
+def _normalise(m: Module, code, ebits: int, mbits: int, bias: int, name: str):
+    """(sign, zero, exponent e, mantissa field f) of a minifloat code with |x| = (1 + f 2^-m) 2^e.
+
+    A subnormal f_field 2^(1 - bias - m) with lz leading zeros (of m) is 2^(-bias - lz) (1 + f 2^-m),
+    f = (f_field << (lz + 1)) mod 2^m: exact."""
+    e_field, f_field, s = code[mbits:mbits + ebits], code[:mbits], code[mbits + ebits]
+    lz = Signal(range(mbits + 1), name=f"{name}_lz")
+    m.d.comb += lz.eq(leading_zeros(f_field))
+    sub = e_field == 0
+    e = Signal(signed(ebits + 3), name=f"{name}_e")
+    f = Signal(mbits, name=f"{name}_f")
+    m.d.comb += [e.eq(Mux(sub, -bias - lz, e_field - bias)),
+                 f.eq(Mux(sub, (f_field << (lz + 1))[:mbits], f_field))]
+    return s, sub & (f_field == 0), e, f
+
+
+def lmul_product(m: Module, cfg: LmulConfig, a, w, name: str = "lmul") -> Signal:
+    """The FP32 encoding of L(a, w) (exact; +0 when an operand is zero)."""
+    M = cfg.mbits
+    sa, za, ea, fa = _normalise(m, a, cfg.act_ebits, M, cfg.act_bias, f"{name}_a")
+    sw, zw, ew, fw = _normalise(m, w, cfg.weight_ebits, M, cfg.weight_bias, f"{name}_w")
+    F = Signal(M + 2, name=f"{name}_F")
+    m.d.comb += F.eq(fa + fw + (1 << (M - cfg.l)))
+    if cfg.realisation == "formula":
+        sig, exp = (1 << M) + F, ea + ew - M
+    else:  # the integer adder: a carry out of the mantissa field increments the exponent
+        carry = F[M:]
+        sig, exp = Cat(F[:M], Const(1, 1)), ea + ew + carry - M
+    zero = za | zw
+    return round_fp32(m, Mux(zero, 0, sa ^ sw), Mux(zero, 0, sig), exp, f"{name}_p")
+
+
+class LmulPE(wiring.Component):
+    """The lmul PE (see the module docstring); latency 2 cycles from the ``last`` beat."""
+
+    latency_cycles = 2
+
+    def __init__(self, config: LmulConfig):
+        self.config = config
+        super().__init__({"i": In(stream.Signature(config.in_layout())),
+                          "o": Out(stream.Signature(config.out_layout()))})
+
+    def elaborate(self, platform):
+        m = Module()
+        p = self.i.payload
+        m.d.comb += self.i.ready.eq(1)
+        acc = Signal(32)
+        prod = lmul_product(m, self.config, p.a, p.w)
+        acc_next = fp32_add(m, Mux(p.first, 0, acc), prod, "acc")
+        fin_valid = Signal()
+        fin_acc, fin_sa, fin_sw = Signal(32), Signal(32), Signal(32)
+        closing = self.i.valid & p.last
+        m.d.sync += fin_valid.eq(closing)
+        with m.If(self.i.valid):
+            m.d.sync += acc.eq(acc_next)
+        with m.If(closing):
+            m.d.sync += [fin_acc.eq(acc_next), fin_sa.eq(p.sa), fin_sw.eq(p.sw)]
+        # output stage: y = fp32(acc * fp32(s_a * s_w))
+        scale = fp32_mul(m, fin_sa, fin_sw, "scale")
+        y = fp32_mul(m, fin_acc, scale, "deq")
+        m.d.sync += self.o.valid.eq(fin_valid)
+        with m.If(fin_valid):
+            m.d.sync += [self.o.payload.acc.eq(fin_acc), self.o.payload.y.eq(y)]
+        return m
+
+
+class LmulProduct(wiring.Component):
+    """The L-Mul multiplier alone, combinational (codes ``a``, ``w`` in, FP32 bits of L(a, w) out): for synthesis."""
+
+    latency_cycles = 0
+
+    def __init__(self, config: LmulConfig):
+        self.config = config
+        super().__init__({"a": In(config.act_shape), "w": In(config.weight_shape), "p": Out(32)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += self.p.eq(lmul_product(m, self.config, self.a, self.w))
+        return m
