@@ -133,7 +133,7 @@ def load_trace(directory: str | Path, *, arrays: bool = True) -> Trace:
         manifest = json.loads(path.read_text())
     except FileNotFoundError:
         raise TraceError(f"trace directory {str(d)!r} has no {MANIFEST}") from None
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: bad JSON, UTF-8 or over-long integers
         raise TraceError(f"cannot read trace manifest {str(path)!r}: {exc}") from None
     if not isinstance(manifest, dict):
         raise TraceError(f"trace manifest {str(path)!r} must be a JSON object, got {type(manifest).__name__}")
