@@ -11,6 +11,7 @@ import logging
 
 from accel.cliutil import add_command, add_float, add_int
 from accel.errors import ConfigError
+from sim.commands import add_weight_load_bits, with_weight_load_bits
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ def _register_cost(subparsers) -> None:
     g.add_argument("--array", metavar="RxC", default="32x32", help="array shape with --pe (default 32x32)")
     g.add_argument("--dataflow", default="ws", help="array dataflow with --pe: ws, os, is (default ws)")
     add_float(g, "--freq-mhz", default=500.0, help="clock with --pe (default 500)")
+    add_weight_load_bits(g)
     w = p.add_argument_group("workload (one of)")
     w.add_argument("--gemm", metavar="M,N,K", help="one GEMM (M,K) x (K,N)")
     w.add_argument("--trace", metavar="DIR", help="a saved trace directory (accel workloads trace)")
@@ -90,11 +92,12 @@ def _design(args):
         raise ConfigError("give exactly one of --design FILE or --pe SPEC "
                           f"(got design={args.design!r}, pe={args.pe!r})")
     if args.design:
-        return load_design(args.design)
+        return with_weight_load_bits(load_design(args.design), args)
     from accel import pe as pe_mod
 
     rows, cols = ArraySpec.parse_shape(args.array)
-    return Design(pe=pe_mod.parse(args.pe), array=ArraySpec(rows, cols, args.dataflow, args.freq_mhz))
+    return with_weight_load_bits(Design(pe=pe_mod.parse(args.pe), array=ArraySpec(rows, cols, args.dataflow,
+                                                                                  args.freq_mhz)), args)
 
 
 def _simulator():

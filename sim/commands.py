@@ -11,6 +11,7 @@ examples:
   accel sim --pe mixpe_w4a8 --array 32x32 --dataflow ws --gemm 256,1024,1024
   accel sim --design examples/designs/mixpe_w4a8_32x32.yaml --gemm 1,4096,4096 --json
   accel sim --pe int8_mac --array 128x128 --dataflow os --gemm 256,512,512 --mode scalesim
+  accel sim --pe mixpe_w4a8 --array 32x32 --dataflow ws --gemm 1,4096,4096 --weight-load-bits 4096
   accel sim --design examples/designs/mixpe_w4a8_32x32.yaml --model smollm2-135m --phase decode --tokens 256
   accel sim --design D.yaml --trace traces/smollm2 -o results/sim
 """
@@ -28,6 +29,7 @@ def register(subparsers) -> None:
     p.add_argument("--array", metavar="RxC", default="32x32", help="array shape with --pe (default 32x32)")
     p.add_argument("--dataflow", choices=("ws", "os", "is"), default="ws", help="dataflow with --pe (default ws)")
     add_float(p, "--dram-bw", metavar="B", help="DRAM bandwidth in bytes/cycle (overrides the design)")
+    add_weight_load_bits(p)
     w = p.add_mutually_exclusive_group(required=True)
     w.add_argument("--trace", metavar="DIR", help="trace directory written by `accel workloads trace`")
     w.add_argument("--gemm", metavar="M,N,K", help="one GEMM Y[M,N] = A[M,K] @ W[K,N]")
@@ -40,6 +42,22 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", metavar="DIR", help="write sim_result.json and per_op.parquet here")
     p.add_argument("--force", action="store_true",
                    help="run even when the estimated time exceeds the limit (ACCEL_MAX_SECONDS, default 60 s)")
+
+
+def add_weight_load_bits(parser) -> None:
+    """``--weight-load-bits B`` (shared with ``accel cost``)."""
+    add_int(parser, "--weight-load-bits", metavar="B",
+            help="bits per cycle written into the array's stationary (shadow) registers, split over the columns "
+                 "(overrides the design; default: one PE row per column per cycle)")
+
+
+def with_weight_load_bits(design, args):
+    """``design`` with ``--weight-load-bits`` applied when given."""
+    import dataclasses
+
+    if getattr(args, "weight_load_bits", None) is None:
+        return design
+    return design.replace(array=dataclasses.replace(design.array, weight_load_bits_per_cycle=args.weight_load_bits))
 
 
 def _design(args):
@@ -56,7 +74,7 @@ def _design(args):
         design = Design(pe=pe_mod.parse(args.pe), array=ArraySpec(rows, cols, args.dataflow))
     if args.dram_bw is not None:
         design = design.replace(memory=dataclasses.replace(design.memory, dram_bandwidth_bytes_per_cycle=args.dram_bw))
-    return design
+    return with_weight_load_bits(design, args)
 
 
 def _workload(args):

@@ -126,7 +126,7 @@ def run_plan(plan: OpPlan, design) -> OpTiming:
             out_waiters.pop(0).succeed()
 
     def array():
-        pipe = ArrayPipeline(plan.dataflow)
+        pipe = ArrayPipeline(plan.dataflow, plan.lanes)
         prev_s = prev_dq = prev_sram = 0
         last_valid = 0
         for j in range(min(nslots, n)):

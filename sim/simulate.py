@@ -71,7 +71,8 @@ def _weight(weights, ref: str | None):
 
 def _act_view(pe: PEView) -> PEView:
     """The PE as seen by an activation x activation product: no weight groups, act-sized operands."""
-    return dataclasses.replace(pe, weight_storage_bits=pe.act_storage_bits, group_size=None, dequant="per_output")
+    return dataclasses.replace(pe, weight_bits=pe.act_bits, weight_storage_bits=pe.act_storage_bits, group_size=None,
+                               dequant="per_output")
 
 
 def _run_op(op: GemmOp, design: Design, pe: PEView, mode: str, policy: TilingPolicy):
