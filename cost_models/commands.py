@@ -11,7 +11,7 @@ import logging
 
 from accel.cliutil import add_command, add_float, add_int
 from accel.errors import ConfigError
-from sim.commands import add_weight_load_bits, with_weight_load_bits
+from sim.commands import add_design_overrides, with_design_overrides
 
 log = logging.getLogger(__name__)
 
@@ -51,13 +51,13 @@ def _register_cost(subparsers) -> None:
     g.add_argument("--array", metavar="RxC", default="32x32", help="array shape with --pe (default 32x32)")
     g.add_argument("--dataflow", default="ws", help="array dataflow with --pe: ws, os, is (default ws)")
     add_float(g, "--freq-mhz", default=500.0, help="clock with --pe (default 500)")
-    add_weight_load_bits(g)
+    add_design_overrides(g)
     w = p.add_argument_group("workload (one of)")
     w.add_argument("--gemm", metavar="M,N,K", help="one GEMM (M,K) x (K,N)")
     w.add_argument("--trace", metavar="DIR", help="a saved trace directory (accel workloads trace)")
     w.add_argument("--model", metavar="NAME", help="shape-only trace of a model (e.g. smollm2-135m)")
     w.add_argument("--phase", default="prefill", help="with --model: prefill or decode (default prefill)")
-    add_int(w, "--tokens", default=64, help="with --model: sequence length (default 64)")
+    add_int(w, "--tokens", "--context", default=64, help="with --model: sequence length (default 64)")
     add_int(w, "--batch", default=1, help="with --model: batch (default 1)")
     m = p.add_argument_group("model options")
     m.add_argument("--table", default="horowitz45", help="cost table name or YAML path (default horowitz45)")
@@ -92,11 +92,11 @@ def _design(args):
         raise ConfigError("give exactly one of --design FILE or --pe SPEC "
                           f"(got design={args.design!r}, pe={args.pe!r})")
     if args.design:
-        return with_weight_load_bits(load_design(args.design), args)
+        return with_design_overrides(load_design(args.design), args)
     from accel import pe as pe_mod
 
     rows, cols = ArraySpec.parse_shape(args.array)
-    return with_weight_load_bits(Design(pe=pe_mod.parse(args.pe), array=ArraySpec(rows, cols, args.dataflow,
+    return with_design_overrides(Design(pe=pe_mod.parse(args.pe), array=ArraySpec(rows, cols, args.dataflow,
                                                                                   args.freq_mhz)), args)
 
 

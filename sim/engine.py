@@ -118,7 +118,7 @@ def run_plan(plan: OpPlan, design) -> OpTiming:
 
     def writer(bits, at):
         yield env.timeout(at - env.now)
-        done = chan.transfer(env.now, bits)
+        done = chan.transfer(env.now, bits) if bits > 0 else env.now  # nothing to write: the block stays on chip
         yield env.timeout(done - env.now)
         acct["write_done"] = max(acct["write_done"], env.now)
         out_free[0] += 1
@@ -153,7 +153,7 @@ def run_plan(plan: OpPlan, design) -> OpTiming:
                 acct["mem"] += s - s_dq
             last_valid = max(last_valid, pipe.commit(s, t, stream[j], depth[j], width[j]))
             prev_s, prev_dq, prev_sram = s, dq_need[j], sram[j]
-            if out_bits[j] > 0:
+            if j == n - 1 or out_start[j + 1]:  # the fold closes its output block
                 env.process(writer(out_bits[j], last_valid + 1))
             # the fold has streamed its operands: its slot takes the load of fold j + nslots
             yield env.timeout(s + stream[j] - env.now)

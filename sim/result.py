@@ -13,7 +13,7 @@ from accel.activity import Activity
 __all__ = ["OpResult", "SimResult", "OPERANDS"]
 
 #: Operands that traffic is reported by.
-OPERANDS = ("weight", "input", "output")
+OPERANDS = ("weight", "input", "output", "kv")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from accel.activity import Activity
 from accel.design import Design
 from accel.errors import ConfigError, TraceError
 from sim.engine import run_plan
+from sim.kv import kv_bits_per_element, kv_on_chip, kv_role
 from sim.pe_view import PEView, pe_view
 from sim.result import OpResult, SimResult
 from sim.scalesim import scalesim_cycles
@@ -75,12 +76,23 @@ def _act_view(pe: PEView) -> PEView:
                                dequant="per_output")
 
 
-def _run_op(op: GemmOp, design: Design, pe: PEView, mode: str, policy: TilingPolicy):
+def _run_op(op: GemmOp, design: Design, pe: PEView, mode: str, policy: TilingPolicy, role: str | None,
+            kv_bits: float, kv_dram: bool):
+    """Plan and time one op.  ``role``: how it touches the KV cache (``sim.kv``); reads are sized by the
+    view (``weight_storage_bits`` = the cache's width), writes are re-sized here; both leave DRAM alone
+    when the cache is on chip (``kv_dram`` False)."""
     plan = plan_op(op.m, op.n, op.k, design, pe, policy)
+    if role == "write":
+        plan.dram_o = plan.dram_o * (kv_bits / pe.out_bits) if kv_dram else np.zeros_like(plan.dram_o)
+    elif role == "read" and not kv_dram:
+        plan.dram_w = np.zeros_like(plan.dram_w)
     traffic = {
-        "dram": {"weight": plan.dram_w.sum(), "input": plan.dram_a.sum(), "output": plan.dram_o.sum()},
-        "sram": {"weight": plan.sram_w.sum(), "input": plan.sram_a.sum(), "output": plan.sram_o.sum()},
+        "dram": {"weight": plan.dram_w.sum(), "input": plan.dram_a.sum(), "output": plan.dram_o.sum(), "kv": 0},
+        "sram": {"weight": plan.sram_w.sum(), "input": plan.sram_a.sum(), "output": plan.sram_o.sum(), "kv": 0},
     }
+    moved = {"read": "weight", "write": "output"}.get(role or "")
+    if moved:  # the cache's DRAM traffic is reported as its own operand (SRAM traffic stays with its buffer)
+        traffic["dram"]["kv"], traffic["dram"][moved] = traffic["dram"][moved], 0
     traffic = {k: {o: int(math.ceil(b)) for o, b in v.items()} for k, v in traffic.items()}
     if mode == "scalesim":
         c = scalesim_cycles(op.m, op.n, op.k, design.array.rows, design.array.cols, design.array.dataflow)
@@ -157,16 +169,21 @@ def simulate(trace_or_gemm, design: Design, *, functional: bool = False, mode: s
         from tqdm import tqdm
 
         it = tqdm(ops, desc="simulate", unit="op", leave=False, disable=None)
+    kv_bits = kv_bits_per_element(design, pe.act_storage_bits)
+    kv_dram = not kv_on_chip(ops, design, kv_bits)
     R, C, s = design.array.rows, design.array.cols, pe.macs_per_pe_per_cycle
     bw = float(design.memory.dram_bandwidth_bytes_per_cycle)
     no_operands: list[str] = []
     for op in it:
         act_op = op.activation_operand  # sized and dequantized as an activation
+        role = kv_role(op)
         view = _act_view(pe) if act_op else pe
-        key = (op.m, op.n, op.k, act_op)
+        if role == "read":
+            view = dataclasses.replace(view, weight_storage_bits=kv_bits)
+        key = (op.m, op.n, op.k, act_op, role)
         if key not in cache:
             try:
-                cache[key] = _run_op(op, design, view, mode, policy)
+                cache[key] = _run_op(op, design, view, mode, policy, role, kv_bits, kv_dram)
             except ConfigError as exc:
                 raise ConfigError(f"op {op.name!r} (layer {op.layer}, {op.m}x{op.k}->{op.n}): {exc}") from None
             cache[key] = cache[key] + (design.pe.activity_for(op.m, op.n, op.k),)
@@ -181,7 +198,7 @@ def simulate(trace_or_gemm, design: Design, *, functional: bool = False, mode: s
             else:
                 no_operands.append(op.name)
         mem_bits = op.k * op.n * view.weight_storage_bits + op.m * op.k * view.act_storage_bits \
-            + op.m * op.n * view.out_bits
+            + op.m * op.n * (kv_bits if role == "write" else view.out_bits)
         results.append(OpResult(
             layer=op.layer, name=op.name, phase=op.phase, m=op.m, n=op.n, k=op.k, count=op.count,
             cycles=timing[0], compute_cycles=timing[1], fill_drain_cycles=timing[2],
