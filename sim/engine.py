@@ -25,9 +25,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
 from sim.array_timing import ArrayPipeline
+from sim.bounds import sram_cycles
 from sim.dequant import dequant_cycles
 from sim.tiling import OpPlan
 
@@ -42,14 +41,6 @@ class OpTiming:
     memory_stall_cycles: int
     dequant_stall_cycles: int
     folds: int
-
-
-def _sram_cycles(plan: OpPlan, mem) -> np.ndarray:
-    def bw(buf):
-        return buf.bandwidth_bits_per_cycle * buf.banks
-
-    return np.ceil(np.maximum.reduce([plan.sram_w / bw(mem.weight_buffer), plan.sram_a / bw(mem.input_buffer),
-                                      plan.sram_o / bw(mem.output_buffer)])).astype(np.int64)
 
 
 class DramChannel:
@@ -98,7 +89,7 @@ def run_plan(plan: OpPlan, design) -> OpTiming:
     lat = mem.dram_latency_cycles
     dq_need = dequant_cycles(design, plan.dq_ops, plan.width, plan.depth).tolist()
     has_dq = bool(plan.dq_ops.any())
-    sram = _sram_cycles(plan, mem).tolist()
+    sram = sram_cycles(plan, mem).tolist()
     load_bits = (plan.dram_w + plan.dram_a).tolist()
     out_bits = plan.dram_o.tolist()
     out_start = plan.out_start.tolist()

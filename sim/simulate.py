@@ -14,6 +14,7 @@ from accel import limits
 from accel.activity import Activity
 from accel.design import Design
 from accel.errors import ConfigError, TraceError
+from sim.bounds import op_limits
 from sim.engine import run_plan
 from sim.kv import kv_bits_per_element, kv_on_chip, kv_role
 from sim.pe_view import PEView, pe_view
@@ -94,6 +95,7 @@ def _run_op(op: GemmOp, design: Design, pe: PEView, mode: str, policy: TilingPol
     if moved:  # the cache's DRAM traffic is reported as its own operand (SRAM traffic stays with its buffer)
         traffic["dram"]["kv"], traffic["dram"][moved] = traffic["dram"][moved], 0
     traffic = {k: {o: int(math.ceil(b)) for o, b in v.items()} for k, v in traffic.items()}
+    limits = op_limits(plan, design)
     if mode == "scalesim":
         c = scalesim_cycles(op.m, op.n, op.k, design.array.rows, design.array.cols, design.array.dataflow)
         timing = (c, c, 0, 0, 0, plan.n_folds)
@@ -101,7 +103,7 @@ def _run_op(op: GemmOp, design: Design, pe: PEView, mode: str, policy: TilingPol
         t = run_plan(plan, design)
         timing = (t.cycles, t.compute_cycles, t.fill_drain_cycles, t.memory_stall_cycles, t.dequant_stall_cycles,
                   t.folds)
-    return timing, traffic
+    return timing, traffic, limits
 
 
 def _check_limits(ops: list[GemmOp], design: Design, pe: PEView, mode: str, policy: TilingPolicy,
@@ -187,7 +189,7 @@ def simulate(trace_or_gemm, design: Design, *, functional: bool = False, mode: s
             except ConfigError as exc:
                 raise ConfigError(f"op {op.name!r} (layer {op.layer}, {op.m}x{op.k}->{op.n}): {exc}") from None
             cache[key] = cache[key] + (design.pe.activity_for(op.m, op.n, op.k),)
-        timing, traffic, act = cache[key]
+        timing, traffic, op_limit_cycles, act = cache[key]
         output = None
         if functional:
             w = op.w if op.w is not None else _weight(weights, op.weight_ref)
@@ -205,7 +207,7 @@ def simulate(trace_or_gemm, design: Design, *, functional: bool = False, mode: s
             memory_stall_cycles=timing[3], dequant_stall_cycles=timing[4], folds=timing[5],
             roofline_compute_cycles=op.m * op.n * op.k / (R * C * s), roofline_memory_cycles=mem_bits / 8 / bw,
             dram_bits=traffic["dram"], sram_bits=traffic["sram"], activity=Activity(act).scaled(op.count),
-            output=output))
+            output=output, limits=op_limit_cycles))
     if no_operands:
         log.warning("%d op(s) carry no operands (or no weights were given): no functional output for %s%s",
                     len(no_operands), ", ".join(no_operands[:5]), " ..." if len(no_operands) > 5 else "")

@@ -107,7 +107,7 @@ def test_per_op_table_and_json():
     df = r.per_op
     assert list(df["name"]) == ["attn_q", "attn_qk", "ffn_up", "attn_q"]
     assert (df["cycles"] * df["count"]).sum() == r.cycles
-    assert set(df["bound"]) <= {"memory", "compute"}
+    assert set(df["bound"]) <= {"compute", "weight_load", "sram", "dram", "dequant"}
     d = json.loads(json.dumps(to_jsonable(r.to_dict())))
     for key in ("cycles", "compute_cycles", "stall_cycles", "utilization", "dram_bits", "per_op",
                 "fill_drain_cycles", "memory_stall_cycles", "dequant_stall_cycles", "roofline", "activity",
