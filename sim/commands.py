@@ -36,7 +36,9 @@ def register(subparsers) -> None:
     w.add_argument("--trace", metavar="DIR", help="trace directory written by `accel workloads trace`")
     w.add_argument("--gemm", metavar="M,N,K", help="one GEMM Y[M,N] = A[M,K] @ W[K,N]")
     w.add_argument("--model", metavar="NAME", help="shape-only trace of a model (see `accel workloads list`)")
-    p.add_argument("--phase", choices=("prefill", "decode"), default="prefill", help="with --model")
+    p.add_argument("--phase", choices=("prefill", "decode", "both"), default="prefill",
+                   help="with --model: prefill, one decode step at --context, or both (time to first token and "
+                        "per output token)")
     add_int(p, "--tokens", "--context", default=128,
             help="with --model: prompt tokens, the context a decode step attends to (default 128)")
     add_int(p, "--batch", default=1, help="with --model: sequences processed together, each with its own KV "
@@ -98,8 +100,12 @@ def _workload(args):
 
         return load_trace(args.trace, arrays=args.functional)
     from workloads.shapes import shape_trace
+    from workloads.trace import PHASES, Trace
 
-    return shape_trace(args.model, phase=args.phase, tokens=args.tokens, batch=args.batch)
+    traces = [shape_trace(args.model, phase=ph, tokens=args.tokens, batch=args.batch)
+              for ph in (PHASES if args.phase == "both" else (args.phase,))]
+    return traces[0] if len(traces) == 1 else Trace(traces[0].model, [o for t in traces for o in t.ops],
+                                                    {**traces[0].meta, "phase": "both"})
 
 
 def _sim(args: argparse.Namespace):

@@ -4,8 +4,8 @@ Projections ``attn_k`` / ``attn_v`` write K and V into the cache (their outputs,
 format); attention products ``attn_qk`` / ``attn_pv`` read the cache as their second operand (K^T, V).
 The cache is stored at ``design.kv_cache_format``'s bits per element (shared exponents and scales
 included, from ``accel.formats``); without one it is stored like any activation.  It stays on chip when
-all of it (every layer and sequence the trace reads) fits in half the weight buffer, the half that
-holds operands kept across folds; otherwise it is written to and read from DRAM.
+all of it (every layer and sequence one phase of the trace reads) fits in half the weight buffer, the
+half that holds operands kept across folds; otherwise it is written to and read from DRAM.
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ def kv_bits_per_element(design, act_storage_bits: float) -> float:
 
 
 def kv_on_chip(ops, design, bits_per_element: float) -> bool:
-    """Whether the whole cache the ops read fits in half the weight buffer."""
-    total = sum(op.k * op.n * op.count for op in ops if kv_role(op) == "read") * bits_per_element
-    return total <= design.memory.weight_buffer.capacity_bits // 2
+    """Whether the whole cache one phase's ops read (the largest phase) fits in half the weight buffer."""
+    per_phase: dict[str, int] = {}
+    for op in ops:
+        if kv_role(op) == "read":
+            per_phase[op.phase] = per_phase.get(op.phase, 0) + op.k * op.n * op.count
+    return max(per_phase.values(), default=0) * bits_per_element <= design.memory.weight_buffer.capacity_bits // 2

@@ -76,6 +76,8 @@ class SimResult:
     macs_per_pe_per_cycle: int
     ops: list[OpResult]
     wall_seconds: float = 0.0
+    freq_mhz: float | None = None
+    decoder: bool = False  # the trace ends in next-token logits: report time to first token / per output token
 
     def _sum(self, attr: str) -> int:
         return int(sum(getattr(o, attr) * o.count for o in self.ops))
@@ -152,6 +154,20 @@ class SimResult:
         return out
 
     @property
+    def latency(self) -> dict[str, Any] | None:
+        """Decoders: time to first token (the prefill phase's cycles) and time per output token (one decode
+        step's cycles; with a batch, every sequence gets one token per step), in cycles and ms at ``freq_mhz``."""
+        if not self.decoder:
+            return None
+        out: dict[str, Any] = {"freq_mhz": self.freq_mhz}
+        for phase, key in (("prefill", "time_to_first_token"), ("decode", "time_per_output_token")):
+            ops = [o for o in self.ops if o.phase == phase]
+            if ops:
+                c = sum(o.cycles * o.count for o in ops)
+                out[key] = {"cycles": c, "ms": c / (self.freq_mhz * 1e3) if self.freq_mhz else None}
+        return out
+
+    @property
     def dram_bits_by_operand(self) -> dict[str, int]:
         return self._bits("dram_bits")
 
@@ -204,6 +220,7 @@ class SimResult:
                          "memory_cycles": self.roofline_memory_cycles,
                          "bound_cycles": self.roofline_cycles},
             "bound": self.bound,
+            "latency": self.latency,
             "dram_bits": self.dram_bits,
             "dram_bits_by_operand": self.dram_bits_by_operand,
             "sram_bits_by_operand": self.sram_bits_by_operand,

@@ -28,6 +28,7 @@ __all__ = ["simulate", "MODES", "as_ops"]
 log = logging.getLogger(__name__)
 
 MODES = ("cycle", "scalesim")
+LOGITS_OPS = ("lm_head",)  # ops producing next-token logits: the trace is a decoder's
 ATTENTION_MODES = ("reference", "pe")
 
 
@@ -212,4 +213,5 @@ def simulate(trace_or_gemm, design: Design, *, functional: bool = False, mode: s
         log.warning("%d op(s) carry no operands (or no weights were given): no functional output for %s%s",
                     len(no_operands), ", ".join(no_operands[:5]), " ..." if len(no_operands) > 5 else "")
     return SimResult(design_name=design.name or pe.name, mode=mode, rows=R, cols=C, macs_per_pe_per_cycle=s,
-                     ops=results, wall_seconds=time.perf_counter() - t0)
+                     ops=results, wall_seconds=time.perf_counter() - t0, freq_mhz=design.array.freq_mhz,
+                     decoder=any(op.name in LOGITS_OPS for op in ops))

@@ -113,3 +113,11 @@ def test_a_weight_load_path_narrower_than_one_row_per_column_is_refused(capsys):
     assert main(["sim", "--pe", "int8_mac", "--array", "8x8", "--gemm", "1,64,64", "--weight-load-bits", "63"]) != 0
     assert "array.weight_load_bits_per_cycle must carry at least one PE row (8 bits) per column per cycle on 8 " \
            "columns: valid values >= 64 or omitted, got 63" in capsys.readouterr().err
+
+
+def test_phase_both_reports_both_latencies(capsys):
+    d = _json(capsys, ["sim", "--pe", "int8_mac", "--model", "smollm2-135m", "--phase", "both", "--context", "16",
+                       "--json"])
+    assert set(d["bound"]["by_phase"]) == {"prefill", "decode"}
+    lat = d["latency"]
+    assert lat["time_to_first_token"]["cycles"] + lat["time_per_output_token"]["cycles"] == d["cycles"]

@@ -66,3 +66,17 @@ def test_an_unknown_kv_format_is_refused_with_the_choices():
     with pytest.raises(ConfigError, match=r"^kv_cache_format: unknown format 'bfp13'; valid choices: int2, "
                                           r".*bfp12_b32"):
         _decode("bfp13", 16)
+
+
+def test_decoders_report_time_to_first_token_and_per_output_token():
+    d = design(FakePE(), 16, 16, "ws")
+    pre, dec = (shape_trace("smollm2-135m", phase=p, tokens=32) for p in ("prefill", "decode"))
+    both = sim.simulate(Trace("smollm2-135m", pre.ops + dec.ops), d)
+    lat = both.latency
+    want = {p: sum(o.cycles * o.count for o in both.ops if o.phase == p) for p in ("prefill", "decode")}
+    assert lat["time_to_first_token"]["cycles"] == want["prefill"] == sim.simulate(pre, d).cycles
+    assert lat["time_per_output_token"]["cycles"] == want["decode"] == sim.simulate(dec, d).cycles
+    assert lat["time_per_output_token"]["ms"] == want["decode"] / (d.array.freq_mhz * 1e3)
+    assert sim.simulate((4, 16, 64), d).latency is None  # not a decoder
+    assert sim.simulate(shape_trace("vit-b16"), design(FakePE(group_size=None, dequant="per_output"), 64, 64,
+                                                       "ws"), force=True).latency is None
