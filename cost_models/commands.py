@@ -57,7 +57,7 @@ def _register_cost(subparsers) -> None:
     w.add_argument("--trace", metavar="DIR", help="a saved trace directory (accel workloads trace)")
     w.add_argument("--model", metavar="NAME", help="shape-only trace of a model (e.g. smollm2-135m)")
     w.add_argument("--phase", default="prefill", help="with --model: prefill or decode (default prefill)")
-    add_int(w, "--tokens", "--context", default=64, help="with --model: sequence length (default 64)")
+    add_int(w, "--context", "--tokens", dest="tokens", default=64, help="with --model: sequence length (default 64)")
     add_int(w, "--batch", default=1, help="with --model: batch (default 1)")
     m = p.add_argument_group("model options")
     m.add_argument("--table", default="horowitz45", help="cost table name or YAML path (default horowitz45)")

@@ -39,7 +39,7 @@ def register(subparsers) -> None:
     p.add_argument("--phase", choices=("prefill", "decode", "both"), default="prefill",
                    help="with --model: prefill, one decode step at --context, or both (time to first token and "
                         "per output token)")
-    add_int(p, "--tokens", "--context", default=128,
+    add_int(p, "--context", "--tokens", dest="tokens", default=128,
             help="with --model: prompt tokens, the context a decode step attends to (default 128)")
     add_int(p, "--batch", default=1, help="with --model: sequences processed together, each with its own KV "
                                           "cache; weights are read once per step for all (default 1)")
