@@ -146,7 +146,7 @@ def _run(args: argparse.Namespace):
         check_output_file(args.plot, "--plot", (".png", ".svg", ".pdf"))
     if args.show:
         return _show(args)
-    from cost_models.report import price
+    from cost_models.evaluation import price
 
     design = _design(args)
     report = price(design, _usage(args, design), table=_table(args), fpga_target=args.fpga_target,
@@ -168,10 +168,11 @@ def _run(args: argparse.Namespace):
 
 
 def _show(args):
-    from cost_models import calibration, claims
-    from cost_models.fpga import FpgaModel
+    from cost_models.fpga import calibration
+    from cost_models.fpga.model import FpgaModel
     from cost_models.memory import MemoryModel
     from cost_models.operators import OperatorModel
+    from cost_models.studies import claims
 
     t = _table(args)
     if args.show == "anchors":
@@ -206,11 +207,11 @@ def _show(args):
                 for basis, by_model in out["bases"].items() for which, cal in by_model.items() for b in cal["blocks"]]
         header = ("[liberty | model]", "block", "GE synth", "GE model", "err", "err held out")
     elif args.show == "fpga":
-        from cost_models import fpga_dsp
+        from cost_models.fpga.blocks import dsp_validation
 
         fm = FpgaModel(args.fpga_target)
         out = {"target": fm.target, "coefficients": fm.coef, "global_coefficient": fm.global_coef,
-               "blocks": fm.validation(), "dsp_blocks": fpga_dsp.validation()}
+               "blocks": fm.validation(), "dsp_blocks": dsp_validation()}
         rows = [(b["block"], b["measured_luts"], b["predicted_luts"], f"{b['error']:+.1%}",
                  "-" if b["error_held_out"] is None else f"{b['error_held_out']:+.1%}") for b in out["blocks"]]
         rows += [(f"{b['block']} [{b['target']} DSPs allowed]", f"{b['measured_dsps']} DSP",

