@@ -15,6 +15,7 @@ import numpy as np
 
 from accel.activity import Activity
 from accel.errors import ConfigError
+from accel.pe import bounds
 
 DEQUANT_PLACEMENTS = ("in_loop", "per_group", "per_output")
 #: what each placement means (``accel pe show`` prints the valid ones of a variant)
@@ -170,6 +171,17 @@ class PESpec:
 
     def activity_for(self, m: int, n: int, k: int) -> Activity:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def error_terms(self, A: np.ndarray, W: np.ndarray) -> bounds.ErrorTerms:  # pragma: no cover - abstract
+        """The variant's operands as held, their quantization error bounds and its arithmetic error bound."""
+        raise NotImplementedError(f"PE variant {self.NAME!r} defines no error bound")
+
+    def error_bound(self, A, W) -> dict:
+        """Proven elementwise bound on ``|gemm(A, W) - A @ W|`` for float A, W (:mod:`accel.pe.bounds`):
+        ``{"ref", "ref_quantized", "bound", "quant", "arith"}``, float64 (M, N)."""
+        A = np.asarray(A, dtype=np.float64)
+        W = np.asarray(W, dtype=np.float64)
+        return bounds.combine(A, W, self.error_terms(A, W))
 
 
 def storage_bits(scheme: str) -> float:
