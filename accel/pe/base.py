@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -155,6 +155,20 @@ class PESpec:
     # ----- contract attributes (docs/contracts.md); variants define the rest as fields or properties
     out_bits = 32
     macs_per_pe_per_cycle = 1
+
+    if TYPE_CHECKING:  # the contract attributes every variant defines, as a field or a property
+        @property
+        def dequant(self) -> str: ...
+        @property
+        def weight_scheme(self) -> str: ...
+        @property
+        def act_scheme(self) -> str: ...
+        @property
+        def group_size(self) -> int | None: ...
+        @property
+        def weight_bits(self) -> int: ...
+        @property
+        def act_bits(self) -> int: ...
 
     @property
     def weight_storage_bits(self) -> float:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -41,6 +41,7 @@ def element_delta(x: np.ndarray, scale, fmt) -> np.ndarray:
 def _group_weight_delta(W: np.ndarray, gw) -> np.ndarray:
     """Per-weight bound for the 4-bit group formats (GGML ones include llama.cpp's fp32 -> fp16 scale step)."""
     from accel import formats
+    from accel.formats.integer import IntFormat
 
     d = np.abs(gw.expand(gw.scales))
     if gw.fmt == "q4_0":  # q chosen on the fp32 grid d32, clamped; stored d16: |d32| + 8 |d32 - d16|
@@ -48,7 +49,7 @@ def _group_weight_delta(W: np.ndarray, gw) -> np.ndarray:
     if gw.fmt == "q4_1":  # d32 / 2 + 15 |d32 - d16| + |min - m16| (+ fp32 evaluation of (x - min) / d)
         m = np.abs(gw.expand(gw.mins))
         return d * (0.5 + 16 * U16) * (1 + 2 * U16) + m * U16 * (1 + 2 * U16) + 17 * 2.0**-25
-    el = formats.get(f"{'int' if gw.signed else 'uint'}{gw.bits}")
+    el = cast(IntFormat, formats.get(f"{'int' if gw.signed else 'uint'}{gw.bits}"))
     z = gw.expand(gw.zeros) if gw.zeros is not None else 0
     lo, hi = d * (el.min_int - z), d * (el.max_int - z)
     return d / 2 + np.maximum(0.0, np.maximum(W - hi, lo - W))
