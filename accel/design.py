@@ -1,8 +1,8 @@
 """Hardware design specs: array, memory system, dequantization units, and the whole design.
 
-Frozen, validated on construction; sweeps derive variants with ``dataclasses.replace``.  YAML is
-parsed in one place (:func:`design_from_dict` / :func:`load_design`), which reports every problem in
-a file at once in a single :class:`ConfigError`.
+Frozen, validated on construction; sweeps derive variants with ``dataclasses.replace``.  Design files
+are read by :mod:`accel.config` and validated in one place (:func:`design_from_dict` /
+:func:`load_design`), which reports every problem in a file at once in a single :class:`ConfigError`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from accel.errors import ConfigError
+from accel.errors import AccelError, ConfigError, list_problems, short_repr
 
 DATAFLOWS = ("ws", "os", "is")
 DEQUANT_PLACEMENTS = ("per_pe", "column_edge", "vector_unit")
@@ -49,11 +49,11 @@ class ArraySpec:
         for name in ("rows", "cols"):
             v = getattr(self, name)
             _check(p, isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 4096,
-                   f"array.{name} must be an integer in 1..4096, got {v!r}")
+                   f"array.{name} must be an integer in 1..4096, got {short_repr(v)}")
         _check(p, self.dataflow in DATAFLOWS,
-               f"array.dataflow must be one of {', '.join(DATAFLOWS)}, got {self.dataflow!r}")
+               f"array.dataflow must be one of {', '.join(DATAFLOWS)}, got {short_repr(self.dataflow)}")
         _check(p, _positive_number(self.freq_mhz),
-               f"array.freq_mhz must be a positive number, got {self.freq_mhz!r}")
+               f"array.freq_mhz must be a positive number, got {short_repr(self.freq_mhz)}")
         return p
 
     def __post_init__(self) -> None:
@@ -62,9 +62,12 @@ class ArraySpec:
     @classmethod
     def parse_shape(cls, text: str) -> tuple[int, int]:
         """Parse ``"RxC"`` (e.g. ``"32x32"``)."""
-        parts = str(text).lower().split("x")
-        if len(parts) != 2 or not all(s.strip().isdigit() for s in parts):
-            raise ConfigError(f"array shape must be written ROWSxCOLS like '32x32', got {text!r}")
+        if not isinstance(text, str):
+            raise ConfigError(f"array shape must be a string ROWSxCOLS like '32x32', got {type(text).__name__} "
+                              f"{short_repr(text)}")
+        parts = [s.strip() for s in text.lower().split("x")]
+        if len(parts) != 2 or not all(s.isascii() and s.isdigit() and len(s) < 8 for s in parts):
+            raise ConfigError(f"array shape must be written ROWSxCOLS like '32x32', got {short_repr(text)}")
         return int(parts[0]), int(parts[1])
 
 
@@ -79,12 +82,12 @@ class BufferSpec:
     def problems(self, name: str) -> list[str]:
         p: list[str] = []
         _check(p, isinstance(self.capacity_bits, int) and self.capacity_bits > 0,
-               f"memory.{name}.capacity_bits must be a positive integer, got {self.capacity_bits!r}")
+               f"memory.{name}.capacity_bits must be a positive integer, got {short_repr(self.capacity_bits)}")
         _check(p, isinstance(self.banks, int) and self.banks >= 1,
-               f"memory.{name}.banks must be an integer >= 1, got {self.banks!r}")
+               f"memory.{name}.banks must be an integer >= 1, got {short_repr(self.banks)}")
         _check(p, isinstance(self.bandwidth_bits_per_cycle, int) and self.bandwidth_bits_per_cycle > 0,
                f"memory.{name}.bandwidth_bits_per_cycle must be a positive integer, "
-               f"got {self.bandwidth_bits_per_cycle!r}")
+               f"got {short_repr(self.bandwidth_bits_per_cycle)}")
         return p
 
 
@@ -105,9 +108,9 @@ class MemorySpec:
             p += getattr(self, name).problems(name)
         _check(p, _positive_number(self.dram_bandwidth_bytes_per_cycle),
                "memory.dram_bandwidth_bytes_per_cycle must be a positive number, "
-               f"got {self.dram_bandwidth_bytes_per_cycle!r}")
+               f"got {short_repr(self.dram_bandwidth_bytes_per_cycle)}")
         _check(p, isinstance(self.dram_latency_cycles, int) and self.dram_latency_cycles >= 0,
-               f"memory.dram_latency_cycles must be an integer >= 0, got {self.dram_latency_cycles!r}")
+               f"memory.dram_latency_cycles must be an integer >= 0, got {short_repr(self.dram_latency_cycles)}")
         return p
 
     def __post_init__(self) -> None:
@@ -126,13 +129,13 @@ class DequantSpec:
     def problems(self) -> list[str]:
         p: list[str] = []
         _check(p, self.placement in DEQUANT_PLACEMENTS,
-               f"dequant.placement must be one of {', '.join(DEQUANT_PLACEMENTS)}, got {self.placement!r}")
+               f"dequant.placement must be one of {', '.join(DEQUANT_PLACEMENTS)}, got {short_repr(self.placement)}")
         _check(p, self.count is None or (isinstance(self.count, int) and self.count >= 1),
-               f"dequant.count must be an integer >= 1 or omitted, got {self.count!r}")
+               f"dequant.count must be an integer >= 1 or omitted, got {short_repr(self.count)}")
         _check(p, isinstance(self.latency_cycles, int) and self.latency_cycles >= 0,
-               f"dequant.latency_cycles must be an integer >= 0, got {self.latency_cycles!r}")
+               f"dequant.latency_cycles must be an integer >= 0, got {short_repr(self.latency_cycles)}")
         _check(p, isinstance(self.throughput_per_cycle, int) and self.throughput_per_cycle >= 1,
-               f"dequant.throughput_per_cycle must be an integer >= 1, got {self.throughput_per_cycle!r}")
+               f"dequant.throughput_per_cycle must be an integer >= 1, got {short_repr(self.throughput_per_cycle)}")
         return p
 
     def __post_init__(self) -> None:
@@ -172,11 +175,11 @@ def _build(cls, data: Any, where: str, problems: list[str], build=None):
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        problems.append(f"{where} must be a mapping, got {type(data).__name__} {data!r}")
+        problems.append(f"{where} must be a mapping, got {type(data).__name__} {short_repr(data)}")
         return None
-    unknown = sorted(set(data) - _fields_of(cls))
+    unknown = sorted(set(data) - _fields_of(cls), key=str)
     for k in unknown:
-        problems.append(f"unknown key {where}.{k!r}; valid keys: {', '.join(sorted(_fields_of(cls)))}")
+        problems.append(f"unknown key {where}.{short_repr(k)}; valid keys: {', '.join(sorted(_fields_of(cls)))}")
     kwargs = {k: v for k, v in data.items() if k not in unknown}
     if build:
         kwargs = build(kwargs)
@@ -195,8 +198,8 @@ def design_from_dict(data: Any, source: str = "<dict>") -> Design:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a design must be a mapping with keys {sorted(_SECTIONS)}, "
                           f"got {type(data).__name__}")
-    for k in sorted(set(data) - _SECTIONS):
-        problems.append(f"unknown top-level key {k!r}; valid keys: {', '.join(sorted(_SECTIONS))}")
+    for k in sorted(set(data) - _SECTIONS, key=str):
+        problems.append(f"unknown top-level key {short_repr(k)}; valid keys: {', '.join(sorted(_SECTIONS))}")
     pe = None
     if "pe" not in data:
         problems.append("missing required key 'pe' (e.g. pe: mixpe_w4a8:group_size=32)")
@@ -218,34 +221,22 @@ def design_from_dict(data: Any, source: str = "<dict>") -> Design:
 
     memory = _build(MemorySpec, data.get("memory"), "memory", problems, buffers)
     dequant = _build(DequantSpec, data.get("dequant"), "dequant", problems)
+    kv_format = data.get("kv_cache_format")
+    if kv_format is not None:
+        from accel import formats
+
+        try:
+            formats.get(kv_format)
+        except AccelError as exc:
+            problems.append(f"kv_cache_format: {exc}")
     if problems:
-        raise ConfigError(f"{source}: " + "; ".join(problems))
+        raise ConfigError(f"{source}: " + list_problems(problems))
     return Design(pe=pe, array=array, memory=memory, dequant=dequant,
                   kv_cache_format=data.get("kv_cache_format"), name=str(data.get("name", "")))
 
 
-def read_yaml(path: str | Path, what: str) -> Any:
-    """Parse the YAML file ``path`` (a ``what``, e.g. "design file"); ConfigError when unreadable or malformed.
-
-    The one place configuration files on disk are read; the callers validate the parsed data.
-    """
-    import yaml
-
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {what} {str(path)!r}: {exc.strerror}") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: a {what} must be UTF-8 YAML text; byte {exc.start} is 0x{data[exc.start]:02x} "
-                          "(a binary file?)") from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: malformed YAML: {exc}") from None
-
-
 def load_design(path: str | Path) -> Design:
     """Load a design YAML file (see ``examples/designs/``)."""
+    from accel.config import read_yaml
+
     return design_from_dict(read_yaml(path, "design file"), source=str(path))

@@ -6,6 +6,7 @@ The workloads package owns capture, save and load; ``sim`` and ``cost_models`` r
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from accel import limits
-from accel.errors import TraceError
+from accel.errors import AccelError, TraceError, short_repr
 
 PHASES = ("prefill", "decode")
 #: Ops whose second operand is an activation (attention), not a model weight; per-head ops add "[hN]".
@@ -69,6 +70,22 @@ class Trace:
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 _OP_FIELDS = ("layer", "name", "phase", "m", "n", "k", "a_format", "w_format", "weight_ref", "count")
+#: Operand formats that are not accel.formats schemes: unquantized float64 (the reference forward).
+REFERENCE_FORMATS = ("fp64",)
+MAX_MODEL_NAME = 200
+
+
+def _format_problem(name: Any) -> str | None:
+    """Why ``name`` is not an operand format a trace may record (an accel.formats name or fp64), or None."""
+    if name in REFERENCE_FORMATS:
+        return None
+    from accel import formats
+
+    try:
+        formats.get(name)
+    except AccelError as exc:
+        return str(exc)
+    return None
 
 
 def save_trace(trace: Trace, directory: str | Path) -> Path:
@@ -116,7 +133,7 @@ def load_trace(directory: str | Path, *, arrays: bool = True) -> Trace:
         manifest = json.loads(path.read_text())
     except FileNotFoundError:
         raise TraceError(f"trace directory {str(d)!r} has no {MANIFEST}") from None
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: bad JSON, UTF-8 or over-long integers
         raise TraceError(f"cannot read trace manifest {str(path)!r}: {exc}") from None
     if not isinstance(manifest, dict):
         raise TraceError(f"trace manifest {str(path)!r} must be a JSON object, got {type(manifest).__name__}")
@@ -132,6 +149,11 @@ def load_trace(directory: str | Path, *, arrays: bool = True) -> Trace:
         raise TraceError(f"trace manifest {str(path)!r} lacks keys {missing!r}")
     if not isinstance(manifest["ops"], list):
         raise TraceError(f"trace manifest {str(path)!r} key 'ops' must be a list, got {type(manifest['ops']).__name__}")
+    model = manifest["model"]
+    if not (isinstance(model, str) and model.strip() and model.isprintable() and len(model) <= MAX_MODEL_NAME):
+        raise TraceError(f"trace manifest {str(path)!r} key 'model' must name the model (a printable string of 1.."
+                         f"{MAX_MODEL_NAME} characters), got {short_repr(model)}")
+    checked: set[str] = set()  # operand formats already found valid
     headers: dict[str, tuple[Path, tuple[int, ...], int]] = {}  # array reference -> (file, shape, bytes)
     records = []
     for i, rec in enumerate(manifest["ops"]):
@@ -139,6 +161,13 @@ def load_trace(directory: str | Path, *, arrays: bool = True) -> Trace:
             fields = {f: rec[f] for f in _OP_FIELDS}
         except (KeyError, TypeError) as exc:
             raise TraceError(f"trace op #{i} in {str(path)!r} is malformed (missing {exc})") from None
+        for f in ("a_format", "w_format"):
+            v = fields[f]
+            if not isinstance(v, str) or v not in checked:
+                why = _format_problem(v)
+                if why is not None:
+                    raise TraceError(f"trace op #{i} in {str(path)!r}: {f}: {why}")
+                checked.add(v)
         if fields["phase"] not in PHASES:
             raise TraceError(f"trace op #{i} has phase {fields['phase']!r}; expected one of {', '.join(PHASES)}")
         for f, low in (("layer", -1), ("m", 1), ("n", 1), ("k", 1), ("count", 1)):
@@ -171,13 +200,15 @@ def _array_header(d: Path, ref: Any, where: str) -> tuple[Path, tuple[int, ...],
 
     The reference must stay inside ``d/arrays``; the file must be as long as its header says.
     """
-    if not isinstance(ref, str) or not ref.startswith("arrays/"):
-        raise TraceError(f"trace {str(d)!r} {where} has array reference {ref!r}; expected 'arrays/<file>.npy'")
+    if not isinstance(ref, str) or not ref.startswith("arrays/") or "\x00" in ref:
+        raise TraceError(f"trace {str(d)!r} {where} has array reference {short_repr(ref)}; "
+                         "expected 'arrays/<file>.npy'")
     f = d / ref
     if f.resolve().parent != (d / "arrays").resolve():
-        raise TraceError(f"trace {str(d)!r} {where} has array reference {ref!r} outside its arrays/ directory")
-    if not f.is_file():
-        raise TraceError(f"trace {str(d)!r} {where} refers to missing array file {ref!r}")
+        raise TraceError(f"trace {str(d)!r} {where} has array reference {short_repr(ref)} "
+                         "outside its arrays/ directory")
+    if not os.path.isfile(f):  # False, not OSError, for names the file system refuses (too long)
+        raise TraceError(f"trace {str(d)!r} {where} refers to missing array file {short_repr(ref)}")
     fmt = np.lib.format
     try:
         with open(f, "rb") as fh:

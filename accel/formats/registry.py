@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from accel.errors import FormatError
+from accel.errors import FormatError, short_repr
 
 _REGISTRY: dict[str, object] = {}
 #: Parsers for open-ended families (e.g. group schemes ``int4_g128``): name -> object, or None if the
@@ -33,12 +33,12 @@ def get(name: str) -> object:
     if not isinstance(name, str):
         if hasattr(name, "name") and (hasattr(name, "encode") or hasattr(name, "quantize_blocks")):
             return name  # already a format object
-        raise FormatError(f"format name must be a string, got {name!r}")
+        raise FormatError(f"format name must be a string, got {short_repr(name)}")
     if name in _REGISTRY:
         return _REGISTRY[name]
     for parser in _PARSERS:
         obj = parser(name)
         if obj is not None:
             return obj
-    raise FormatError(f"unknown format {name!r}; valid choices: {', '.join(_REGISTRY)} "
+    raise FormatError(f"unknown format {short_repr(name)}; valid choices: {', '.join(_REGISTRY)} "
                       f"(and group schemes ELEMENT_g<N>[_asym][_SCALE], ELEMENT_per_channel[_asym][_SCALE])")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from accel.activity import Activity
-from accel.errors import ConfigError
+from accel.errors import ConfigError, list_problems, short_repr
 from accel.pe import bounds
 
 DEQUANT_PLACEMENTS = ("in_loop", "per_group", "per_output")
@@ -44,7 +44,7 @@ def variant(name: str) -> type[PESpec]:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise ConfigError(f"unknown PE variant {name!r}; valid variants: {', '.join(names())}") from None
+        raise ConfigError(f"unknown PE variant {short_repr(name)}; valid variants: {', '.join(names())}") from None
 
 
 def get(name: str, **params: Any) -> PESpec:
@@ -81,9 +81,9 @@ class PESpec:
                   or (t.startswith("bool") and isinstance(v, bool))
                   or ("None" in t and v is None))
             if not ok:
-                p.append(f"{f.name} must be of type {t}, got {v!r}")
+                p.append(f"{f.name} must be of type {t}, got {short_repr(v)}")
             elif f.name in self.CHOICES and v not in self.CHOICES[f.name]:
-                p.append(f"{f.name} must be one of {', '.join(map(str, self.CHOICES[f.name]))}, got {v!r}")
+                p.append(f"{f.name} must be one of {', '.join(map(str, self.CHOICES[f.name]))}, got {short_repr(v)}")
         return p
 
     def problems(self) -> list[str]:
@@ -98,7 +98,8 @@ class PESpec:
         """The ``dequant`` field must be one of ``DEQUANT_VALID`` (message lists them and says why not others)."""
         if self.dequant in self.DEQUANT_VALID:
             return []
-        return [f"dequant must be one of {', '.join(self.DEQUANT_VALID)} for {self.NAME!r}, got {self.dequant!r}"
+        return [f"dequant must be one of {', '.join(self.DEQUANT_VALID)} for {self.NAME!r}, "
+                f"got {short_repr(self.dequant)}"
                 + (f" ({self.DEQUANT_WHY_NOT})" if self.DEQUANT_WHY_NOT else "")]
 
     @classmethod
@@ -109,7 +110,7 @@ class PESpec:
         kwargs = {}
         for k, v in params.items():
             if k not in fields:
-                problems.append(f"unknown parameter {k!r} for PE variant {cls.NAME!r}; "
+                problems.append(f"unknown parameter {short_repr(k)} for PE variant {cls.NAME!r}; "
                                 f"valid parameters: {', '.join(fields) or '(none)'}")
                 continue
             try:
@@ -122,7 +123,7 @@ class PESpec:
             cls(**kwargs)
         except ConfigError as exc:
             problems.append(str(exc).split(": ", 1)[1])
-        raise ConfigError(f"invalid PE spec {where or cls.NAME!r}: " + "; ".join(problems))
+        raise ConfigError(f"invalid PE spec {short_repr(where or cls.NAME)}: " + list_problems(problems))
 
     # ----- naming
     @property
@@ -224,13 +225,13 @@ def _coerce(v: Any, t: str, k: str) -> Any:
             try:
                 return int(s, 0)
             except ValueError:
-                raise ConfigError(f"{k} must be an integer, got {v!r}") from None
+                raise ConfigError(f"{k} must be an integer, got {short_repr(v)}") from None
         if t.startswith("bool"):
             if s.lower() in ("true", "1", "yes"):
                 return True
             if s.lower() in ("false", "0", "no"):
                 return False
-            raise ConfigError(f"{k} must be true or false, got {v!r}")
+            raise ConfigError(f"{k} must be true or false, got {short_repr(v)}")
         return s
     return v
 
@@ -250,14 +251,15 @@ def parse(spec: Any) -> PESpec:
         for item in filter(None, (s.strip() for s in rest.split(","))):
             k, eq, v = item.partition("=")
             if not eq or not k.strip():
-                problems.append(f"expected key=value, got {item!r}")
+                problems.append(f"expected key=value, got {short_repr(item)}")
             elif k.strip() in params:
                 problems.append(f"parameter {k.strip()!r} given twice ({params[k.strip()]!r} and {v.strip()!r}); "
                                 "give each parameter once")
             else:
                 params[k.strip()] = v.strip()
         if problems:
-            raise ConfigError(f"malformed PE spec {spec!r} (form NAME[:key=value,...]): " + "; ".join(problems))
+            raise ConfigError(f"malformed PE spec {short_repr(spec)} (form NAME[:key=value,...]): "
+                              + list_problems(problems))
         return variant(name.strip()).from_params(params, where=spec)
     if isinstance(spec, Mapping):
         if "name" in spec:
@@ -268,7 +270,8 @@ def parse(spec: Any) -> PESpec:
             if params is None:
                 params = {}
             if not isinstance(params, Mapping):
-                raise ConfigError(f"PE spec {name!r}: parameters must be a mapping, got {params!r}")
+                raise ConfigError(f"PE spec {short_repr(name)}: parameters must be a mapping, got {short_repr(params)}")
             return variant(str(name)).from_params(params, where=str(name))
-        raise ConfigError(f"a PE spec mapping needs a 'name' key or a single NAME: {{params}} entry, got {spec!r}")
-    raise ConfigError(f"a PE spec must be a string NAME[:key=value,...] or a mapping, got {spec!r}")
+        raise ConfigError("a PE spec mapping needs a 'name' key or a single NAME: {params} entry, "
+                          f"got {short_repr(spec)}")
+    raise ConfigError(f"a PE spec must be a string NAME[:key=value,...] or a mapping, got {short_repr(spec)}")

@@ -88,10 +88,11 @@ def _explore(args: argparse.Namespace):
         return {"presets": names}
     evaluator = load_evaluator(args.evaluator)
     canonical = getattr(evaluator, "canonical_pe", spec_mod.accel_canonical_pe)
+    models = getattr(evaluator, "models", spec_mod.accel_models())
     if args.spec:
-        sweep = spec_mod.load_sweep(args.spec, canonical_pe=canonical)
+        sweep = spec_mod.load_sweep(args.spec, canonical_pe=canonical, models=models)
     else:
-        sweep = spec_mod.load_preset(args.preset or DEFAULT_PRESET, canonical_pe=canonical)
+        sweep = spec_mod.load_preset(args.preset or DEFAULT_PRESET, canonical_pe=canonical, models=models)
     if args.jobs is not None and args.jobs < 1:
         raise ConfigError(f"--jobs must be an integer >= 1, got {args.jobs!r}")
     out = args.out or os.path.join("results", sweep.name)

@@ -169,7 +169,8 @@ class Evaluator(Protocol):
     """The pluggable evaluation stage.  Must be picklable (it is shipped to worker processes).
 
     It may also define ``canonical_pe(text) -> str`` to validate and canonicalise the sweep's PE strings
-    (``None``: keep them as written); without it, ``accel.pe.parse`` does.
+    (``None``: keep them as written); without it, ``accel.pe.parse`` does.  Likewise ``models``, the model
+    names it evaluates (``None``: any); without it, the toolkit's real and shape-only models.
     """
 
     def accuracy(self, arith: ArithConfig) -> AccuracyResult: ...

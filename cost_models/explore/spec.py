@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from accel.errors import AccelError, ConfigError
+from accel.errors import AccelError, ConfigError, list_problems, short_repr
 from cost_models.explore.records import Point, Workload
 
 #: Result columns an objective or constraint may name, with the direction that is better.
@@ -68,6 +69,8 @@ _FIELD_TYPES = {f.name: f.type for f in dataclasses.fields(Point)}
 _FLOAT_AXES = {name for name, t in _FIELD_TYPES.items() if t == "float"}
 PRESET_PACKAGE = "cost_models.explore.presets"
 ATTENTION_MODES = ("reference", "pe")
+MAX_NAME = 100
+MAX_COMBINATIONS = 200_000  # axis-value combinations expanded before duplicates are removed
 
 
 @dataclass(frozen=True)
@@ -108,27 +111,28 @@ def _parse_workload(data: Any, problems: list[str]) -> Workload:
     if data is None:
         return Workload()
     if not isinstance(data, dict):
-        problems.append(f"workload must be a mapping, got {data!r}")
+        problems.append(f"workload must be a mapping, got {short_repr(data)}")
         return Workload()
     valid = [f.name for f in dataclasses.fields(Workload)]
     kwargs = {}
     for k, v in data.items():
         if k not in valid:
-            problems.append(f"unknown key workload.{k!r}; valid keys: {', '.join(valid)}")
+            problems.append(f"unknown key workload.{short_repr(k)}; valid keys: {', '.join(valid)}")
         elif k == "model":
             if isinstance(v, str) and v:
                 kwargs[k] = v
             else:
-                problems.append(f"workload.model must be a model name, got {v!r}")
+                problems.append(f"workload.model must be a model name, got {short_repr(v)}")
         elif k == "phases":
             phases = (v,) if isinstance(v, str) else v
             if not isinstance(phases, (list, tuple)) or not phases or any(
                     p not in ("prefill", "decode") for p in phases):
-                problems.append(f"workload.phases must be a non-empty list of prefill, decode, got {v!r}")
+                problems.append(f"workload.phases must be a non-empty list of prefill, decode, got {short_repr(v)}")
             else:
                 kwargs[k] = tuple(dict.fromkeys(phases))
         elif not (_is_int(v) and v >= (0 if k == "decode_tokens" else 1)):
-            problems.append(f"workload.{k} must be an integer >= {0 if k == 'decode_tokens' else 1}, got {v!r}")
+            low = 0 if k == "decode_tokens" else 1
+            problems.append(f"workload.{k} must be an integer >= {low}, got {short_repr(v)}")
         else:
             kwargs[k] = v
     return Workload(**kwargs)
@@ -139,9 +143,10 @@ def _pe_strings(entry: Any, where: str, problems: list[str]) -> list[str]:
     if isinstance(entry, str) and entry:
         return [entry]
     if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-        problems.append(f"{where} must be a PE spec string or a mapping with a 'name', got {entry!r}")
+        problems.append(f"{where} must be a PE spec string or a mapping with a 'name', got {short_repr(entry)}")
         return []
-    params = {k: (v if isinstance(v, list) else [v]) for k, v in sorted(entry.items()) if k != "name"}
+    params = {k: (v if isinstance(v, list) else [v]) for k, v in sorted(entry.items(), key=lambda kv: str(kv[0]))
+              if k != "name"}
     for k, vs in params.items():
         if not vs:
             problems.append(f"{where}.{k} is an empty list; give at least one value")
@@ -161,7 +166,7 @@ def _canonical_pe(text: str, canonical_pe, where: str, problems: list[str]) -> s
     except ConfigError as exc:
         problems.append(f"{where}: {exc}")
     except (ValueError, TypeError, KeyError) as exc:
-        problems.append(f"{where}: invalid PE spec {text!r}: {exc}")
+        problems.append(f"{where}: invalid PE spec {short_repr(text)}: {exc}")
     return None
 
 
@@ -193,7 +198,7 @@ def _axis_values(name: str, raw: Any, problems: list[str]) -> list[Any]:
                 problems.append(f"axes.array: {exc}")
                 continue
             errs = _design_axis_problems("array_rows", rows) + _design_axis_problems("array_cols", cols)
-            problems.extend(errs)
+            problems.extend(f"axes.array {short_repr(v)}: {e}" for e in errs)
             if not errs:
                 out.append({"array_rows": rows, "array_cols": cols})
             continue
@@ -204,7 +209,7 @@ def _axis_values(name: str, raw: Any, problems: list[str]) -> list[Any]:
                    "str": isinstance(v, str), "str | None": v is None or isinstance(v, str),
                    "bool": isinstance(v, bool)}[ftype]
         if not type_ok:
-            problems.append(f"axes.{name} values must be of type {ftype}, got {v!r}")
+            problems.append(f"axes.{name} values must be of type {ftype}, got {short_repr(v)}")
             continue
         if name == "kv_cache_format":
             if v is not None:
@@ -221,7 +226,8 @@ def _axis_values(name: str, raw: Any, problems: list[str]) -> list[Any]:
             if v in ATTENTION_MODES:
                 out.append({name: v})
             else:
-                problems.append(f"axes.attention values must be one of {', '.join(ATTENTION_MODES)}, got {v!r}")
+                problems.append(f"axes.attention values must be one of {', '.join(ATTENTION_MODES)}, "
+                                f"got {short_repr(v)}")
             continue
         if name == "kv_sort_k_channels":
             out.append({name: v})
@@ -230,7 +236,7 @@ def _axis_values(name: str, raw: Any, problems: list[str]) -> list[Any]:
         problems.extend(errs)
         if not errs:
             out.append({name: v})
-    return out
+    return [dict(items) for items in dict.fromkeys(tuple(d.items()) for d in out)]  # each value once
 
 
 def _parse_grid(axes: Any, where: str, canonical_pe, problems: list[str]) -> tuple[list[str], list[list[dict]]]:
@@ -238,13 +244,14 @@ def _parse_grid(axes: Any, where: str, canonical_pe, problems: list[str]) -> tup
     grid: list[list[dict[str, Any]]] = []
     pes: list[str] = []
     if not isinstance(axes, dict):
-        problems.append(f"{where} must be a mapping with at least 'pe'; valid axes: {', '.join(AXES)}; got {axes!r}")
+        problems.append(f"{where} must be a mapping with at least 'pe'; valid axes: {', '.join(AXES)}; "
+                        f"got {short_repr(axes)}")
         return pes, grid
     if "pe" not in axes:
         problems.append(f"{where}.pe is missing; list the PE variants to sweep (valid axes: {', '.join(AXES)})")
     for k, raw in axes.items():
         if k not in AXES:
-            problems.append(f"unknown axis {k!r}; valid axes: {', '.join(AXES)}")
+            problems.append(f"unknown axis {short_repr(k)}; valid axes: {', '.join(AXES)}")
         elif k == "pe":
             entries = raw if isinstance(raw, list) else [raw]
             if not entries:
@@ -261,57 +268,77 @@ def _parse_grid(axes: Any, where: str, canonical_pe, problems: list[str]) -> tup
     return pes, grid
 
 
+def _name_problem(name: Any) -> str | None:
+    """Why ``name`` cannot name a sweep (its default output is ``results/<name>``), or None."""
+    if not isinstance(name, str) or not name.strip():
+        return f"name must be a non-empty string, got {short_repr(name)}"
+    if (len(name) > MAX_NAME or name.startswith(".") or any(c in name for c in "/\\:")
+            or not name.isprintable()):
+        return (f"name must be a plain directory name of at most {MAX_NAME} printable characters, not starting "
+                f"with '.' and without '/', '\\' or ':' (the default output is results/<name>), "
+                f"got {short_repr(name)}")
+    return None
+
+
 def sweep_from_dict(data: Any, *, source: str = "<dict>",
-                    canonical_pe: Callable[[str], str] | None = None) -> SweepSpec:
+                    canonical_pe: Callable[[str], str] | None = None,
+                    models: Collection[str] | None = None) -> SweepSpec:
     """Build a :class:`SweepSpec`; every problem in ``data`` is reported in one :class:`ConfigError`.
 
     ``canonical_pe`` (normally :func:`accel_canonical_pe`) validates a PE string and returns its canonical
-    form (so equal designs hash equally); ``None`` keeps the strings as written.
+    form (so equal designs hash equally); ``None`` keeps the strings as written.  ``models`` (normally
+    :func:`accel_models`) are the valid workload models; ``None`` accepts any name.
     """
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a sweep must be a mapping with keys {', '.join(_TOP_KEYS)}, "
-                          f"got {type(data).__name__} {data!r}")
+                          f"got {type(data).__name__} {short_repr(data)}")
     problems: list[str] = []
     for k in data:
         if k not in _TOP_KEYS:
-            problems.append(f"unknown top-level key {k!r}; valid keys: {', '.join(_TOP_KEYS)}")
+            problems.append(f"unknown top-level key {short_repr(k)}; valid keys: {', '.join(_TOP_KEYS)}")
     name = data.get("name", Path(source).stem)
-    if not isinstance(name, str) or not name:
-        problems.append(f"name must be a non-empty string, got {name!r}")
+    if (why := _name_problem(name)) is not None:
+        problems.append(why)
     workloads = _parse_workloads(data.get("workload"), problems)
 
     grids = [(workloads, _parse_grid(data.get("axes"), "axes", canonical_pe, problems))]
     also = data.get("also", [])
     if not isinstance(also, list):
-        problems.append(f"also must be a list of grids (mappings with keys {', '.join(_ALSO_KEYS)}), got {also!r}")
+        problems.append(f"also must be a list of grids (mappings with keys {', '.join(_ALSO_KEYS)}), "
+                        f"got {short_repr(also)}")
         also = []
     for i, entry in enumerate(also):
         where = f"also[{i}]"
         if not isinstance(entry, dict):
-            problems.append(f"{where} must be a mapping with keys {', '.join(_ALSO_KEYS)}, got {entry!r}")
+            problems.append(f"{where} must be a mapping with keys {', '.join(_ALSO_KEYS)}, got {short_repr(entry)}")
             continue
         for k in entry:
             if k not in _ALSO_KEYS:
-                problems.append(f"unknown key {where}.{k!r}; valid keys: {', '.join(_ALSO_KEYS)}")
+                problems.append(f"unknown key {where}.{short_repr(k)}; valid keys: {', '.join(_ALSO_KEYS)}")
         raw_w = entry.get("workload", {})
         if not isinstance(raw_w, dict):
-            problems.append(f"{where}.workload must be a mapping, got {raw_w!r}")
+            problems.append(f"{where}.workload must be a mapping, got {short_repr(raw_w)}")
             raw_w = {}
         main_w = data.get("workload") if isinstance(data.get("workload"), dict) else {}
         merged = {**main_w, **raw_w}
         grids.append((_parse_workloads(merged, problems),
                       _parse_grid(entry.get("axes"), f"{where}.axes", canonical_pe, problems)))
 
+    if models is not None:
+        for model in dict.fromkeys(w.model for ws, _ in grids for w in ws):
+            if model not in models:
+                problems.append(f"unknown model {short_repr(model)} in workload; valid models: {', '.join(models)}")
+
     constraints = []
     raw_c = data.get("constraints") or {}
     if not isinstance(raw_c, dict):
-        problems.append(f"constraints must be a mapping, got {raw_c!r}")
+        problems.append(f"constraints must be a mapping, got {short_repr(raw_c)}")
         raw_c = {}
     for k, v in raw_c.items():
         if k not in CONSTRAINTS:
-            problems.append(f"unknown constraint {k!r}; valid constraints: {', '.join(CONSTRAINTS)}")
+            problems.append(f"unknown constraint {short_repr(k)}; valid constraints: {', '.join(CONSTRAINTS)}")
         elif isinstance(v, bool) or not isinstance(v, (int, float)):
-            problems.append(f"constraints.{k} must be a number, got {v!r}")
+            problems.append(f"constraints.{k} must be a number, got {short_repr(v)}")
         else:
             constraints.append((k, float(v)))
 
@@ -321,21 +348,26 @@ def sweep_from_dict(data: Any, *, source: str = "<dict>",
         ok = isinstance(raw_f, list) and raw_f and all(
             isinstance(f, list) and len(f) >= 2 and all(isinstance(m, str) for m in f) for f in raw_f)
         if not ok:
-            problems.append(f"fronts must be a list of metric lists (at least 2 each), got {raw_f!r}")
+            problems.append(f"fronts must be a list of metric lists (at least 2 each), got {short_repr(raw_f)}")
         else:
             for f in raw_f:
                 for m in f:
                     if m not in METRICS:
-                        problems.append(f"unknown metric {m!r} in fronts; valid metrics: {', '.join(METRICS)}")
+                        problems.append(f"unknown metric {short_repr(m)} in fronts; "
+                                        f"valid metrics: {', '.join(METRICS)}")
             fronts = tuple(tuple(f) for f in raw_f)
 
     max_points = data.get("max_points", 5000)
     if not (_is_int(max_points) and max_points >= 1):
-        problems.append(f"max_points must be an integer >= 1, got {max_points!r}")
+        problems.append(f"max_points must be an integer >= 1, got {short_repr(max_points)}")
         max_points = 5000
     if problems:
-        raise ConfigError(f"{source}: {len(problems)} problem(s): " + "; ".join(problems))
+        raise ConfigError(f"{source}: {len(problems)} problem(s): " + list_problems(problems))
 
+    combinations = sum(len(ws) * len(set(pes)) * math.prod(map(len, grid)) for ws, (pes, grid) in grids)
+    if combinations > (limit := max(MAX_COMBINATIONS, 2 * max_points)):
+        raise ConfigError(f"{source}: the sweep's axes span {combinations:,} combinations, more than {limit:,} "
+                          f"(max_points={max_points}); narrow the axes")
     points = []
     for grid_workloads, (pes, grid) in grids:
         for workload in grid_workloads:
@@ -365,11 +397,20 @@ def accel_canonical_pe(text: str) -> str:
     return pe.parse(text).to_string()
 
 
-def load_sweep(path: str | Path, *, canonical_pe=None) -> SweepSpec:
-    """Load a sweep YAML file."""
-    from accel.design import read_yaml
+def accel_models() -> tuple[str, ...]:
+    """The models the toolkit can evaluate: real ones (weights) and shape-only ones (published shapes)."""
+    from workloads.models import REAL_MODELS
+    from workloads.shapes import MODELS
 
-    return sweep_from_dict(read_yaml(path, "sweep file"), source=str(path), canonical_pe=canonical_pe)
+    return tuple(dict.fromkeys([*REAL_MODELS, *MODELS]))
+
+
+def load_sweep(path: str | Path, *, canonical_pe=None, models: Collection[str] | None = None) -> SweepSpec:
+    """Load a sweep YAML file."""
+    from accel.config import read_yaml
+
+    return sweep_from_dict(read_yaml(path, "sweep file"), source=str(path), canonical_pe=canonical_pe,
+                           models=models)
 
 
 def preset_names() -> list[str]:
@@ -379,9 +420,9 @@ def preset_names() -> list[str]:
 def preset_path(name: str) -> Path:
     names = preset_names()
     if name not in names:
-        raise ConfigError(f"unknown preset {name!r}; valid presets: {', '.join(names)}")
+        raise ConfigError(f"unknown preset {short_repr(name)}; valid presets: {', '.join(names)}")
     return Path(str(resources.files(PRESET_PACKAGE).joinpath(f"{name}.yaml")))
 
 
-def load_preset(name: str, *, canonical_pe=None) -> SweepSpec:
-    return load_sweep(preset_path(name), canonical_pe=canonical_pe)
+def load_preset(name: str, *, canonical_pe=None, models: Collection[str] | None = None) -> SweepSpec:
+    return load_sweep(preset_path(name), canonical_pe=canonical_pe, models=models)

@@ -55,9 +55,9 @@ class SynthBlock:
 
 @cache
 def _yaml(path: Path) -> dict:
-    import yaml
+    from accel.config import read_yaml
 
-    return yaml.safe_load(path.read_text())
+    return read_yaml(path, "synthesis calibration table")
 
 
 def _yaml_blocks(path: Path) -> tuple[SynthBlock, ...]:

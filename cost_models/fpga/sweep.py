@@ -217,11 +217,11 @@ def _dsp_blocks():
 
 def _reusable(path: Path | None) -> dict[tuple, dict]:
     """Rows of an earlier sweep by (name, ops), when it was run with the same Yosys (results are deterministic)."""
-    import yaml
+    from accel.config import read_yaml
 
     if path is None or not path.exists():
         return {}
-    data = yaml.safe_load(path.read_text())
+    data = read_yaml(path, "synthesis sweep")
     return {(b["name"], tuple(b.get("ops") or [b.get("pe")])): b
             for b in data.get("blocks", []) + data.get("dsp_blocks", [])}
 
@@ -230,10 +230,11 @@ def run(out: Path = OUT, reuse: Path | None = None) -> Path:
     """Synthesise every block (rows of ``reuse`` with the same name and operators are copied, not re-run)."""
     import yaml
 
+    from accel.config import read_yaml
     from rtl.synth.yosys import synthesize
 
     rows, old = [], _reusable(reuse)
-    version = yaml.safe_load(reuse.read_text()).get("yosys_version", "") if old else ""
+    version = read_yaml(reuse, "synthesis sweep").get("yosys_version", "") if old else ""
     for name, family, ops, build in _blocks():
         if (name, tuple(ops)) in old:
             rows.append({**old[(name, tuple(ops))], "family": family})

@@ -57,6 +57,7 @@ class ToyEvaluator:
     fail_pe: str | None = None
     stall_after: int | None = None  # once this many performance calls are logged, further calls hang
     canonical_pe: ClassVar = None  # PE strings are kept as written (no accel.pe)
+    models: ClassVar = None  # any model name (``toy``, ``toy-mf``, ``*-shapes``)
 
     def _log(self, kind: str, key: str) -> None:
         if self.stall_after is not None and kind == "performance":

@@ -41,7 +41,8 @@ def traces(draw):
                           weight_ref=f"blk.{i}.w" if kind == "weight" else None, a=a, w=w,
                           count=draw(st.integers(1, 64))))
     meta = draw(st.dictionaries(st.text(min_size=1, max_size=5), st.integers() | st.text(max_size=5), max_size=3))
-    return Trace(model=draw(st.text(min_size=1, max_size=10)), ops=ops, meta=meta)
+    model = draw(st.text(min_size=1, max_size=10).filter(lambda s: s.strip() and s.isprintable()))
+    return Trace(model=model, ops=ops, meta=meta)
 
 
 @settings(max_examples=40, deadline=None)
