@@ -236,7 +236,12 @@ def _rtl_pe_structure(spec: str, dp) -> tuple[list[str], int]:
         log.warning("no RTL MAC config for %r (%s): using the array PE's registers", spec, exc)
         return ops, dp.register_bits
     if not isinstance(cfg, MacConfig):
-        return _own_pe_structure(parsed, dp, cfg)
+        own = _own_pe_structure(parsed, dp, cfg)
+        if own is None:
+            log.warning("no stand-alone PE structure for the %s of %r: using the array PE's registers",
+                        type(cfg).__name__, spec)
+            return ops, dp.register_bits
+        return own
     out, acc_gate = [], "gate"
     for k in ops:
         kind, args = split_key(k)
@@ -259,7 +264,7 @@ def _in_loop_dequant(spec, dp) -> list[str]:
             for o in dp.dequant_ops]
 
 
-def _own_pe_structure(spec, dp, cfg) -> tuple[list[str], int]:
+def _own_pe_structure(spec, dp, cfg) -> tuple[list[str], int] | None:
     """Operators and flip-flops of the stand-alone PEs with their own RTL (``rtl.pe.block_mac``, ``rtl.pe.lmul``).
 
     These PEs hold the dequantization the golden spec places after accumulation, so their structure is the PE
@@ -268,9 +273,13 @@ def _own_pe_structure(spec, dp, cfg) -> tuple[list[str], int]:
     two FP32 dequant multiplies), + the restart gates of the accumulators (block: ``acc_bits``; FP32: 32).
     Registers, from the RTL: block_mac: the block accumulator and its closing copy (2 x acc), the block exponent
     (exp_bits + 1), the FP32 accumulator and output (2 x 32) and 4 flags; lmul: the FP32 accumulator, its closing
-    copy, the two scales, the two outputs (6 x 32) and 2 valid bits.
+    copy, the two scales, the two outputs (6 x 32) and 2 valid bits.  None for another RTL config.
     """
     from rtl.pe.block_mac import BlockConfig
+    from rtl.pe.lmul import LmulConfig
+
+    if not isinstance(cfg, BlockConfig | LmulConfig):
+        return None
 
     groups = PROBE_GROUPS if spec.dequant == "per_group" else 1  # per group, or per output
     act = spec.activity_for(1, 1, PROBE_GROUPS * (spec.group_size if spec.dequant == "per_group" else 1))
