@@ -61,6 +61,7 @@ def stalled_study(tmp_path):
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and proc.poll() is None:
             if len(list((out / "parts" / "points").glob("*.parquet"))) >= STALL_AFTER:
+                _wait_settled(out / "parts", deadline)
                 return proc
             time.sleep(0.02)
         raise AssertionError(f"the study ended (rc {proc.poll()}) or never reached {STALL_AFTER} points")
@@ -72,6 +73,18 @@ def stalled_study(tmp_path):
         except ProcessLookupError:
             pass
         proc.wait()
+
+
+def _wait_settled(parts: Path, deadline: float) -> None:
+    """Until no part file is being written (no temporary file, the same listing twice in a row)."""
+    last = None
+    while time.monotonic() < deadline:
+        names = sorted(str(p.relative_to(parts)) for p in parts.rglob("*"))
+        if names == last and not any(n.endswith(".tmp") for n in names):
+            return
+        last = names
+        time.sleep(0.3)
+    raise AssertionError(f"the stalled study kept writing under {parts}")
 
 
 def _running(procs: list[psutil.Process]) -> list[psutil.Process]:
