@@ -1,6 +1,6 @@
 """Command-line subcommands of the `workloads` package (registered by the `accel` entry point, :mod:`cost_models.cli`).
 
-``accel workloads list | fetch NAME... | trace MODEL | accuracy MODEL``.  Heavy work is imported
+``accel workloads list | fetch NAME... | trace MODEL | accuracy MODEL | compare A B``.  Heavy work is imported
 inside the command functions.
 """
 
@@ -11,6 +11,7 @@ from typing import Any
 
 from accel.cliutil import add_command, add_group, add_int
 from accel.errors import WorkloadError
+from workloads.protocol import DEFAULT_SENTENCES, DEFAULT_TOKENS, DEFAULT_WINDOWS, SCORE_MODES
 
 
 def register(subparsers) -> None:
@@ -40,18 +41,48 @@ def register(subparsers) -> None:
     _pe_args(p)
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="trace directory to write")
 
-    p = add_command(sub, "accuracy", "perplexity (smollm2-135m) or cosine similarity to the reference (minilm-l6)",
-                    _accuracy, description="Run the model with every matrix product through the PE golden model "
-                    "(--pe or --design; none: float64 reference) over fixed windows of the evaluation text "
-                    "(CPython's pydoc_data/topics.py unless --text).")
+    p = add_command(sub, "accuracy", "perplexity and paired metrics against the float64 reference (smollm2-135m), "
+                    "or cosine similarity to the reference (minilm-l6)", _accuracy,
+                    description="Run the model with every matrix product through the PE golden model "
+                    "(--pe or --design; none: float64 reference) on the evaluation text (CPython's "
+                    "pydoc_data/topics.py unless --text). Decoder: llama.cpp's perplexity protocol without BOS, "
+                    "consecutive windows of --tokens tokens from an empty KV cache, the second half of each "
+                    "window scored (--score half); KL divergence, top-1 agreement and NLL difference against "
+                    "the cached float64 reference on the same tokens, each with a 95% interval from a "
+                    "bootstrap over windows. Encoder: cosine similarity over --sentences sentences.")
     p.add_argument("model", metavar="MODEL")
-    add_int(p, "--tokens", low=2, default=64, help="tokens per window (default 64)")
-    add_int(p, "--windows", default=2, help="number of windows (default 2)")
+    _protocol_args(p)
+    add_int(p, "--sentences", default=DEFAULT_SENTENCES,
+            help=f"sentences of the text (encoder; default {DEFAULT_SENTENCES})")
     p.add_argument("--kv-format", default=None, help="store the KV cache in this format, e.g. bfp12_b32 (decoder)")
     p.add_argument("--kv-sort", choices=("weights", "calibration"), default=None,
                    help="quantize the K cache with key channels (RoPE pairs together) sorted by W_k row norm "
                    "(weights) or by key RMS on a calibration window (BFP KV-cache paper)")
     _pe_args(p)
+
+    p = add_command(sub, "compare", "paired NLL difference of two decoder configurations on the same tokens",
+                    _compare, description="A and B are result files saved by `accel workloads accuracy --json` "
+                    "or PE specs (run here; 'reference' is the float64 reference). Prints mean NLL of B minus A "
+                    "per scored token and the perplexity ratio B/A, each with a 95% bootstrap-over-windows "
+                    "interval; 'resolved' says whether the interval excludes zero.")
+    p.add_argument("a", metavar="A")
+    p.add_argument("b", metavar="B")
+    p.add_argument("--model", default="smollm2-135m", help="decoder for PE specs (default smollm2-135m)")
+    _protocol_args(p)
+    p.add_argument("--attention", choices=("reference", "pe"), default="reference",
+                   help="attention products of PE specs: float64 or through the PE")
+    p.add_argument("--mismatched", choices=("reference", "requantize"), default="reference",
+                   help="see `accel workloads accuracy --help`")
+    p.add_argument("--text", metavar="FILE", help="UTF-8 text file to evaluate on instead of the CPython topics")
+
+
+def _protocol_args(p: argparse.ArgumentParser) -> None:
+    add_int(p, "--tokens", low=4, default=DEFAULT_TOKENS,
+            help=f"tokens per window, N (decoder; default {DEFAULT_TOKENS})")
+    add_int(p, "--windows", default=DEFAULT_WINDOWS,
+            help=f"number of consecutive windows, W (decoder; default {DEFAULT_WINDOWS})")
+    p.add_argument("--score", choices=SCORE_MODES, default=SCORE_MODES[0],
+                   help="score the logits at positions N/2 .. N-2 (half, default) or 0 .. N-2 (all)")
 
 
 def _pe_args(p: argparse.ArgumentParser) -> None:
@@ -62,9 +93,10 @@ def _pe_args(p: argparse.ArgumentParser) -> None:
                    "(e.g. int4_g32, mxfp4, bfp12_b32); float64 arithmetic otherwise")
     p.add_argument("--attention", choices=("reference", "pe"), default="reference",
                    help="attention products (both operands activations): float64 or through the PE")
-    p.add_argument("--mismatched", choices=("requantize", "reference"), default="requantize",
-                   help="GGML weights stored in another format than the PE's (SmolLM2's Q8_0 output): "
-                   "requantize them with the PE's scheme, or keep them stored on the float64 reference")
+    p.add_argument("--mismatched", choices=("reference", "requantize"), default="reference",
+                   help="GGML weights stored in another format than the PE's (SmolLM2's Q8_0 embedding / LM "
+                   "head under a Q4_1 PE): keep them as stored on the float64 reference (default), or "
+                   "requantize them with the PE's scheme")
     p.add_argument("--text", metavar="FILE", help="UTF-8 text file to evaluate on instead of the CPython topics")
 
 
@@ -191,21 +223,68 @@ def _accuracy(args) -> dict:
                                 ("weight-only quantization" if args.weights else "float64 reference")}
     if kind == "decoder":
         res = accuracy.perplexity(model, provider=provider, tokens=args.tokens, n_windows=args.windows,
-                                  text=args.text, kv_format=kv_format, sort_k_channels=args.kv_sort or False)
+                                  score=args.score, text=args.text, kv_format=kv_format,
+                                  sort_k_channels=args.kv_sort or False)
         if not args.json:
-            print(f"{args.model} perplexity {res['perplexity']:.4f} ({_label(settings)}, "
-                  f"{args.windows} windows x {args.tokens} tokens, kv_format={kv_format})")
+            lo, hi = res["kld_ci95"]
+            print(f"{args.model} perplexity {res['perplexity']:.4f} (reference {res['reference_perplexity']:.4f}; "
+                  f"{_label(settings)}, {args.windows} windows x {args.tokens} tokens, score {args.score}, "
+                  f"{res['tokens_scored']} tokens scored, kv_format={kv_format})")
+            print(f"  KLD {res['kld']:.6f} [{lo:.6f}, {hi:.6f}]  top-1 agreement {res['top1_agreement']:.4f} "
+                  f"{_ci(res['top1_agreement_ci95'])}  delta NLL {res['delta_nll']:+.5f} {_ci(res['delta_nll_ci95'])}")
     else:
         if kv_format or args.kv_sort:
             raise WorkloadError(f"--kv-format/--kv-sort apply to decoders only; {args.model!r} is an encoder")
-        res = accuracy.embedding_similarity(model, provider=provider, tokens=args.tokens, n_windows=args.windows,
-                                            text=args.text)
+        res = accuracy.embedding_similarity(model, provider=provider, n_sentences=args.sentences, text=args.text)
         if not args.json:
-            print(f"{args.model} mean cosine similarity {res['cosine_similarity']:.6f} to the reference "
-                  f"({_label(settings)}, {args.windows} windows x {args.tokens} tokens)")
+            print(f"{args.model} mean cosine similarity {res['cosine_similarity']:.6f} "
+                  f"{_ci(res['cosine_similarity_ci95'])} to the reference ({_label(settings)}, "
+                  f"{args.sentences} sentences)")
     if hasattr(provider, "settings"):
         settings.update(provider.settings())
     res.update(settings)
+    return res
+
+
+def _ci(ci) -> str:
+    return f"[{ci[0]:.5g}, {ci[1]:.5g}]"
+
+
+def _compare(args) -> dict:
+    import json
+    from pathlib import Path
+
+    from workloads import accuracy
+    from workloads import providers as prov
+    from workloads.models import load_model, real_model_kind
+
+    if real_model_kind(args.model) != "decoder":
+        raise WorkloadError(f"compare pairs per-token NLLs of a decoder; {args.model!r} is an encoder")
+
+    def result(arg: str) -> dict:
+        p = Path(arg)
+        if p.is_file():
+            try:
+                return json.loads(p.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise WorkloadError(f"cannot read result file {arg!r} as JSON: {exc}") from None
+        _check_forward(args.model, args.tokens)
+        if arg == "reference":
+            provider = prov.reference
+        else:
+            from accel import pe
+
+            provider = prov.PEProvider(pe.parse(arg), attention=args.attention, mismatched=args.mismatched)
+        return accuracy.perplexity(load_model(args.model), provider=provider, tokens=args.tokens,
+                                   n_windows=args.windows, score=args.score, text=args.text)
+
+    res = accuracy.compare(result(args.a), result(args.b))
+    res.update({"a": args.a, "b": args.b})
+    if not args.json:
+        print(f"perplexity {res['perplexity'][0]:.4f} (A) -> {res['perplexity'][1]:.4f} (B); mean NLL B - A "
+              f"{res['delta_nll']:+.5f} {_ci(res['delta_nll_ci95'])}, ratio {res['perplexity_ratio']:.4f} "
+              f"{_ci(res['perplexity_ratio_ci95'])} over {res['tokens_scored']} tokens: "
+              + ("resolved" if res["resolved"] else "unresolved"))
     return res
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from accel.activity import Activity
 from accel.errors import AccelError, WorkloadError
-from workloads.weights import FloatWeight, GGMLWeight, as_float64
+from workloads.weights import GGML_FORMATS, FloatWeight, GGMLWeight, as_float64
 
 log = logging.getLogger(__name__)
 
@@ -85,14 +85,16 @@ class PEProvider:
     Model weights go in their stored format when the spec takes it (GGML Q4_1 SmolLM2 weights as a
     QTensor), otherwise quantized from their float values with the spec's weight scheme (MiniLM).
     Attention products (both operands activations) use the float64 reference unless
-    ``attention="pe"``.  A GGML weight stored in another format than the spec's (SmolLM2's Q8_0 tied
-    output under a 4-bit spec) is requantized with the spec's scheme, or with
-    ``mismatched="reference"`` kept in its stored format on the float64 reference.  Activity counts of
-    every product through the PE are summed in ``.activity``.
+    ``attention="pe"``.  When the spec takes stored GGML blocks, a GGML weight stored in another format
+    (SmolLM2's Q8_0 tied embedding / LM head under a Q4_1 spec) stays as stored on the float64 reference by default
+    (``mismatched="reference"``, as a deployment that keeps the 8-bit head on its own path would), or
+    is requantized with the spec's scheme (``mismatched="requantize"``).  ``routes`` records, per
+    weight tensor used, which arithmetic it went through.  Activity counts of every product through
+    the PE are summed in ``.activity``.
     """
 
     def __init__(self, spec, *, attention: str = "reference", stored_format: bool = True,
-                 mismatched: str = "requantize"):
+                 mismatched: str = "reference"):
         if attention not in ATTENTION_MODES:
             raise WorkloadError(f"attention mode must be one of {', '.join(ATTENTION_MODES)}, got {attention!r}")
         if mismatched not in MISMATCHED_MODES:
@@ -104,7 +106,14 @@ class PEProvider:
         self.stored_format = stored_format
         self.activity = Activity()
         self.requantized: dict[str, str] = {}  # tensor name -> "stored -> spec scheme"
+        self.routes: dict[str, str] = {}  # weight tensor name -> the arithmetic its products went through
         self._weights: dict[str, Any] = {}
+
+    def mismatched_weight(self, weight: Any) -> bool:
+        """A GGML weight stored in another GGML format than the one this PE takes as stored blocks."""
+        scheme = self.spec.weight_scheme
+        return (isinstance(weight, GGMLWeight) and weight.format != scheme
+                and scheme in GGML_FORMATS.values())
 
     def operand(self, weight: Any) -> Any:
         """What ``spec.gemm`` gets for a weight handle (cached per tensor)."""
@@ -117,7 +126,9 @@ class PEProvider:
 
         scheme = self.spec.weight_scheme
         if self.stored_format and isinstance(weight, GGMLWeight) and weight.format == scheme:
+            self.routes[weight.name] = f"PE, stored {weight.format} blocks"
             return ggml_qtensor(weight)
+        self.routes[weight.name] = f"PE, {weight.format} quantized to {scheme}"
         if isinstance(weight, GGMLWeight):
             self.requantized[weight.name] = f"{weight.format} -> {scheme}"
             log.info("%s is stored as %s; requantized to the PE's %s", weight.name, weight.format, scheme)
@@ -128,8 +139,8 @@ class PEProvider:
             if self.attention == "reference":
                 return reference(x, weight, name=name, layer=layer)
             y, act = self.spec.gemm(np.asarray(x, dtype=np.float64), np.asarray(weight, dtype=np.float64))
-        elif (self.mismatched == "reference" and isinstance(weight, GGMLWeight)
-              and weight.format != self.spec.weight_scheme):
+        elif self.mismatched == "reference" and self.mismatched_weight(weight):
+            self.routes[weight.name] = f"float64 reference, stored {weight.format} values"
             return reference(x, weight, name=name, layer=layer)
         else:
             y, act = self.spec.gemm(np.asarray(x, dtype=np.float64), self.operand(weight))
@@ -138,7 +149,7 @@ class PEProvider:
 
     def settings(self) -> dict[str, Any]:
         return {"pe": self.spec.to_string(), "attention": self.attention, "stored_format": self.stored_format,
-                "mismatched": self.mismatched, "requantized": dict(self.requantized)}
+                "mismatched": self.mismatched, "requantized": dict(self.requantized), "routes": dict(self.routes)}
 
 
 def ggml_qtensor(weight: GGMLWeight):

@@ -7,6 +7,7 @@ its topic texts joined in sorted key order.  Users can pass their own UTF-8 text
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from pathlib import Path
 
@@ -72,6 +73,38 @@ def windows(ids, length: int, count: int) -> list[np.ndarray]:
     span = ids.size - length
     starts = [0] if count == 1 else [i * span // (count - 1) for i in range(count)]
     return [ids[s:s + length] for s in starts]
+
+
+def consecutive_windows(ids, length: int, count: int) -> list[np.ndarray]:
+    """Windows ``w = 0 .. count-1`` of ``length`` tokens, window w holding ``ids[w*length:(w+1)*length]``
+    (llama.cpp ``perplexity``'s chunks)."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if not (isinstance(length, int) and length >= 4):
+        raise WorkloadError(f"window length must be an integer >= 4 tokens, got {length!r}")
+    if not (isinstance(count, int) and count >= 1):
+        raise WorkloadError(f"window count must be a positive integer, got {count!r}")
+    if ids.size < length * count:
+        raise WorkloadError(f"text has {ids.size} tokens, fewer than {count!r} windows of {length!r} "
+                            f"(at most {ids.size // length} such windows)")
+    return [ids[w * length:(w + 1) * length] for w in range(count)]
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n")
+
+
+def sentences(text: str, count: int, min_words: int = 4) -> list[str]:
+    """The first ``count`` sentences of ``text`` with at least ``min_words`` words, in text order
+    (split after ``.``, ``!`` or ``?`` followed by white space, and at blank lines)."""
+    if not (isinstance(count, int) and count >= 1):
+        raise WorkloadError(f"sentence count must be a positive integer, got {count!r}")
+    out = []
+    for s in _SENTENCE_END.split(text):
+        s = " ".join(s.split())
+        if len(s.split()) >= min_words:
+            out.append(s)
+            if len(out) == count:
+                return out
+    raise WorkloadError(f"text has {len(out)} sentences of at least {min_words} words, fewer than {count!r}")
 
 
 _IDS: dict[tuple[int, str], tuple[object, np.ndarray, dict]] = {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +13,7 @@ from accel.pe import bounds
 from accel.pe.base import PESpec, register
 from accel.pe.elementwise import grid_bits, lsb_exp, tag
 from accel.pe.kulisch import acc_width, exact_matmul_int, grid_ints, round_ints_to_fp32
-from accel.pe.operands import check_shapes
+from accel.pe.operands import check_shapes, per_tensor
 
 
 @functools.cache
@@ -115,24 +114,11 @@ class BlockMAC(PESpec):
             raise ConfigError(f"weights must be quantized with {self.weight_format!r} along K (axis 0), got "
                               f"{qw.scheme.name!r} axis {qw.axis!r}")
         fa, fw = qa.scheme.element, qw.scheme.element
-        IA, IW = grid_ints(qa.element_values(), lsb_exp(fa)), grid_ints(qw.element_values(), lsb_exp(fw))
-        xa, xw = _log2_pow2(qa.scales), _log2_pow2(qw.scales)  # (M, J), (J, N)
-        M, N, J = A.shape[0], IW.shape[1], K // b
-        acc = np.zeros((M, N), dtype=np.float32)
-        lsb0 = lsb_exp(fa) + lsb_exp(fw)
-        # Block sums below 2^53 grid units are exact in float64, and so is their power-of-two scaling
-        # (scales >= 2^-127, elements >= 2^-9: far above float64's underflow): one rounding to FP32.
-        fast = grid_bits(fa) + grid_bits(fw) + math.ceil(math.log2(b)) <= 52
-        FA, FW = IA.astype(np.float64), IW.astype(np.float64)
-        pa, pw = np.ldexp(1.0, xa + lsb0), np.ldexp(1.0, xw)  # powers of two, exact
+        IA, xa = grid_ints(qa.element_values(), lsb_exp(fa)), _log2_pow2(qa.scales)  # (M, K), (M, J)
+        FW, xw, wmax = per_tensor(qw, ("block_operand",), lambda: _weight_operand(qw, lsb_exp(fw)))
+        M, N = A.shape[0], FW.shape[1]
         with np.errstate(over="ignore", invalid="ignore"):
-            for j in range(J):
-                if fast:
-                    D = FA[:, j * b:(j + 1) * b] @ FW[j * b:(j + 1) * b]
-                    acc += (D * (pa[:, j, None] * pw[None, j, :])).astype(np.float32)  # exponents added
-                else:
-                    D = exact_matmul_int(IA[:, j * b:(j + 1) * b], IW[j * b:(j + 1) * b])
-                    acc += round_ints_to_fp32(D, lsb0 + xa[:, j, None] + xw[None, j, :])
+            acc = block_dot_fp32(IA, FW, xa + lsb_exp(fa) + lsb_exp(fw), xw, b, wmax)
         act = self.activity_for(M, N, K)
         act.add("acc_overflow", "fp32", count=int(np.isinf(acc).sum()))
         return acc.astype(np.float64), act
@@ -150,3 +136,64 @@ class BlockMAC(PESpec):
         return act
 
 
+def _weight_operand(qw, lsb: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Weight element integers on their grid (as float64, exact), scale exponents, max |integer|."""
+    FW = grid_ints(qw.element_values(), lsb).astype(np.float64)
+    return FW, _log2_pow2(qw.scales), int(np.abs(FW).max(initial=0))
+
+
+def block_dot_fp32(IA: np.ndarray, FW: np.ndarray, ea: np.ndarray, ew: np.ndarray, b: int,
+                   wmax: int | None = None) -> np.ndarray:
+    """acc = sum_j fl32(D_j 2^(ea[:, j] + ew[j, :])) in block order, D_j the exact integer block dot products.
+
+    IA (M, K) int64 and FW (K, N) float64 holding integers; ea (M, J) / ew (J, N) the exponents.  When
+    b max|IA| max|FW| < 2^53 (``wmax`` = max|FW| if known), float64 BLAS computes every D_j exactly in any
+    order, and its power-of-two scaling is exact (exponents far above float64's underflow for the MX/BFP
+    scales, >= 2^-127 times element LSBs >= 2^-9), so one cast rounds it once to FP32; otherwise integer
+    limbs (``exact_matmul_int``) and ``round_ints_to_fp32``.
+    """
+    if wmax is None:
+        wmax = int(np.abs(FW).max(initial=0))
+    if b * int(np.abs(IA).max(initial=0)) * wmax < 2**53:
+        return _block_sums_fp32(IA.astype(np.float64), FW, np.ldexp(1.0, ea), np.ldexp(1.0, ew), b)
+    IW = FW.astype(np.int64)
+    acc = np.zeros((IA.shape[0], FW.shape[1]), dtype=np.float32)
+    for j in range(IA.shape[1] // b):
+        D = exact_matmul_int(IA[:, j * b:(j + 1) * b], IW[j * b:(j + 1) * b])
+        acc += round_ints_to_fp32(D, ea[:, j, None] + ew[None, j, :])
+    return acc
+
+
+def _block_sums_fp32(FA: np.ndarray, FW: np.ndarray, pa: np.ndarray, pw: np.ndarray, b: int) -> np.ndarray:
+    """acc = sum_j fl32(D_j pa[:, j] pw[j, :]) in block order, D_j = FA[:, block j] @ FW[block j] (exact).
+
+    D_j comes from float64 BLAS (exact: the caller checked the bound); a compiled pass scales it by the two
+    powers of two (exact in float64, so (D pa) pw = D (pa pw)), rounds it to FP32 and adds it to acc.
+    """
+    M, K = FA.shape
+    N = FW.shape[1]
+    acc = np.zeros((M, N), dtype=np.float32)
+    D = np.empty((M, N), dtype=np.float64)
+    add = _block_add_kernel()
+    for j in range(K // b):
+        np.matmul(FA[:, j * b:(j + 1) * b], FW[j * b:(j + 1) * b], out=D)
+        add(D, pa[:, j], pw[j], acc)
+    return acc
+
+
+@functools.cache
+def _block_add_kernel():
+    """numba kernel: acc += fl32(D pa pw) elementwise (one block's contribution)."""
+    from accel.pe.jit import numba
+
+    @numba().njit(cache=True, nogil=True)
+    def add(D, pa, pw, acc):  # pragma: no cover - compiled
+        M, N = D.shape
+        for m in range(M):
+            s = pa[m]
+            d = D[m]
+            row = acc[m]
+            for n in range(N):
+                row[n] = row[n] + np.float32(d[n] * s * pw[n])
+
+    return add

@@ -47,12 +47,55 @@ def scaled_operands(A: np.ndarray, W: np.ndarray, act_format: str, weight_format
     """Per-token A and per-channel W quantization: (element values A (M, K), s_a (M,), W (K, N), s_w (N,))."""
     from accel.quant import quantize
 
-    qa = quantize(A, f"{act_format}_per_channel_fp32", axis=1)
+    fast = rows_minifloat_fast(A, act_format)
+    if fast is not None:
+        ea, sa = fast
+    else:
+        qa = quantize(A, f"{act_format}_per_channel_fp32", axis=1)
+        ea, sa = qa.element_values(), qa.scales[:, 0]
     if hasattr(W, "codes"):
         qw = W
         if qw.scheme.name != f"{weight_format}_per_channel_fp32" or qw.axis != 0:
             raise ConfigError(f"weights must be quantized with {weight_format + '_per_channel_fp32'!r} along K "
                               f"(axis 0), got {qw.scheme.name!r} axis {qw.axis!r}")
+        from accel.pe.operands import per_tensor
+
+        ew = per_tensor(qw, ("element_values",), qw.element_values)  # decoded once per weight tensor
     else:
         qw = quantize(np.asarray(W, dtype=np.float64), f"{weight_format}_per_channel_fp32", axis=0)
-    return qa.element_values(), qa.scales[:, 0], qw.element_values(), qw.scales[0]
+        ew = qw.element_values()
+    return ea, sa, ew, qw.scales[0]
+
+
+#: minifloat families whose saturating round to nearest even ``rows_minifloat_fast`` restates (signed,
+#: subnormals, a negative zero); the others (fnuz, no subnormals, unsigned, integers) take accel.quant
+_FAST_SPECIALS = ("fn", "ieee", "finite")
+
+
+def rows_minifloat_fast(A: np.ndarray, fmt_name: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """``accel.quant.quantize(A, "<fmt>_per_channel_fp32", axis=1)``'s element values and scales, for finite 2-D A,
+    without its generic encode/decode (every GEMM quantizes its activations); None where that path must decide.
+
+    The same operations: s = fp32(amax / max) (numpy's cast: IEEE round to nearest even), y = A / s (0 where
+    s = 0); per value, the binade e = max(floor(log2 |y|), emin), the step 2^(e - M), |y| / step rounded to
+    nearest even (exact scaling by a power of two), times the step, saturated at max, with y's sign.
+    ``tests/pe/test_fast_forward.py`` checks it bit for bit against accel.quant on every code, ties, zero rows,
+    subnormal and saturating values.
+    """
+    fmt = element_format(fmt_name)
+    if (not hasattr(fmt, "mbits") or getattr(fmt, "specials", None) not in _FAST_SPECIALS
+            or not getattr(fmt, "signed", False) or not getattr(fmt, "subnormals", False)):
+        return None
+    if A.ndim != 2 or not A.size or not np.isfinite(A).all():
+        return None
+    raw = np.abs(A).max(axis=1) / fmt.max
+    with np.errstate(over="ignore"):
+        s = raw.astype(np.float32).astype(np.float64)
+    if not np.isfinite(s).all():
+        return None
+    safe = np.where(s > 0, s, 1.0)
+    y = np.where(s[:, None] > 0, A / safe[:, None], 0.0)
+    a = np.abs(y)
+    e = np.maximum(np.frexp(a)[1] - 1, fmt.emin)  # frexp: a = f 2^x, f in [0.5, 1): floor(log2 a) = x - 1
+    q = np.ldexp(np.rint(np.ldexp(a, fmt.mbits - e)), e - fmt.mbits)
+    return np.copysign(np.minimum(q, fmt.max), y), s

@@ -9,7 +9,8 @@ t_j = P_j - z[j,n] Sa[j,m] (in the dtype of ``a``), P_j = sum_{k in group j} a[m
 
 Both are bit-identical to the reference (``intdot.group_dot_iter`` + ``mixpe.dequant_groups``), proved:
 - P_j: the caller passes ``a`` as float32 only when every partial sum of any order is an integer of
-  magnitude < 2^24 (float64: a multiple of a common grid step below 2^53 steps), so each add is exact and
+  magnitude < 2^24 (float64: a multiple of a common grid step below 2^53 steps: MixPE W4A16's FP16
+  activations are multiples of 2^-24 below 2^16, times 4-bit codes, g <= 512), so each add is exact and
   the sum does not depend on the order: the kernel's k-sequential sum equals BLAS's blocked sum
   and the exact value the reference's int64 register holds.  The
   integer group register cannot overflow either (the caller checks the bound against ``acc_bits`` first).
@@ -33,11 +34,12 @@ BLAS_ROWS = 16  # from this many rows on, the group sums come from BLAS instead 
 
 
 def fused_group_dequant(a: np.ndarray, codes: np.ndarray, g: int, scales32: np.ndarray, zeros: np.ndarray | None,
-                        mins32: np.ndarray | None, Sa: np.ndarray | None) -> np.ndarray:
+                        mins32: np.ndarray | None, Sa: np.ndarray | None, codes_as=None) -> np.ndarray:
     """acc (M, N) float32 as ``mixpe.dequant_groups`` defines it; ``a`` float32/float64 (exact sums, see above).
 
     ``zeros`` (J, N) and ``Sa`` (J, M) are converted to a's dtype (as the reference does); ``mins32`` is the
-    float32 mins, used with Sa converted to float32.
+    float32 mins, used with Sa converted to float32.  ``codes_as(dtype)``: the codes converted (e.g. cached
+    per weight tensor), for the BLAS branch.
     """
     dt = a.dtype
     a = np.ascontiguousarray(a)
@@ -56,7 +58,7 @@ def fused_group_dequant(a: np.ndarray, codes: np.ndarray, g: int, scales32: np.n
     # Many rows: BLAS computes the exact sums of one group for all rows (one call per group, as few and as
     # large as the reference's), a compiled kernel adds that group's dequantized terms to acc.
     J, N = K // g, codes.shape[1]
-    w = codes.astype(dt)
+    w = codes.astype(dt) if codes_as is None else codes_as(dt)
     acc = np.zeros((M, N), dtype=np.float32)
     P = np.empty((M, N), dtype=dt)
     dequant = _dequant_kernel()

@@ -36,18 +36,19 @@ def exact_float_dtype(bound: int, acc_bits: int):
 
 
 def group_dot(qa: np.ndarray, qw: np.ndarray, g: int, acc_bits: int, overflow: str,
-              as_int: bool = True) -> tuple[np.ndarray, int]:
+              as_int: bool = True, wmax: int | None = None, codes_as=None) -> tuple[np.ndarray, int]:
     """Return (P of shape (J, M, N), number of accumulator overflow events).
 
     P is int64, or with ``as_int=False`` possibly a float array holding the same exact integers.
+    ``wmax`` (max |qw|) and ``codes_as(dtype)`` (qw converted) may come from a per-tensor cache.
     """
     M, K = qa.shape
     N = qw.shape[1]
     J = K // g
-    dt = exact_float_dtype(sum_bound(qa, qw, g), acc_bits)
+    dt = exact_float_dtype(sum_bound(qa, qw, g, wmax), acc_bits)
     if dt is not None:
         a = np.ascontiguousarray(qa.astype(dt).reshape(M, J, g).transpose(1, 0, 2))
-        w = qw.astype(dt).reshape(J, g, N)
+        w = (qw.astype(dt) if codes_as is None else codes_as(dt)).reshape(J, g, N)
         P = np.matmul(a, w)
         return (P.astype(np.int64) if as_int else P), 0
     return _ordered(qa, qw, g, acc_bits, overflow)

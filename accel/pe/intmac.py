@@ -101,12 +101,13 @@ class Int8MAC(PESpec):
             raise ConfigError(f"integer_parts is defined for dequant='per_output', got {self.dequant!r}")
         A, K = check_shapes(A, W)
         qa, sa = quantize_rows_int(A, self.act_bits)
+        wmax = codes_as = None
         if hasattr(W, "codes"):
             gw = self._qtensor_weights(W)
-            qw, sw = gw.codes, gw.scales[0]
+            qw, sw, wmax, codes_as = gw.codes, gw.scales[0], gw.code_abs_max, gw.codes_as
         else:
             qw, sw = quantize_cols_int(np.asarray(W, dtype=np.float64), self.weight_bits)
-        P, events = group_dot(qa, qw, K, self.acc_bits, self.overflow, as_int)
+        P, events = group_dot(qa, qw, K, self.acc_bits, self.overflow, as_int, wmax, codes_as)
         return {"qa": qa, "sa": sa, "qw": qw, "sw": sw, "acc": P[0], "overflows": events}
 
     def error_terms(self, A, W) -> bounds.ErrorTerms:

@@ -84,7 +84,31 @@ def _reduce(t: int) -> tuple[int, int]:
     return (kept if t >= 0 else -kept), sh - 1
 
 
+def float64_exact(A: np.ndarray, W: np.ndarray, lsb_a: int, lsb_w: int) -> bool:
+    """True when float64 BLAS computes A @ W exactly, in any summation order (A, W on their grids).
+
+    Every product and partial sum is an integer multiple of u = 2^(lsb_a + lsb_w) of magnitude at most
+    K max|A| max|W|; when that is below 2^53 u each is a float64 value (53-bit significand, and u at or
+    above float64's smallest subnormal 2^-1074), so no add rounds.
+    """
+    K = A.shape[1]
+    if lsb_a + lsb_w < -1074 or not K:
+        return False
+    amax = int(np.ldexp(np.abs(A).max(initial=0.0), -lsb_a))
+    wmax = int(np.ldexp(np.abs(W).max(initial=0.0), -lsb_w))
+    return K * amax * wmax < 2**53
+
+
 def exact_dot_fp32(A: np.ndarray, W: np.ndarray, lsb_a: int, lsb_w: int) -> np.ndarray:
-    """Kulisch-accumulated A @ W rounded once to binary32."""
+    """Kulisch-accumulated A @ W rounded once to binary32.
+
+    Fast path: when ``float64_exact`` holds, float64 BLAS holds the exact sum T u, and one cast to binary32
+    (round to nearest even, subnormals and overflow to inf included) is the single rounding the register's
+    conversion makes.  Otherwise integer limbs (``exact_matmul_int``) and ``round_ints_to_fp32``.
+    """
+    A = np.asarray(A, dtype=np.float64)
+    W = np.asarray(W, dtype=np.float64)
+    if float64_exact(A, W, lsb_a, lsb_w):
+        return np.matmul(A, W).astype(np.float32)
     T = exact_matmul_int(grid_ints(A, lsb_a), grid_ints(W, lsb_w))
     return round_ints_to_fp32(T, lsb_a + lsb_w)

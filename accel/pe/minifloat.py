@@ -14,7 +14,7 @@ from accel.pe.elementwise import element_format, grid_bits, lsb_exp, scaled_oper
 from accel.pe.fp32 import ordered_fp32_dot
 from accel.pe.kulisch import acc_width, exact_dot_fp32
 from accel.pe.lmul_core import REALISATIONS, l_of_m, normalise
-from accel.pe.operands import check_shapes
+from accel.pe.operands import check_shapes, per_tensor
 
 ACCUMULATORS = ("fp32", "kulisch")
 
@@ -26,36 +26,45 @@ def _lmul_fields(x: np.ndarray, m: int, shift: int) -> tuple[np.ndarray, np.ndar
     return f.astype(np.int32), p.astype(np.float32)
 
 
+_NB, _RB = 256, 8  # tile of the compiled kernels: 8 rows x 256 columns (as accel.pe.fp32's)
+
+
 @functools.cache
 def _lmul_kernel():
-    """numba kernel: L-Mul products (exact in FP32) accumulated in k order, rows of 8 outputs at a time.
+    """numba kernel: L-Mul products (exact in FP32) accumulated in k order, in tiles of 8 rows x 256 columns.
 
     Product = (2^m + F') 2^c * [sign 2^(x_e - m)] * [sign 2^(y_e)] with F = x_f + y_f + offset; the formula
-    keeps c = 0, F' = F; the adder carries c = F >> m into the exponent and keeps F' = F mod 2^m.
+    keeps c = 0, F' = F; the adder carries c = F >> m into the exponent and keeps F' = F mod 2^m.  The
+    tiling changes only which outputs are worked on together: each output adds its products in k order.
     """
-    import numba
+    from accel.pe.jit import numba
 
-    @numba.njit(cache=True, nogil=True)
+    @numba().njit(cache=True, nogil=True)
     def kernel(fa, pa, fw, pw, m, off, adder):  # pragma: no cover - compiled
         M, K = fa.shape
         N = fw.shape[1]
         acc = np.zeros((M, N), dtype=np.float32)
         one = np.int32(1) << m
-        for m0 in range(0, M, 8):
-            for k in range(K):
-                for i in range(m0, min(m0 + 8, M)):
-                    a_f = fa[i, k] + off
-                    a_p = pa[i, k]
-                    row = acc[i]
-                    if adder:
-                        for n in range(N):
-                            F = a_f + fw[k, n]
-                            c = F >> m
-                            sig = np.float32(one + F - (c << m)) * np.float32(np.int32(1) << c)
-                            row[n] = row[n] + sig * a_p * pw[k, n]
-                    else:
-                        for n in range(N):
-                            row[n] = row[n] + np.float32(one + a_f + fw[k, n]) * a_p * pw[k, n]
+        for n0 in range(0, N, _NB):
+            n1 = min(n0 + _NB, N)
+            for m0 in range(0, M, _RB):
+                m1 = min(m0 + _RB, M)
+                for k in range(K):
+                    wf = fw[k, n0:n1]
+                    wp = pw[k, n0:n1]
+                    for i in range(m0, m1):
+                        a_f = fa[i, k] + off
+                        a_p = pa[i, k]
+                        row = acc[i, n0:n1]
+                        if adder:
+                            for n in range(n1 - n0):
+                                F = a_f + wf[n]
+                                c = F >> m
+                                sig = np.float32(one + F - (c << m)) * np.float32(np.int32(1) << c)
+                                row[n] = row[n] + sig * a_p * wp[n]
+                        else:
+                            for n in range(n1 - n0):
+                                row[n] = row[n] + np.float32(one + a_f + wf[n]) * a_p * wp[n]
         return acc
 
     return kernel
@@ -160,7 +169,8 @@ class MinifloatMAC(_ElementPE):
                 fa, fw = element_format(self.act_format), element_format(self.weight_format)
                 acc = exact_dot_fp32(ea, ew, lsb_exp(fa), lsb_exp(fw))
             else:
-                acc = ordered_fp32_dot(ea.astype(np.float32), ew.astype(np.float32))
+                ew32 = per_tensor(W, ("float32",), lambda: ew.astype(np.float32))
+                acc = ordered_fp32_dot(ea.astype(np.float32), ew32, exact_products=True)  # problems() proved
             y = _dequant_out(acc, sa, sw)
         act = self.activity_for(A.shape[0], ew.shape[1], K)
         act.add("acc_overflow", "fp32", count=int(np.isinf(acc).sum()))
@@ -225,7 +235,7 @@ class LMulPE(_ElementPE):
         ea, sa, ew, sw = scaled_operands(A, W, self.act_format, self.weight_format)
         m = self.mbits
         fa, pa = _lmul_fields(ea, m, -m)
-        fw, pw = _lmul_fields(ew, m, 0)
+        fw, pw = per_tensor(W, ("lmul_fields", m), lambda: _lmul_fields(ew, m, 0))
         M, N = A.shape[0], ew.shape[1]
         with np.errstate(over="ignore", invalid="ignore"):
             acc = _lmul_kernel()(fa, pa, fw, pw, m, 2 ** (m - l_of_m(m)), self.realisation == "adder")

@@ -26,6 +26,7 @@ from accel.pe.operands import (
     GroupWeights,
     as_group_weights,
     check_shapes,
+    per_tensor,
     quantize_rows_int,
     quantize_weights,
     weight_scheme_name,
@@ -34,7 +35,6 @@ from accel.pe.shiftadd import group_acc_bits
 
 MAX_GROUP_W4A8 = 4096  # keeps |P - z S_a| < 2^24, so its conversion to FP32 is exact
 MAX_GROUP_W4A16 = 512  # keeps the exact group sums below 2^53 units of 2^-24 (float64 BLAS is exact)
-FUSED_MAX_ROWS = 16  # decode-sized GEMMs take groupfused; prefill-sized ones the BLAS-per-group reference
 MAX_GROUP_IN_LOOP = 2**20  # in_loop: the group size only sets how often the scale changes
 FP16_GRID_BITS = grid_bits(get("fp16"))  # 40: |fp16| < 2^16 on a grid of 2^-24
 
@@ -108,10 +108,10 @@ def int_group_output(qa: np.ndarray, sa: np.ndarray, gw: GroupWeights, acc_bits:
     g = gw.group_size
     Sa = group_sums(qa, g) if gw.zeros is not None or gw.mins is not None else None
     dt = exact_float_dtype(sum_bound(qa, gw.codes, g, gw.code_abs_max), acc_bits)
-    if dt is not None and qa.shape[0] < FUSED_MAX_ROWS:  # exact sums, few rows: one compiled pass (groupfused)
-        acc = fused_group_dequant(qa.astype(dt), gw.codes_c, g, gw.scales32, gw.zeros, gw.mins32, Sa)
+    if dt is not None:  # exact sums: groupfused (few rows: one compiled pass; many: BLAS per group + compiled)
+        acc = fused_group_dequant(qa.astype(dt), gw.codes_c, g, gw.scales32, gw.zeros, gw.mins32, Sa, gw.codes_as)
         events = 0
-    else:  # many rows (BLAS per group) or overflow possible (k-ordered register), then the same dequantization
+    else:  # overflow possible: the k-ordered register, then the reference dequantization
         P, events = group_dot_iter(qa, gw.codes, g, acc_bits, overflow)
         acc = dequant_groups(P, Sa, gw, qa.shape[0])
     return sa.astype(np.float32)[:, None] * acc, events
@@ -305,11 +305,16 @@ class MixPEW4A16(_GroupWeightPE):
             if self.dequant == "in_loop":
                 from accel.pe.fp32 import ordered_fp32_dot
 
-                w16 = self.dequantized_weights(W).astype(np.float32)
-                y = ordered_fp32_dot(to_fp16_saturating(A).astype(np.float32), w16)
-            else:
-                parts = self.group_parts(A, W)
-                y = dequant_groups(parts["P"], parts["Sa"], parts["weights"], A.shape[0])
+                w16 = per_tensor(W, ("fp16_weights", self.weight_format, self.group_size),
+                                 lambda: self.dequantized_weights(W).astype(np.float32))
+                # FP16 x FP16 products are exact in FP32 (11 + 11 significand bits, 2^-48 <= |p| < 2^32)
+                y = ordered_fp32_dot(to_fp16_saturating(A).astype(np.float32), w16, exact_products=True)
+            else:  # the group sums are exact in float64 (group_parts): groupfused computes the same acc
+                gw = as_group_weights(W, self.weight_format, self.group_size)
+                a = to_fp16_saturating(A).astype(np.float64)
+                Sa = group_sums(a, self.group_size) if gw.zeros is not None or gw.mins is not None else None
+                y = fused_group_dequant(a, gw.codes_c, self.group_size, gw.scales32, gw.zeros, gw.mins32, Sa,
+                                        gw.codes_as)
         act = self.activity_for(A.shape[0], y.shape[1], K)
         act.add("acc_overflow", "fp32", count=int(np.isinf(y).sum()))
         return y.astype(np.float64), act

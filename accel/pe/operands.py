@@ -25,9 +25,10 @@ WEIGHT_FORMATS = {
 }
 GGML_GROUP = GGML_BLOCK  # Q4_0 / Q4_1 block size (accel.formats.ggml)
 _ADAPTED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # QTensor -> GroupWeights
+_DERIVED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # weight object -> {key: derived operand}
 
 
-@dataclass
+@dataclass(eq=False)
 class GroupWeights:
     """Weights (K, N) split into J = K / g groups along K."""
 
@@ -69,6 +70,10 @@ class GroupWeights:
     def mins32(self) -> np.ndarray | None:
         """The mins as float32 (exact: fp16 values) or None, computed once per tensor."""
         return None if self.mins is None else self.mins.astype(np.float32)
+
+    def codes_as(self, dtype) -> np.ndarray:
+        """``codes`` converted to ``dtype`` (exact: small integers), made once per tensor and dtype."""
+        return per_tensor(self, ("codes_as", np.dtype(dtype).str), lambda: self.codes_c.astype(dtype))
 
     def expand(self, per_group: np.ndarray) -> np.ndarray:
         """(J, N) -> (K, N) by repeating each group's row g times."""
@@ -155,6 +160,21 @@ def adapted_qtensor(qt) -> GroupWeights:
         return gw
 
 
+def per_tensor(weight, key: tuple, make):
+    """``make()`` computed once per weight object (QTensor, GroupWeights) and ``key``, else every call.
+
+    Model weights are the same objects on every call, so what a PE derives from them alone (decoded
+    elements, FP16 dequantized weights, L-Mul fields) is made once; the entry goes with the weight.
+    """
+    try:
+        slot = _DERIVED.setdefault(weight, {})
+    except TypeError:  # not weak-referenceable (e.g. a plain array): nothing to cache on
+        return make()
+    if key not in slot:
+        slot[key] = make()
+    return slot[key]
+
+
 def from_qtensor(qt) -> GroupWeights:
     """Adapt an ``accel.quant.QTensor`` of a (K, N) weight quantized along K (axis 0).
 
@@ -169,7 +189,7 @@ def from_qtensor(qt) -> GroupWeights:
     if not hasattr(element, "signed"):
         raise ConfigError(f"this PE multiplies integer weights; got scheme {scheme.name!r} with element "
                           f"{element.name!r}")
-    ints = _ints(qt)
+    ints = _weight_ints(qt)
     zeros = None if qt.zeros is None else np.asarray(qt.zeros).astype(np.int64)
     mins = None if qt.mins is None else np.asarray(qt.mins, dtype=np.float64)
     signed = bool(element.signed)
@@ -179,6 +199,24 @@ def from_qtensor(qt) -> GroupWeights:
     codes = np.ascontiguousarray(ints, dtype=small)  # C order: the compiled group kernel reads rows of N
     return GroupWeights(codes, np.asarray(qt.scales, dtype=np.float64), zeros, mins, qt.group_size,
                         int(element.bits), signed, scheme.name)
+
+
+def _weight_ints(qt) -> np.ndarray:
+    """``_ints(qt)`` as int16 for codes of at most 8 bits held in uint8 (weights are large: no int64 copy).
+
+    Two's complement sign extension (c ^ 2^(b-1)) - 2^(b-1) is what the element's ``to_int`` computes for
+    codes in 0..2^b - 1; codes outside that range go to ``to_int``, which reports them.
+    """
+    element = qt.scheme.element
+    codes = np.asarray(qt.codes)
+    if (getattr(element, "frac_bits", 0) == 0 and hasattr(element, "to_int") and element.bits <= 8
+            and codes.dtype == np.uint8 and int(codes.max(initial=0)) < 2**element.bits):
+        c = codes.astype(np.int16)
+        if element.signed:
+            half = np.int16(2 ** (element.bits - 1))
+            c = (c ^ half) - half
+        return c
+    return _ints(qt)
 
 
 def _ints(qt) -> np.ndarray:

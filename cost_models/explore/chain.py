@@ -2,9 +2,11 @@
 
 - Accuracy (once per :class:`ArithConfig`): perplexity of the real model's forward pass with every
   weight product through the PE's golden model (``workloads.providers.PEProvider``; attention products
-  in float64 unless the point's ``attention`` is ``pe``), over the fixed evaluation windows, against
-  the float64 reference forward (computed once per worker process).  Shape-only models (no weights)
-  have no accuracy: the metric is ``none`` (NaN).
+  in float64 unless the point's ``attention`` is ``pe``; SmolLM2's Q8_0 LM head on the float64
+  reference under PEs that take its stored Q4_1 blocks), over consecutive windows of the evaluation
+  text (llama.cpp's protocol, second half of each window scored), paired with the cached float64
+  reference on the same tokens (``workloads.accuracy``).  MiniLM: cosine similarity over 256
+  sentences.  Shape-only models (no weights) have no accuracy: the metric is ``none`` (NaN).
 - Performance (once per :class:`Point`): the GEMMs of a prefill over ``prefill_tokens`` tokens and of
   ``decode_tokens`` decode steps after it, from the model's published shapes
   (``workloads.shapes.shape_trace``, same shapes as the real run; an encoder without a shape entry,
@@ -21,19 +23,9 @@ import math
 from dataclasses import dataclass
 
 from cost_models.explore.records import AccuracyResult, ArithConfig, OpPerf, PerfResult, Point
-from cost_models.explore.uncertainty import cosine_result, perplexity_result
+from cost_models.explore.uncertainty import cosine_result, decoder_result
 
 log = logging.getLogger(__name__)
-
-
-@functools.lru_cache(maxsize=4)
-def _reference_perplexity(model: str, windows: int, tokens: int) -> tuple[float, tuple[float, ...]]:
-    """Pooled and per-window perplexities of the float64 reference forward (once per worker process)."""
-    from workloads import accuracy
-    from workloads.models import load_model
-
-    res = accuracy.perplexity(load_model(model), tokens=tokens, n_windows=windows)
-    return float(res["perplexity"]), tuple(float(v) for v in res["per_window_perplexity"])
 
 
 @functools.lru_cache(maxsize=4)
@@ -96,16 +88,13 @@ class ChainEvaluator:
         kind = REAL_MODELS[arith.model]
         provider = prov.PEProvider(spec, attention=arith.attention)
         if kind == "encoder":
-            res = accuracy.embedding_similarity(model, provider=provider, tokens=arith.accuracy_tokens,
-                                                n_windows=arith.accuracy_windows)
-            return cosine_result(res["per_window"], arith.accuracy_tokens)
+            res = accuracy.embedding_similarity(model, provider=provider)
+            return cosine_result(res["per_sentence"], res["cosine_similarity_ci95"], provider.routes)
         res = accuracy.perplexity(model, provider=provider, tokens=arith.accuracy_tokens,
                                   n_windows=arith.accuracy_windows, kv_format=arith.kv_cache_format,
                                   sort_k_channels=arith.kv_sort_k_channels)
-        ref, ref_windows = _reference_perplexity(arith.model, arith.accuracy_windows, arith.accuracy_tokens)
-        out = perplexity_result(res["per_window_perplexity"], ref_windows, arith.accuracy_tokens,
-                                value=res["perplexity"], reference=ref)
-        log.info("%s: perplexity %.4f (reference %.4f)", arith.pe, out.value, out.reference)
+        out = decoder_result(res, provider.routes)
+        log.info("%s: perplexity %.4f (reference %.4f), KLD %.5f", arith.pe, out.value, out.reference, out.kld)
         return out
 
     def performance(self, point: Point) -> PerfResult:

@@ -14,7 +14,7 @@ import pandas as pd
 from cost_models.explore import atomic
 
 LABELS = {
-    "accuracy_loss": "accuracy loss (relative perplexity increase)",
+    "accuracy_loss": "accuracy loss (relative perplexity increase; bars: 95% CI, paired)",
     "energy_per_token_pj": "energy per token (pJ)",
     "energy_pj": "energy (pJ)",
     "latency_ms": "latency (ms)",
@@ -109,6 +109,7 @@ def plot_front(df: pd.DataFrame, x: str, y: str, front: np.ndarray, base: Path, 
             if s.any():
                 ax.scatter(df.loc[s, x], df.loc[s, y], color=cmap(i % cmap.N), marker=marker, alpha=alpha, s=28,
                            label=fam if ok else None)
+    _error_bars(ax, df, x, y)
     f = df[front].sort_values(x)
     for axis, col in ((ax.set_xscale, x), (ax.set_yscale, y)):
         if _log_scale(df[col].to_numpy(dtype=float)):
@@ -123,6 +124,25 @@ def plot_front(df: pd.DataFrame, x: str, y: str, front: np.ndarray, base: Path, 
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, loc="best")
     return _save(fig, base)
+
+
+#: Metric column -> (low, high) columns of its 95% interval, drawn as error bars where plotted.
+INTERVALS = {"accuracy_loss": ("accuracy_loss_low", "accuracy_loss_high")}
+
+
+def _error_bars(ax, df: pd.DataFrame, x: str, y: str) -> None:
+    """95% intervals of the plotted metrics that have one (accuracy), as grey error bars behind the points."""
+    err = {}
+    for axis, col in (("xerr", x), ("yerr", y)):
+        lo_col, hi_col = INTERVALS.get(col, (None, None))
+        if lo_col in df and hi_col in df:
+            v = df[col].to_numpy(dtype=float)
+            lo, hi = df[lo_col].to_numpy(dtype=float), df[hi_col].to_numpy(dtype=float)
+            ok = np.isfinite(lo) & np.isfinite(hi)
+            err[axis] = np.where(ok, np.stack([v - lo, hi - v]), 0.0).clip(min=0.0)
+    if err:
+        ax.errorbar(df[x].to_numpy(dtype=float), df[y].to_numpy(dtype=float), fmt="none", ecolor="0.6",
+                    elinewidth=0.8, capsize=2, zorder=0, **err)
 
 
 def plot_roofline(results: pd.DataFrame, ops: pd.DataFrame, point_hashes: list[str], base: Path) -> list[Path]:

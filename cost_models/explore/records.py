@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from cost_models.explore.hashing import config_hash
+from workloads.protocol import DEFAULT_TOKENS, DEFAULT_WINDOWS
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,8 @@ class Workload:
     prefill_tokens: int = 64
     decode_tokens: int = 16
     batch: int = 1  # sequences processed together (performance only; accuracy is per sequence)
-    accuracy_windows: int = 2
-    accuracy_tokens: int = 64
+    accuracy_windows: int = DEFAULT_WINDOWS  # consecutive windows of the evaluation text (llama.cpp's protocol)
+    accuracy_tokens: int = DEFAULT_TOKENS  # tokens per window; the second half of each is scored
 
 
 @dataclass(frozen=True)
@@ -105,16 +106,42 @@ class Point:
 
 @dataclass(frozen=True)
 class AccuracyResult:
-    """Accuracy of one arithmetic configuration against the float64 reference forward."""
+    """Accuracy of one arithmetic configuration, paired with the float64 reference on the same tokens.
+
+    ``*_low`` / ``*_high``: 95% bootstrap-over-windows interval (``workloads.statistics``); NaN when not
+    applicable (one window, shape-only model).  Decoder: ``kld`` is the mean KL(p_ref || p_design) per
+    scored token, ``top1`` the share of scored positions whose argmax equals the reference's,
+    ``delta_nll`` the mean NLL difference (design minus reference), ``per_window`` the per-window mean
+    NLLs (``reference_per_window`` the reference's).  Encoder: ``per_window`` holds per-sentence cosines.
+    ``routes``: which arithmetic each weight tensor went through.
+    """
 
     metric: str  # e.g. "perplexity", "cosine"
     value: float
     reference: float
     higher_is_better: bool = False
-    windows: int = 0  # evaluation windows and tokens per window (0: not applicable)
+    windows: int = 0  # evaluation windows (sentences for an encoder) and tokens per window (0: not applicable)
     tokens: int = 0
     value_stderr: float = math.nan  # standard error of ``value`` over the windows (NaN with one window)
     loss_stderr: float = math.nan  # standard error of ``loss``, paired per window with the reference
+    score: str = ""  # scored positions per window: "half" (N/2 .. N-2) or "all"
+    tokens_scored: int = 0
+    value_low: float = math.nan
+    value_high: float = math.nan
+    loss_low: float = math.nan
+    loss_high: float = math.nan
+    kld: float = math.nan
+    kld_low: float = math.nan
+    kld_high: float = math.nan
+    top1: float = math.nan
+    top1_low: float = math.nan
+    top1_high: float = math.nan
+    delta_nll: float = math.nan
+    delta_nll_low: float = math.nan
+    delta_nll_high: float = math.nan
+    per_window: tuple[float, ...] = ()
+    reference_per_window: tuple[float, ...] = ()
+    routes: str = ""
 
     @property
     def loss(self) -> float:

@@ -84,6 +84,18 @@ def pm(value: float, stderr: float) -> str:
     return _fmt(value) if not np.isfinite(stderr) else f"{_fmt(value)} ± {stderr:.2g}"
 
 
+def ci(value: float, low: float, high: float, stderr: float = float("nan")) -> str:
+    """``value [low, high]`` (the 95% interval), or ``value ± stderr`` when there is no interval."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return pm(value, stderr)
+    return f"{_fmt(value)} [{_fmt(low)}, {_fmt(high)}]"
+
+
+def _cell(r, name: str) -> str:
+    return ci(r[f"accuracy_{name}"], r.get(f"accuracy_{name}_low", np.nan), r.get(f"accuracy_{name}_high", np.nan),
+              r[f"accuracy_{name}_stderr"])
+
+
 def _has_accuracy(results: pd.DataFrame) -> pd.Series:
     return results["accuracy_metric"] != "none"
 
@@ -96,9 +108,10 @@ def workload_lines(spec: SweepSpec, results: pd.DataFrame) -> list[str]:
         text = (f"- Workload `{w.model}`: batch {w.batch}, phases {', '.join(w.phases)}, {w.prefill_tokens} prefill "
                 f"tokens, {w.decode_tokens} decode tokens; ")
         if w.model in with_acc:
-            text += (f"accuracy over {w.accuracy_windows} window(s) of {w.accuracy_tokens} tokens "
-                     f"({w.accuracy_windows * w.accuracy_tokens} tokens of text) against the float64 reference "
-                     "forward.")
+            text += (f"accuracy over {w.accuracy_windows} consecutive window(s) of {w.accuracy_tokens} tokens "
+                     f"({w.accuracy_windows * w.accuracy_tokens} tokens of text; llama.cpp's perplexity protocol, "
+                     "no BOS, each window from an empty KV cache, its second half scored), paired with the float64 "
+                     "reference forward on the same tokens.")
         else:
             text += "published shapes only (no weights): performance, energy and area, no accuracy."
         out.append(text)
@@ -106,20 +119,50 @@ def workload_lines(spec: SweepSpec, results: pd.DataFrame) -> list[str]:
 
 
 def accuracy_table(results: pd.DataFrame) -> pd.DataFrame:
-    """One row per arithmetic configuration with accuracy: value ± error, reference, loss ± error, window."""
+    """One row per arithmetic configuration with accuracy: value, loss and the paired metrics, each with its
+    95% interval, and the evaluation protocol."""
     cols = ["workload_model", "pe", "kv_cache_format", "kv_sort_k_channels", "attention"]
     acc = results[_has_accuracy(results)].drop_duplicates("arith_hash").sort_values(["workload_model", "accuracy_loss"])
     if not len(acc):
         return pd.DataFrame()
     table = acc[cols].copy()
     table = table.drop(columns=[c for c in cols if c != "pe" and table[c].astype(str).nunique() <= 1])
+
+    def col(name: str, stderr: str | None = None) -> list[str]:
+        return [ci(r[f"accuracy_{name}"], r.get(f"accuracy_{name}_low", np.nan), r.get(f"accuracy_{name}_high", np.nan),
+                   r[stderr] if stderr else np.nan) for _, r in acc.iterrows()]
+
     table["metric"] = acc["accuracy_metric"]
-    table["value"] = [pm(v, e) for v, e in zip(acc["accuracy_value"], acc["accuracy_value_stderr"], strict=True)]
+    table["value"] = col("value", "accuracy_value_stderr")
     table["reference"] = acc["accuracy_reference"]
-    table["loss"] = [pm(v, e) for v, e in zip(acc["accuracy_loss"], acc["accuracy_loss_stderr"], strict=True)]
-    table["window"] = [f"{n} x {t} tokens" for n, t in zip(acc["accuracy_windows"], acc["accuracy_tokens"],
-                                                            strict=True)]
+    table["loss"] = col("loss", "accuracy_loss_stderr")
+    if "accuracy_kld" in acc and np.isfinite(acc["accuracy_kld"].to_numpy(dtype=float)).any():
+        table["KLD"] = col("kld")
+        table["top-1 agreement"] = col("top1")
+        table["delta NLL"] = col("delta_nll")
+    table["window"] = [_protocol(r) for _, r in acc.iterrows()]
     return table.rename(columns={"workload_model": "model"})
+
+
+def _protocol(r) -> str:
+    if r["accuracy_metric"] == "cosine":
+        return f"{r['accuracy_windows']} sentences"
+    text = f"{r['accuracy_windows']} x {r['accuracy_tokens']} tokens"
+    score = r.get("accuracy_score", "")
+    return text + (f", {score} scored ({r['accuracy_tokens_scored']})" if isinstance(score, str) and score else "")
+
+
+def routes_lines(results: pd.DataFrame) -> list[str]:
+    """Setup bullets: which arithmetic each group of weight tensors went through, per PE."""
+    if "accuracy_routes" not in results:
+        return []
+    acc = results[_has_accuracy(results)].drop_duplicates("pe")
+    rows = [f"  - `{r['pe']}`: {r['accuracy_routes']}" for _, r in acc.sort_values("pe").iterrows()
+            if isinstance(r["accuracy_routes"], str) and r["accuracy_routes"]]
+    if not rows:
+        return []
+    return ["- Weight tensors and the arithmetic their products went through (attention products per the "
+            "`attention` column: float64 reference or the PE):", *rows]
 
 
 def kv_cache_section(results: pd.DataFrame) -> list[str]:
@@ -135,8 +178,8 @@ def kv_cache_section(results: pd.DataFrame) -> list[str]:
         rows.append({"pe": r["pe"], "kv cache": fmt if isinstance(fmt, str) else "unquantized (float64)",
                      "K channels sorted": "yes" if r["kv_sort_k_channels"] else "no",
                      "bits/element": bits, "memory vs 16-bit": 16 / bits if bits else float("nan"),
-                     "perplexity": pm(r["accuracy_value"], r["accuracy_value_stderr"]),
-                     "loss": pm(r["accuracy_loss"], r["accuracy_loss_stderr"])})
+                     "perplexity": _cell(r, "value"),
+                     "loss": _cell(r, "loss")})
     return ["## KV cache formats", "",
             "Keys and values stored in the cache format (block along the head dimension), with and without "
             "compile-time K-channel sorting; memory is the cache's storage per element (shared exponents "
@@ -169,8 +212,8 @@ def lmul_section(results: pd.DataFrame) -> list[str]:
     for _, r in sub.sort_values(["attention", "family", "pe"]).iterrows():
         rows.append({"pe": r["pe"], "L-Mul": "yes" if r["family"] == "lmul" else "no (exact)",
                      "products through the PE": ATTENTION_LABELS.get(r["attention"], r["attention"]),
-                     "perplexity": pm(r["accuracy_value"], r["accuracy_value_stderr"]),
-                     "loss": pm(r["accuracy_loss"], r["accuracy_loss_stderr"]),
+                     "perplexity": _cell(r, "value"),
+                     "loss": _cell(r, "loss"),
                      "energy_per_token_pj": r["energy_per_token_pj"]})
     return ["## L-Mul next to the exact multiply", "",
             f"Same operand formats, {size[0]}x{size[1]} array.  Accuracy with the L-Mul (or exact) PE in the weight "
@@ -201,7 +244,7 @@ def write_report(spec: SweepSpec, results: pd.DataFrame, ops: pd.DataFrame, out_
     axes = {c: sorted(results[c].dropna().astype(str).unique()) for c in
             ("pe", "array_rows", "array_cols", "dataflow", "dram_bandwidth_bytes_per_cycle", "weight_buffer_kib",
              "dequant_placement", "kv_cache_format") if c in results}
-    lines += ["## Setup", "", *workload_lines(spec, results),
+    lines += ["## Setup", "", *workload_lines(spec, results), *routes_lines(results),
               f"- Sweep `{spec.source}`: {len(spec.points)} design points, {len(spec.arith_configs())} arithmetic "
               f"configurations (accuracy evaluated once each), {len(results)} finished, {int(feasible.sum())} "
               "meeting the constraints"
@@ -221,9 +264,13 @@ def write_report(spec: SweepSpec, results: pd.DataFrame, ops: pd.DataFrame, out_
         lines += ["## Accuracy per arithmetic configuration", "",
                   "Evaluated once per PE (and KV-cache format, attention mode), shared by every array configuration; "
                   "loss is the relative increase over the float64 reference (perplexity) or the relative drop "
-                  "(cosine).  `±` is one standard error over the evaluation windows (the loss's paired per window "
-                  "with the reference); a loss difference smaller than about twice the two errors is not resolved "
-                  "by this text.", "",
+                  "(cosine).  KLD is the mean KL(p_ref || p_design) per scored token over the full vocabulary, "
+                  "top-1 agreement the share of scored positions whose most likely token equals the reference's, "
+                  "delta NLL the mean per-token NLL difference (design minus reference).  Brackets: 95% "
+                  "intervals from an expanded-percentile bootstrap over windows (tokens within a window are "
+                  "correlated; windows are resampled whole), paired with the reference on the same tokens; a "
+                  "difference whose interval includes 0 is not resolved by this text.  Per-window values are in "
+                  "`results.parquet` (`accuracy_per_window`, `accuracy_reference_per_window`).", "",
                   md_table(acc.to_dict("records"), acc.columns), ""]
     lines += kv_cache_section(results)
     lines += lmul_section(results)

@@ -40,7 +40,8 @@ from cost_models.explore.records import AccuracyResult, OpPerf, PerfResult, Poin
 log = logging.getLogger(__name__)
 
 _ARROW = {"int": pa.int64(), "float": pa.float64(), "str": pa.string(), "bool": pa.bool_(),
-          "int | None": pa.int64(), "str | None": pa.string(), "tuple[str, ...]": pa.string()}
+          "int | None": pa.int64(), "str | None": pa.string(), "tuple[str, ...]": pa.string(),
+          "tuple[float, ...]": pa.list_(pa.float64())}
 _META = [("tool_version", pa.string()), ("git_commit", pa.string())]
 
 
@@ -78,7 +79,8 @@ def point_row(point: Point, perf: PerfResult) -> dict:
 
 def accuracy_row(arith_key: str, acc: AccuracyResult) -> dict:
     row = {"arith_hash": arith_key}
-    row.update({"accuracy_" + f.name: getattr(acc, f.name) for f in dataclasses.fields(AccuracyResult)})
+    row.update({"accuracy_" + f.name: (list(v) if isinstance(v := getattr(acc, f.name), tuple) else v)
+                for f in dataclasses.fields(AccuracyResult)})
     row.update(accuracy_loss=acc.loss, tool_version=__version__, git_commit=git_commit())
     return row
 

@@ -1,16 +1,18 @@
-"""Accuracy with its uncertainty over evaluation windows: standard errors of perplexity and of the loss.
+"""Accuracy records with their uncertainty, from the results of ``workloads.accuracy``.
 
-Every window has the same number of predicted tokens, so the pooled perplexity is the geometric mean of
-the per-window perplexities, ``exp(mean_i log p_i)``.  The loss against the reference is paired per
-window: ``d_i = log p_i - log r_i`` (the same text through both forwards), ``loss = exp(mean d) - 1``,
-and its standard error follows by the delta method, ``exp(mean d) * sd(d) / sqrt(n)``.  One window
-gives no standard error (NaN).
+Decoder: the paired metrics against the float64 reference (KL divergence, top-1 agreement, NLL
+difference) carry the 95% bootstrap-over-windows intervals ``workloads.accuracy`` computed.  The loss
+is the relative perplexity increase, ``exp(delta_nll) - 1``, so its interval maps from the NLL
+difference's.  The standard errors (``value_stderr``, ``loss_stderr``) are kept from per-window mean
+NLLs: ``value * sd(nll_w) / sqrt(W)`` and, paired per window, ``exp(mean d) * sd(d_w) / sqrt(W)``.
+Encoder: mean cosine over sentences with its bootstrap-over-sentences interval; loss = 1 - cosine.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -21,27 +23,44 @@ def _sem(x: np.ndarray) -> float:
     return float(x.std(ddof=1) / math.sqrt(x.size)) if x.size >= 2 else math.nan
 
 
-def perplexity_result(per_window: Sequence[float], reference_per_window: Sequence[float], tokens: int, *,
-                      value: float | None = None, reference: float | None = None) -> AccuracyResult:
-    """Pooled perplexity, the pooled reference, and both standard errors from per-window perplexities.
-
-    ``value`` / ``reference``: the pooled perplexities as the evaluation computed them (from all tokens'
-    log-likelihoods; equal to the geometric means up to rounding), used instead of the geometric means.
-    """
-    p = np.log(np.asarray(per_window, dtype=np.float64))
-    r = np.log(np.asarray(reference_per_window, dtype=np.float64))
-    if p.shape != r.shape or p.size == 0:
-        raise ValueError(f"need one reference per window, got {p.size} and {r.size} windows")
-    d = p - r
-    value = math.exp(p.mean()) if value is None else float(value)
-    reference = math.exp(r.mean()) if reference is None else float(reference)
-    return AccuracyResult("perplexity", value, reference, windows=int(p.size), tokens=int(tokens),
-                          value_stderr=value * _sem(p), loss_stderr=math.exp(d.mean()) * _sem(d))
+def routes_summary(routes: dict[str, str]) -> str:
+    """``arithmetic: N tensors`` per route, naming the tensors of routes that hold three or fewer."""
+    groups: dict[str, list[str]] = {}
+    for name, route in routes.items():
+        groups.setdefault(route, []).append(name)
+    parts = []
+    for route, names in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        parts.append(f"{route}: " + (", ".join(sorted(names)) if len(names) <= 3 else f"{len(names)} tensors"))
+    return "; ".join(parts)
 
 
-def cosine_result(per_window: Sequence[float], tokens: int) -> AccuracyResult:
-    """Mean cosine similarity to the reference (1.0) and its standard error (that of the loss too)."""
-    c = np.asarray(per_window, dtype=np.float64)
+def decoder_result(res: dict[str, Any], routes: dict[str, str] | None = None) -> AccuracyResult:
+    """An :class:`AccuracyResult` from ``workloads.accuracy.perplexity``'s result dictionary."""
+    nll = np.asarray(res["per_window"], dtype=np.float64)
+    ref = np.asarray(res["reference_per_window"], dtype=np.float64)
+    d = nll - ref
+    value, reference = float(res["perplexity"]), float(res["reference_perplexity"])
+    dl, dh = res["delta_nll_ci95"]
+    return AccuracyResult(
+        "perplexity", value, reference, windows=int(res["windows"]), tokens=int(res["tokens"]),
+        value_stderr=value * _sem(nll), loss_stderr=math.exp(d.mean()) * _sem(d), score=str(res["score"]),
+        tokens_scored=int(res["tokens_scored"]), value_low=float(res["perplexity_ci95"][0]),
+        value_high=float(res["perplexity_ci95"][1]), loss_low=math.expm1(dl), loss_high=math.expm1(dh),
+        kld=float(res["kld"]), kld_low=float(res["kld_ci95"][0]), kld_high=float(res["kld_ci95"][1]),
+        top1=float(res["top1_agreement"]), top1_low=float(res["top1_agreement_ci95"][0]),
+        top1_high=float(res["top1_agreement_ci95"][1]), delta_nll=float(res["delta_nll"]), delta_nll_low=float(dl),
+        delta_nll_high=float(dh), per_window=tuple(float(v) for v in nll),
+        reference_per_window=tuple(float(v) for v in ref), routes=routes_summary(routes or {}))
+
+
+def cosine_result(per_sentence: Sequence[float], ci95: Sequence[float] | None = None,
+                  routes: dict[str, str] | None = None) -> AccuracyResult:
+    """Mean cosine similarity to the reference (1.0), its standard error (that of the loss too) and interval."""
+    c = np.asarray(per_sentence, dtype=np.float64)
     se = _sem(c)
+    lo, hi = ci95 if ci95 is not None else (math.nan, math.nan)
     return AccuracyResult("cosine", float(c.mean()), 1.0, higher_is_better=True, windows=int(c.size),
-                          tokens=int(tokens), value_stderr=se, loss_stderr=se)
+                          value_stderr=se, loss_stderr=se, value_low=float(lo), value_high=float(hi),
+                          loss_low=1.0 - float(hi), loss_high=1.0 - float(lo), per_window=tuple(float(v) for v in c),
+                          routes=routes_summary(routes or {}))
+

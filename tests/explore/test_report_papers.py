@@ -38,15 +38,22 @@ def test_grids_add_their_points_and_workloads(study):
     assert len(df) == len(sweep.points) == 10 + 4 + 4 + 6
 
 
-def test_setup_and_accuracy_table_show_windows_and_standard_errors(study):
+def test_setup_and_accuracy_table_show_the_protocol_and_paired_intervals(study):
     _, report, df = study
-    assert re.search(r"^- Workload `toy`: batch 1, .*accuracy over 3 window\(s\) of 8 tokens \(24 tokens of text\)",
-                     report, re.M)
+    assert re.search(r"^- Workload `toy`: batch 1, .*accuracy over 3 consecutive window\(s\) of 8 tokens \(24 tokens "
+                     r"of text; llama.cpp's perplexity protocol", report, re.M)
     assert re.search(r"^- Workload `toy-shapes`: batch 4, .*published shapes only \(no weights\)", report, re.M)
     rows = _table(report, "## Accuracy per arithmetic configuration")
     assert len(rows) == df.loc[df["accuracy_metric"] != "none", "arith_hash"].nunique() == 5 + 2 + 4
-    se = 0.01 / 3 ** 0.5
-    assert all(r[-1] == "3 x 8 tokens" and r[-2].endswith(f" ± {se:.2g}") for r in rows)
+    head = report.split("## Accuracy per arithmetic configuration", 1)[1].split("\n| ", 1)[1].split(" |\n", 1)[0]
+    assert head.split(" | ")[-5:] == ["loss", "KLD", "top-1 agreement", "delta NLL", "window"]
+    assert all(r[-1] == "3 x 8 tokens, half scored (9)" for r in rows)
+    half = 2 * 0.01 / 3 ** 0.5  # the toy's interval: loss +- 2 standard errors
+    for r, (_, d) in zip(rows, df[df["accuracy_metric"] != "none"].drop_duplicates("arith_hash")
+                         .sort_values(["workload_model", "accuracy_loss"]).iterrows(), strict=True):
+        assert r[-5] == f"{d['accuracy_loss']:.4g} [{d['accuracy_loss'] - half:.4g}, {d['accuracy_loss'] + half:.4g}]"
+    assert len(df["accuracy_per_window"].iloc[0]) == 3  # per-window values stored with the results
+    assert re.search(r"^  - `\S+`: PE, toy weights: 7 tensors$", report, re.M)
 
 
 def test_kv_cache_section_lists_every_format_with_its_storage(study):

@@ -80,8 +80,17 @@ class ToyEvaluator:
             loss += 0.001 if "16" in arith.kv_cache_format or arith.kv_sort_k_channels else 0.05
         n = arith.accuracy_windows
         se = 0.01 / math.sqrt(n) if n > 1 else math.nan
+        half = 2 * se if n > 1 else math.nan
         return AccuracyResult("perplexity", ref * (1 + loss), ref, windows=n, tokens=arith.accuracy_tokens,
-                              value_stderr=ref * se, loss_stderr=se)
+                              value_stderr=ref * se, loss_stderr=se, score="half",
+                              tokens_scored=n * (arith.accuracy_tokens // 2 - 1), loss_low=loss - half,
+                              loss_high=loss + half, kld=loss / 10, kld_low=loss / 20, kld_high=loss / 5,
+                              top1=1 - loss, top1_low=1 - 2 * loss, top1_high=1.0, delta_nll=math.log1p(loss),
+                              delta_nll_low=math.log1p(loss - half),
+                              delta_nll_high=math.log1p(loss + half),
+                              per_window=tuple(math.log(ref * (1 + loss)) for _ in range(n)),
+                              reference_per_window=tuple(math.log(ref) for _ in range(n)),
+                              routes="PE, toy weights: 7 tensors")
 
     def performance(self, point: Point) -> PerfResult:
         self._log("performance", point.key)

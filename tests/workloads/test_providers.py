@@ -55,7 +55,10 @@ def test_pe_forward_activity_equals_sum_of_activity_for(llama, name):
     ref = llama.forward(ids)
     # close to the reference (4-bit weights are the stored ones; only activations/rounding differ)
     assert np.corrcoef(logits.ravel(), ref.ravel())[0, 1] > 0.99
-    want = Activity.merge(spec.activity_for(o.m, o.n, o.k) for o in rec.ops if o.weight_ref is not None)
+    # products of weights kept on the float64 reference (the Q8_0 head under a Q4_1 PE) count nothing
+    on_pe = [o for o in rec.ops if o.weight_ref is not None and not p.mismatched_weight(llama.weights[o.weight_ref])]
+    assert len(on_pe) == len([o for o in rec.ops if o.weight_ref is not None]) - (name != "int8_mac")
+    want = Activity.merge(spec.activity_for(o.m, o.n, o.k) for o in on_pe)
     got = Activity({k: v for k, v in p.activity.items() if not k.startswith("acc_overflow")})
     assert got == want
 
@@ -87,43 +90,30 @@ def test_attention_through_pe(llama):
         prov.PEProvider(spec, attention="fp8")
 
 
-def test_perplexity_reference_vs_pe(llama, tmp_path):
-    text = tmp_path / "t.txt"
-    text.write_text("the cat sat on the mat and the dog ran on a big red hat " * 6)
-    ref = accuracy.perplexity(llama, tokens=16, n_windows=2, text=str(text))
-    nll = accuracy.window_nll(llama, llama.encode(text.read_text())[:16])
-    assert ref["predicted_tokens"] == 30 and ref["perplexity"] > 1
-    assert ref["per_window_perplexity"][0] == pytest.approx(float(np.exp(nll.mean())), rel=1e-12)
-    got = accuracy.perplexity(llama, provider=prov.PEProvider(pe.parse("mixpe_w4a16:weight_format=q4_1")),
-                              tokens=16, n_windows=2, text=str(text))
-    # (random tiny weights: huge perplexities; compare log-perplexities)
-    assert got["mean_nll"] == pytest.approx(ref["mean_nll"], rel=0.05) and got["mean_nll"] != ref["mean_nll"]
-
-
 def test_minilm_style_similarity_with_quantized_weights(bert, tmp_path):
     text = tmp_path / "t.txt"
-    text.write_text("the big red cat sat on a mat and the dog ran " * 5)
-    same = accuracy.embedding_similarity(bert, provider=prov.reference, tokens=12, n_windows=2, text=str(text))
+    text.write_text("the big red cat sat on a mat and the dog ran. " * 10)
+    same = accuracy.embedding_similarity(bert, provider=prov.reference, n_sentences=8, text=str(text))
     assert same["cosine_similarity"] == pytest.approx(1.0, abs=1e-12)
     spec = pe.parse("mixpe_w4a8")  # int4_g32 weights quantized from the fp32 tensors
     p = prov.PEProvider(spec)
-    got = accuracy.embedding_similarity(bert, provider=p, tokens=12, n_windows=2, text=str(text))
+    got = accuracy.embedding_similarity(bert, provider=p, n_sentences=8, text=str(text))
     assert 0.9 < got["cosine_similarity"] < 1.0
     assert p.operand(bert.weights["encoder.layer.0.attention.self.query.weight"]).scheme.name == spec.weight_scheme
 
 
 def test_weight_only_provider(bert, tmp_path):
     text = tmp_path / "t.txt"
-    text.write_text("the big red cat sat on a mat and the dog ran " * 5)
+    text.write_text("the big red cat sat on a mat and the dog ran. " * 10)
     p = prov.WeightOnly("mxfp4")
     w = bert.weights["encoder.layer.1.output.dense.weight"]
     from accel import quant
 
     np.testing.assert_array_equal(p.weights(w), quant.quantize(w.float64(), "mxfp4", axis=0).dequantize())
-    res = accuracy.embedding_similarity(bert, provider=p, tokens=12, n_windows=2, text=str(text))
+    res = accuracy.embedding_similarity(bert, provider=p, n_sentences=8, text=str(text))
     assert 0.9 < res["cosine_similarity"] < 1.0
-    finer = accuracy.embedding_similarity(bert, provider=prov.WeightOnly("int8_per_channel"), tokens=12,
-                                          n_windows=2, text=str(text))
+    finer = accuracy.embedding_similarity(bert, provider=prov.WeightOnly("int8_per_channel"), n_sentences=8,
+                                          text=str(text))
     assert res["cosine_similarity"] < finer["cosine_similarity"] < 1.0
     with pytest.raises(WorkloadError, match=r"^unknown weight scheme 'nope':"):
         prov.WeightOnly("nope")

@@ -12,6 +12,7 @@ import pytest
 
 from accel import pe
 from cost_models.cli import main
+from tests.workloads.tiny import hf_from_gguf, hf_llama_forward
 from workloads import accuracy, fetch
 from workloads import providers as prov
 from workloads.models import load_model, real_trace
@@ -113,11 +114,11 @@ def test_minilm_embeddings_rank_paraphrases_first(minilm):
 def test_minilm_accuracy_cli(capsys, tmp_path):
     design = tmp_path / "d.yaml"
     design.write_text("pe: mixpe_w4a8\n")
-    code = main(["workloads", "accuracy", "minilm-l6", "--design", str(design), "--tokens", "16", "--windows", "1",
-                 "--json"])
+    code = main(["workloads", "accuracy", "minilm-l6", "--design", str(design), "--sentences", "16", "--json"])
     res = json.loads(capsys.readouterr().out)
-    assert code == 0 and res["pe"] == "mixpe_w4a8" and res["windows"] == 1
-    assert 0.9 < res["cosine_similarity"] < 1.0
+    assert code == 0 and res["pe"] == "mixpe_w4a8" and res["sentences"] == len(res["per_sentence"]) == 16
+    lo, hi = res["cosine_similarity_ci95"]
+    assert 0.9 < lo <= res["cosine_similarity"] <= hi < 1.0
     code = main(["workloads", "accuracy", "minilm-l6", "--weights", "int8_per_channel", "--tokens", "16",
                  "--windows", "1", "--json"])
     res8 = json.loads(capsys.readouterr().out)
@@ -134,3 +135,39 @@ def test_smollm2_accuracy_cli_with_bfp_kv_cache(capsys):
     assert ref["arithmetic"] == "float64 reference" and ref["kv_format"] is None
     assert kv["kv_format"] == "bfp12_b32" and kv["sort_k_channels"] == "weights"
     assert kv["perplexity"] != ref["perplexity"] and kv["perplexity"] == pytest.approx(ref["perplexity"], rel=0.5)
+
+
+def _independent_perplexity(tokens: int, windows: int, text: str) -> float:
+    """exp(mean NLL) of consecutive windows, second half scored, by the independent Hugging Face style forward
+    on gguf-dequantized weights and the upstream-format tokenizer of the GGUF."""
+    spec = hf_from_gguf(fetch.model_path("smollm2-135m"))
+    ids = load_model("smollm2-135m").tokenizer.encode(text, add_special_tokens=False).ids
+    nll = []
+    for w in range(windows):
+        win = ids[w * tokens:(w + 1) * tokens]
+        z = hf_llama_forward(spec, win)
+        z = z - z.max(axis=-1, keepdims=True)
+        lp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+        nll += [-lp[p, win[p + 1]] for p in range(tokens // 2, tokens - 1)]
+    return float(np.exp(np.mean(nll)))
+
+
+def _cli_reference(capsys, tmp_path, tokens: int, windows: int) -> tuple[dict, str]:
+    text = topics_text()[:40 * tokens * windows]
+    path = tmp_path / "text.txt"
+    path.write_text(text)
+    code = main(["workloads", "accuracy", "smollm2-135m", "--text", str(path), "--tokens", str(tokens), "--windows",
+                 str(windows), "--json"])
+    assert code == 0
+    return json.loads(capsys.readouterr().out), text
+
+
+@pytest.mark.parametrize(("tokens", "windows"), [(64, 2), pytest.param(512, 4, marks=pytest.mark.slow)])
+def test_cli_reference_perplexity_equals_an_independent_forward(capsys, tmp_path, tokens, windows):
+    res, text = _cli_reference(capsys, tmp_path, tokens, windows)
+    assert res["tokens_scored"] == windows * (tokens // 2 - 1) and len(res["per_window"]) == windows
+    assert res["perplexity"] == pytest.approx(_independent_perplexity(tokens, windows, text), rel=1e-6)
+    assert res["kld"] == 0.0 and res["top1_agreement"] == 1.0 and res["delta_nll"] == 0.0
+    for k in ("kld_ci95", "top1_agreement_ci95", "delta_nll_ci95"):
+        assert len(res[k]) == 2
+    assert res["mean_nll"] == pytest.approx(np.log(res["perplexity"]), rel=1e-12)

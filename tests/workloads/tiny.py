@@ -122,7 +122,11 @@ def _unpermute(w: np.ndarray, n_head: int) -> np.ndarray:
 
 
 def hf_llama_forward(spec: TinyLlama, ids: list[int]) -> np.ndarray:
-    """Hugging Face style forward (rotate-half RoPE on unpermuted weights), written independently."""
+    """Hugging Face style forward (rotate-half RoPE on unpermuted weights), written independently.
+
+    ``spec`` needs ``hf`` (weights by GGUF name, Hugging Face layout), ``hidden``, ``n_heads``,
+    ``n_kv_heads``, ``n_layers``, ``eps`` and ``rope_base``: a :class:`TinyLlama` or :func:`hf_from_gguf`.
+    """
     t = spec.hf
     h, H, KVH = spec.hidden, spec.n_heads, spec.n_kv_heads
     hd = h // H
@@ -146,13 +150,12 @@ def hf_llama_forward(spec: TinyLlama, ids: list[int]) -> np.ndarray:
         q = rot((a @ t[b + "attn_q.weight"].T).reshape(T, H, hd))
         k = rot((a @ t[b + "attn_k.weight"].T).reshape(T, KVH, hd))
         v = (a @ t[b + "attn_v.weight"].T).reshape(T, KVH, hd)
-        out = np.zeros((T, H, hd))
-        for hh in range(H):
-            g = hh * KVH // H
-            for p in range(T):
-                sc = np.array([q[p, hh] @ k[j, g] for j in range(p + 1)]) / np.sqrt(hd)
-                e = np.exp(sc - sc.max())
-                out[p, hh] = (e / e.sum()) @ v[:p + 1, g]
+        kh = np.repeat(k, H // KVH, axis=1)  # (T, H, hd): query head hh reads KV head hh * KVH // H
+        vh = np.repeat(v, H // KVH, axis=1)
+        sc = np.einsum("phd,jhd->hpj", q, kh) / np.sqrt(hd)
+        sc = np.where(np.tril(np.ones((T, T), dtype=bool)), sc, -np.inf)  # position p sees j <= p
+        e = np.exp(sc - sc.max(axis=-1, keepdims=True))
+        out = np.einsum("hpj,jhd->phd", e / e.sum(axis=-1, keepdims=True), vh)
         x = x + out.reshape(T, h) @ t[b + "attn_output.weight"].T
         a = norm(x, t[b + "ffn_norm.weight"])
         gt = a @ t[b + "ffn_gate.weight"].T
@@ -226,3 +229,30 @@ def hf_bert_embed(tiny: dict, ids: list[int]) -> np.ndarray:
         x = ln(x + dense(u, p + "output.dense"), p + "output.LayerNorm")
     e = x.mean(0)
     return e / np.linalg.norm(e)
+
+
+def hf_from_gguf(path: Path) -> TinyLlama:
+    """A :class:`TinyLlama` for :func:`hf_llama_forward` from any LLaMA GGUF file (SmolLM2 included): every
+    tensor dequantized by gguf, Q/K rows un-permuted back to the Hugging Face layout."""
+    import gguf
+
+    r = gguf.GGUFReader(str(path))
+
+    def field(key):
+        return r.fields[key].contents()
+
+    spec = TinyLlama(path=Path(path), n_layers=int(field("llama.block_count")),
+                     hidden=int(field("llama.embedding_length")), ffn=int(field("llama.feed_forward_length")),
+                     n_heads=int(field("llama.attention.head_count")),
+                     n_kv_heads=int(field("llama.attention.head_count_kv")),
+                     rope_base=float(field("llama.rope.freq_base")),
+                     eps=float(field("llama.attention.layer_norm_rms_epsilon")))
+    for t in r.tensors:
+        rows = gguf.quants.dequantize(t.data, t.tensor_type).astype(np.float64)
+        rows = rows.reshape(-1) if len(t.shape) == 1 else rows.reshape(int(t.shape[1]), int(t.shape[0]))
+        if t.name.endswith("attn_q.weight"):
+            rows = _unpermute(rows, spec.n_heads)
+        elif t.name.endswith("attn_k.weight"):
+            rows = _unpermute(rows, spec.n_kv_heads)
+        spec.hf[t.name] = rows
+    return spec
