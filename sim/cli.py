@@ -1,4 +1,5 @@
-"""Command-line subcommands of the `sim` package (registered by `cost_models.cli`): ``accel sim``."""
+"""Command-line subcommands of the `sim` package (``accel sim``), registered by the `accel` entry point
+(:mod:`cost_models.cli`)."""
 
 from __future__ import annotations
 
