@@ -10,6 +10,7 @@ setup:
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 ## The test command (CI runs this): lint, layering contract, every tier but `slow`.
 test: lint

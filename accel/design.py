@@ -43,9 +43,15 @@ class ArraySpec:
     cols: int = 32
     dataflow: str = "ws"
     freq_mhz: float = 500.0
+    # bits per cycle written into the stationary operand's shadow registers, split over the columns;
+    # None: one PE row per column per cycle whatever the operand's width (the SCALE-Sim / RTL array)
+    weight_load_bits_per_cycle: int | None = None
 
     def problems(self) -> list[str]:
         p: list[str] = []
+        b = self.weight_load_bits_per_cycle
+        _check(p, b is None or (isinstance(b, int) and not isinstance(b, bool) and b >= 1),
+               f"array.weight_load_bits_per_cycle must be an integer >= 1 or omitted, got {b!r}")
         for name in ("rows", "cols"):
             v = getattr(self, name)
             _check(p, isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 4096,

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from accel.pe import parse  # noqa: E402
-from rtl.verify.checks import check_pe, random_groups  # noqa: E402
+from rtl.config import binding  # noqa: E402
 from rtl.verify.runner import available_simulators  # noqa: E402
 
 VARIANTS = ["int8_mac", "mixpe_w4a8", "mixpe_w4a8:weight_format=q4_1", "mixpe_w4a16",
@@ -32,23 +32,7 @@ VARIANTS = ["int8_mac", "mixpe_w4a8", "mixpe_w4a8:weight_format=q4_1", "mixpe_w4
 
 def check_random(spec, count: int, backend: str):
     """About ``count`` random operand pairs through the PE on ``backend`` (each variant family's own check)."""
-    from rtl.config import fp_accumulating
-
-    if spec.name == "block_mac":
-        from rtl.verify.block_checks import block_random_dots, check_block_pe
-
-        return check_block_pe(spec, [block_random_dots(spec, max(1, count // (3 * spec.group_size)), seed=1)],
-                              backend=backend)
-    if spec.name == "lmul":
-        from rtl.verify.block_checks import check_lmul_pe, lmul_random_dots
-
-        return check_lmul_pe(spec, [lmul_random_dots(spec, max(1, count // 16), seed=1)], backend=backend)
-    if fp_accumulating(spec):
-        from rtl.verify.fp_checks import check_fp_pe, random_beats
-
-        return check_fp_pe(spec, [random_beats(spec, max(1, count // 16), 16, seed=1)], backend=backend)
-    g = spec.group_size or 16
-    return check_pe(spec, [random_groups(spec, max(1, count // g), seed=1)], backend=backend)
+    return binding(spec).random_check(spec, count, backend)
 
 
 def measure(spec, backend: str, n: int) -> dict:

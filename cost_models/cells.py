@@ -2,7 +2,7 @@
 
 The second, independent area model (the first is the anchored width laws of :mod:`cost_models.operators`).
 It follows gate-level structure, so it tracks how synthesis grows with width; it is what the ASIC
-calibration (:mod:`cost_models.calibration`) validates against synthesised NAND2-equivalents.
+calibration (:mod:`cost_models.fpga.calibration`) validates against synthesised NAND2-equivalents.
 
 Cell counts (w = width, P = significand bits = mantissa + 1):
   adder-like (int_add, exp_add, lmul_add, cmp): w FA;  negate W: W MUX2 + W AND2;  kulisch_add(w): shift(w) + w FA

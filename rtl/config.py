@@ -175,6 +175,11 @@ class RtlBinding:
         :class:`rtl.verify.checks.CheckReport`."""
         raise NotImplementedError
 
+    def random_check(self, spec, count: int, backend: str):
+        """About ``count`` random operands through the spec's PE on ``backend`` against the golden model: one
+        :class:`rtl.verify.checks.CheckReport`."""
+        raise NotImplementedError
+
 
 def group_dequant_variants() -> list[str]:
     """Names of the variants whose arrays may carry the column-edge group dequant units (by default)."""

@@ -54,23 +54,25 @@ def _packed(x: np.ndarray, axis: int, s: int) -> np.ndarray:
 
 
 def run_reference(dataflow: str, A: np.ndarray, W: np.ndarray, rows: int, cols: int, folds: np.ndarray,
-                  starts, writes=None, group: int | None = None, macs_per_pe: int = 1) -> ReferenceRun:
+                  starts, writes=None, group: int | None = None, macs_per_pe: int = 1,
+                  lanes: int = 1) -> ReferenceRun:
     """Simulate a GEMM ``A @ W`` (integer arrays) as the given fold sequence and schedule.
 
     ``folds``: rows of (m0, m, k0, tk, n0, tn) in packed-K units (OS: k0 = 0, tk = K').  ``starts[j]``:
     cycle of fold j's first streamed input; ``writes[j]``: first weight-write cycle (WS/IS).  ``group``:
     group size in packed K steps (None: whole K).  IS runs as WS on ``W.T @ A.T`` with the fold's m and
-    n roles exchanged by the caller.
+    n roles exchanged by the caller.  ``lanes``: PE rows each column's weight bus may write per cycle (WS/IS).
     """
     A = np.asarray(A, dtype=np.int64)
     W = np.asarray(W, dtype=np.int64)
     Ap, Wp = _packed(A, 1, macs_per_pe), _packed(W, 0, macs_per_pe)
     if dataflow in ("ws", "is"):
-        return _run_ws(Ap, Wp, rows, cols, np.asarray(folds), np.asarray(starts), np.asarray(writes), group)
+        return _run_ws(Ap, Wp, rows, cols, np.asarray(folds), np.asarray(starts), np.asarray(writes), group,
+                       lanes)
     return _run_os(Ap, Wp, rows, cols, np.asarray(folds), np.asarray(starts), group)
 
 
-def _run_ws(Ap, Wp, R, C, folds, starts, writes, group) -> ReferenceRun:
+def _run_ws(Ap, Wp, R, C, folds, starts, writes, group, bus_lanes) -> ReferenceRun:
     s = Ap.shape[2]
     run = ReferenceRun()
     # activation registers (output of PE(p,c), moving right); partial-sum registers (moving down)
@@ -135,15 +137,20 @@ def _run_ws(Ap, Wp, R, C, folds, starts, writes, group) -> ReferenceRun:
             run.emissions.append(Emission(t + 1, int(a_f[p, c]), int(a_i[p, c]), int(c), int(wa_g[p, c]),
                                           int(new_ps[p, c])))
         # weight writes (end of cycle)
-        bus_busy = np.zeros(C, bool)
+        bus_used = np.zeros(C, np.int64)
+        written = np.zeros((R, C), bool)
         for j, (_m0, _m, k0, tk, n0, tn) in enumerate(folds):
             for c in range(tn):
                 r = t - int(writes[j]) - c
                 if 0 <= r < tk:
-                    if bus_busy[c]:
-                        run.hazards.append(f"cycle {t}: two weight writes on column {c}'s bus")
-                    bus_busy[c] = True
+                    bus_used[c] += 1
+                    if bus_used[c] > bus_lanes:
+                        run.hazards.append(f"cycle {t}: {bus_used[c]} weight writes on column {c}'s "
+                                           f"{bus_lanes}-lane bus")
                     p = R - tk + r
+                    if written[p, c]:
+                        run.hazards.append(f"cycle {t}: two weight writes into PE ({p}, {c})")
+                    written[p, c] = True
                     k = k0 + r
                     g = group or 10**9
                     sh_v[p, c], sh_f[p, c] = Wp[k, n0 + c], j

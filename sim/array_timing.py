@@ -12,14 +12,19 @@ partial-sum input; partial sums leave at the bottom edge) and columns ``0..tn-1`
   - Weights are written into double-buffered shadow registers by one row-addressed bus per column:
     row r of column c is written in cycle ``T + r + c``.  A PE swaps shadow -> active when the fold's
     first activation reaches it (a tag travelling with the activation).
+  - The bus has ``L`` lanes (:func:`weight_load_lanes`, from ``array.weight_load_bits_per_cycle``; 1 by
+    default): each lane writes one PE row (``s`` weights at their element width) per cycle, and fold j
+    writes on lane ``j mod L``, so up to L folds' write waves overlap.
   - Activation ``A[i, r]`` enters tile row r at the left edge in cycle ``S + i + r``; it moves one PE
     right per cycle, the partial sum one PE down per cycle.  Output ``Y[i, c]`` is valid at the bottom
     of column c in cycle ``S + i + tk + c``.
   - Schedule (array constraints; memory and dequant only delay it): ``T0 = 0``, ``S0 = 1``;
-    ``T(j+1) = max(T(j) + tk(j), S(j) + max(0, tk(j) - tk(j+1)))``;
+    ``T(j+1) = max(T(j+1-L) + tk(j+1-L), S(j) + max(0, tk(j) - tk(j+1)))`` (the first term absent for
+    j + 1 < L);
     ``S(j+1) = max(T(j+1) + 1, S(j) + m(j) + max(0, tk(j) - tk(j+1)))``.  With memory, T and S are
     also >= the cycle the fold's operands arrive in SRAM.  The schedule is tight: the tests show that
     starting any fold one cycle earlier corrupts outputs or collides on a port.
+  With L = 1 this is the array SCALE-Sim and the RTL describe.
 Output stationary (OS): fold = ``tm`` rows of M x ``tn`` columns of N, streaming all ``K`` (packed).
   ``A[i, k]`` enters row i in cycle ``S + k + i``, ``W[k, c]`` enters column c in cycle ``S + k + c``;
   PE(i, c) latches its finished output in cycle ``S + K - 1 + i + c`` and a one-lane column bus carries
@@ -33,13 +38,29 @@ units (``sim.dequant``), not the array timing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from accel.errors import ConfigError
 
-__all__ = ["ArrayPipeline", "array_schedule", "tile_latency_cycles", "fold_latency"]
+__all__ = ["ArrayPipeline", "array_schedule", "tile_latency_cycles", "fold_latency", "weight_load_lanes"]
+
+
+def weight_load_lanes(bits_per_cycle: int | None, cols: int, row_bits: int) -> int:
+    """Lanes of each column's weight-write bus: PE rows (``row_bits`` = s x element bits) written per cycle.
+
+    ``bits_per_cycle`` is split evenly over the ``cols`` columns and packed with as many rows as fit;
+    None is the one-row bus.  ConfigError when the path cannot write one row per column per cycle.
+    """
+    if bits_per_cycle is None:
+        return 1
+    lanes = bits_per_cycle // (cols * row_bits)
+    if lanes < 1:
+        raise ConfigError(f"array.weight_load_bits_per_cycle must carry at least one PE row ({row_bits} bits) per "
+                          f"column per cycle on {cols} columns: valid values >= {cols * row_bits} or omitted, "
+                          f"got {bits_per_cycle!r}")
+    return int(lanes)
 
 
 def fold_latency(dataflow: str, stream: int, depth: int, width: int) -> int:
@@ -88,8 +109,9 @@ class ArrayPipeline:
     """
 
     dataflow: str
+    lanes: int = 1  # weight-write bus lanes per column (fold j writes on lane j mod lanes)
     n_folds: int = 0
-    _t_next: int = 0  # earliest next weight-write start allowed by the per-column write bus
+    _lane_free: dict[int, int] = field(default_factory=dict)  # lane -> earliest next write start on it
     _s: int = 0  # previous fold's start
     _stream: int = 0
     _depth: int = 0
@@ -102,20 +124,21 @@ class ArrayPipeline:
             t_arr, s_stream = 0, 0
         else:
             shrink = max(0, self._depth - depth)
-            t_arr = max(self._t_next, self._s + shrink)
+            t_arr = max(self._lane_free.get(self.n_folds % self.lanes, 0), self._s + shrink)
             s_stream = self._s + self._stream + shrink
         t = max(t_arr, ready)
         return max(t_arr + 1, s_stream), t, max(t + 1, s_stream, ready)
 
     def commit(self, start: int, t: int, stream: int, depth: int, width: int) -> int:
         if self.dataflow != "os":
-            self._t_next = t + depth
+            self._lane_free[self.n_folds % self.lanes] = t + depth
         self._s, self._stream, self._depth = start, stream, depth
         self.n_folds += 1
         return start + stream + depth + width - 2
 
 
-def array_schedule(dataflow: str, stream, depth, width, extra_delay=None) -> tuple[np.ndarray, np.ndarray, int]:
+def array_schedule(dataflow: str, stream, depth, width, extra_delay=None,
+                   lanes: int = 1) -> tuple[np.ndarray, np.ndarray, int]:
     """Array-only schedule of a fold sequence: (starts S, weight-write starts T, end).
 
     ``extra_delay[j]`` (optional) delays fold j's start beyond its earliest (as memory would).  ``end``
@@ -124,7 +147,7 @@ def array_schedule(dataflow: str, stream, depth, width, extra_delay=None) -> tup
     stream, depth, width = (np.asarray(x, dtype=np.int64) for x in (stream, depth, width))
     n = len(stream)
     extra = np.zeros(n, np.int64) if extra_delay is None else np.asarray(extra_delay, np.int64)
-    pipe = ArrayPipeline(dataflow)
+    pipe = ArrayPipeline(dataflow, lanes)
     starts = np.zeros(n, np.int64)
     writes = np.zeros(n, np.int64)
     last = 0

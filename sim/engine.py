@@ -25,9 +25,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
-
 from sim.array_timing import ArrayPipeline
+from sim.bounds import sram_cycles
 from sim.dequant import dequant_cycles
 from sim.tiling import OpPlan
 
@@ -42,14 +41,6 @@ class OpTiming:
     memory_stall_cycles: int
     dequant_stall_cycles: int
     folds: int
-
-
-def _sram_cycles(plan: OpPlan, mem) -> np.ndarray:
-    def bw(buf):
-        return buf.bandwidth_bits_per_cycle * buf.banks
-
-    return np.ceil(np.maximum.reduce([plan.sram_w / bw(mem.weight_buffer), plan.sram_a / bw(mem.input_buffer),
-                                      plan.sram_o / bw(mem.output_buffer)])).astype(np.int64)
 
 
 class DramChannel:
@@ -98,7 +89,7 @@ def run_plan(plan: OpPlan, design) -> OpTiming:
     lat = mem.dram_latency_cycles
     dq_need = dequant_cycles(design, plan.dq_ops, plan.width, plan.depth).tolist()
     has_dq = bool(plan.dq_ops.any())
-    sram = _sram_cycles(plan, mem).tolist()
+    sram = sram_cycles(plan, mem).tolist()
     load_bits = (plan.dram_w + plan.dram_a).tolist()
     out_bits = plan.dram_o.tolist()
     out_start = plan.out_start.tolist()
@@ -118,7 +109,7 @@ def run_plan(plan: OpPlan, design) -> OpTiming:
 
     def writer(bits, at):
         yield env.timeout(at - env.now)
-        done = chan.transfer(env.now, bits)
+        done = chan.transfer(env.now, bits) if bits > 0 else env.now  # nothing to write: the block stays on chip
         yield env.timeout(done - env.now)
         acct["write_done"] = max(acct["write_done"], env.now)
         out_free[0] += 1
@@ -126,7 +117,7 @@ def run_plan(plan: OpPlan, design) -> OpTiming:
             out_waiters.pop(0).succeed()
 
     def array():
-        pipe = ArrayPipeline(plan.dataflow)
+        pipe = ArrayPipeline(plan.dataflow, plan.lanes)
         prev_s = prev_dq = prev_sram = 0
         last_valid = 0
         for j in range(min(nslots, n)):
@@ -153,7 +144,7 @@ def run_plan(plan: OpPlan, design) -> OpTiming:
                 acct["mem"] += s - s_dq
             last_valid = max(last_valid, pipe.commit(s, t, stream[j], depth[j], width[j]))
             prev_s, prev_dq, prev_sram = s, dq_need[j], sram[j]
-            if out_bits[j] > 0:
+            if j == n - 1 or out_start[j + 1]:  # the fold closes its output block
                 env.process(writer(out_bits[j], last_valid + 1))
             # the fold has streamed its operands: its slot takes the load of fold j + nslots
             yield env.timeout(s + stream[j] - env.now)

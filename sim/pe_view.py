@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from accel.errors import ConfigError
 from accel.pe.base import DEQUANT_PLACEMENTS as DEQUANT_MODES  # a PE's dequant mode: where it dequantizes
 
-_NEEDED = ("weight_storage_bits", "act_storage_bits", "out_bits", "group_size", "macs_per_pe_per_cycle",
-           "dequant")
+_NEEDED = ("weight_bits", "act_bits", "weight_storage_bits", "act_storage_bits", "out_bits", "group_size",
+           "macs_per_pe_per_cycle", "dequant")
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,8 @@ class PEView:
     """The PE attributes that size memory traffic and timing."""
 
     name: str
+    weight_bits: int  # element widths: what the array's registers hold
+    act_bits: int
     weight_storage_bits: float
     act_storage_bits: float
     out_bits: int
@@ -35,7 +37,8 @@ def pe_view(pe) -> PEView:
     if missing:
         raise ConfigError(f"design.pe {pe!r} is not an accel.pe spec: missing attribute(s) {', '.join(missing)}; "
                           f"expected {', '.join(_NEEDED)}")
-    v = PEView(name=str(getattr(pe, "name", type(pe).__name__)), weight_storage_bits=pe.weight_storage_bits,
+    v = PEView(name=str(getattr(pe, "name", type(pe).__name__)), weight_bits=pe.weight_bits, act_bits=pe.act_bits,
+               weight_storage_bits=pe.weight_storage_bits,
                act_storage_bits=pe.act_storage_bits, out_bits=pe.out_bits, group_size=pe.group_size,
                macs_per_pe_per_cycle=pe.macs_per_pe_per_cycle, dequant=pe.dequant)
     problems = []
@@ -43,6 +46,10 @@ def pe_view(pe) -> PEView:
         x = getattr(v, a)
         if not isinstance(x, (int, float)) or isinstance(x, bool) or not x > 0:
             problems.append(f"pe.{a} must be a positive number, got {x!r}")
+    for a in ("weight_bits", "act_bits"):
+        x = getattr(v, a)
+        if not isinstance(x, int) or isinstance(x, bool) or x < 1:
+            problems.append(f"pe.{a} must be an integer >= 1, got {x!r}")
     s = v.macs_per_pe_per_cycle
     if not isinstance(s, int) or isinstance(s, bool) or s < 1:
         problems.append(f"pe.macs_per_pe_per_cycle must be an integer >= 1, got {s!r}")

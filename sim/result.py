@@ -9,11 +9,12 @@ from typing import Any
 import numpy as np
 
 from accel.activity import Activity
+from sim.bounds import LIMITS, binding
 
 __all__ = ["OpResult", "SimResult", "OPERANDS"]
 
 #: Operands that traffic is reported by.
-OPERANDS = ("weight", "input", "output")
+OPERANDS = ("weight", "input", "output", "kv")
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class OpResult:
     sram_bits: dict[str, int]
     activity: Activity = field(repr=False)
     output: np.ndarray | None = field(default=None, repr=False, compare=False)
+    limits: dict[str, float] = field(default_factory=dict)  # sim.bounds: cycles each resource alone needs
 
     @property
     def macs(self) -> int:
@@ -53,7 +55,9 @@ class OpResult:
         row["stall_cycles"] = self.memory_stall_cycles + self.dequant_stall_cycles
         row["macs"] = self.macs
         row["utilization"] = self.macs / (self.cycles * pe_per_cycle) if self.cycles else 0.0
-        row["bound"] = "memory" if self.roofline_memory_cycles > self.roofline_compute_cycles else "compute"
+        row["bound"] = binding(self.limits) if self.limits else None
+        for k in LIMITS:
+            row[f"bound_{k}_cycles"] = self.limits.get(k)
         for op in OPERANDS:
             row[f"dram_bits_{op}"] = self.dram_bits[op]
             row[f"sram_bits_{op}"] = self.sram_bits[op]
@@ -72,6 +76,8 @@ class SimResult:
     macs_per_pe_per_cycle: int
     ops: list[OpResult]
     wall_seconds: float = 0.0
+    freq_mhz: float | None = None
+    decoder: bool = False  # the trace ends in next-token logits: report time to first token / per output token
 
     def _sum(self, attr: str) -> int:
         return int(sum(getattr(o, attr) * o.count for o in self.ops))
@@ -130,6 +136,38 @@ class SimResult:
         return {op: int(sum(getattr(o, kind)[op] * o.count for o in self.ops)) for op in OPERANDS}
 
     @property
+    def bound(self) -> dict[str, Any]:
+        """The binding limit (``sim.bounds``) over the run and per phase, with every limit's cycles (x count)."""
+        def summary(ops):
+            cycles = {k: float(sum(o.limits.get(k, 0.0) * o.count for o in ops)) for k in LIMITS}
+            by_binding = {k: 0 for k in LIMITS}  # simulated cycles of the ops each limit binds
+            for o in ops:
+                if o.limits:
+                    by_binding[binding(o.limits)] += o.cycles * o.count
+            return {"binding": binding(cycles), "cycles": cycles, "simulated_cycles": sum(o.cycles * o.count
+                                                                                            for o in ops),
+                    "simulated_cycles_by_binding": by_binding}
+
+        out = summary(self.ops)
+        out["by_phase"] = {p: summary([o for o in self.ops if o.phase == p])
+                           for p in dict.fromkeys(o.phase for o in self.ops)}
+        return out
+
+    @property
+    def latency(self) -> dict[str, Any] | None:
+        """Decoders: time to first token (the prefill phase's cycles) and time per output token (one decode
+        step's cycles; with a batch, every sequence gets one token per step), in cycles and ms at ``freq_mhz``."""
+        if not self.decoder:
+            return None
+        out: dict[str, Any] = {"freq_mhz": self.freq_mhz}
+        for phase, key in (("prefill", "time_to_first_token"), ("decode", "time_per_output_token")):
+            ops = [o for o in self.ops if o.phase == phase]
+            if ops:
+                c = sum(o.cycles * o.count for o in ops)
+                out[key] = {"cycles": c, "ms": c / (self.freq_mhz * 1e3) if self.freq_mhz else None}
+        return out
+
+    @property
     def dram_bits_by_operand(self) -> dict[str, int]:
         return self._bits("dram_bits")
 
@@ -181,6 +219,8 @@ class SimResult:
             "roofline": {"compute_cycles": self.roofline_compute_cycles,
                          "memory_cycles": self.roofline_memory_cycles,
                          "bound_cycles": self.roofline_cycles},
+            "bound": self.bound,
+            "latency": self.latency,
             "dram_bits": self.dram_bits,
             "dram_bits_by_operand": self.dram_bits_by_operand,
             "sram_bits_by_operand": self.sram_bits_by_operand,

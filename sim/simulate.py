@@ -14,7 +14,9 @@ from accel import limits
 from accel.activity import Activity
 from accel.design import Design
 from accel.errors import ConfigError, TraceError
+from sim.bounds import op_limits
 from sim.engine import run_plan
+from sim.kv import kv_bits_per_element, kv_on_chip, kv_role
 from sim.pe_view import PEView, pe_view
 from sim.result import OpResult, SimResult
 from sim.scalesim import scalesim_cycles
@@ -26,6 +28,7 @@ __all__ = ["simulate", "MODES", "as_ops"]
 log = logging.getLogger(__name__)
 
 MODES = ("cycle", "scalesim")
+LOGITS_OPS = ("lm_head",)  # ops producing next-token logits: the trace is a decoder's
 ATTENTION_MODES = ("reference", "pe")
 
 
@@ -71,16 +74,29 @@ def _weight(weights, ref: str | None):
 
 def _act_view(pe: PEView) -> PEView:
     """The PE as seen by an activation x activation product: no weight groups, act-sized operands."""
-    return dataclasses.replace(pe, weight_storage_bits=pe.act_storage_bits, group_size=None, dequant="per_output")
+    return dataclasses.replace(pe, weight_bits=pe.act_bits, weight_storage_bits=pe.act_storage_bits, group_size=None,
+                               dequant="per_output")
 
 
-def _run_op(op: GemmOp, design: Design, pe: PEView, mode: str, policy: TilingPolicy):
+def _run_op(op: GemmOp, design: Design, pe: PEView, mode: str, policy: TilingPolicy, role: str | None,
+            kv_bits: float, kv_dram: bool):
+    """Plan and time one op.  ``role``: how it touches the KV cache (``sim.kv``); reads are sized by the
+    view (``weight_storage_bits`` = the cache's width), writes are re-sized here; both leave DRAM alone
+    when the cache is on chip (``kv_dram`` False)."""
     plan = plan_op(op.m, op.n, op.k, design, pe, policy)
+    if role == "write":
+        plan.dram_o = plan.dram_o * (kv_bits / pe.out_bits) if kv_dram else np.zeros_like(plan.dram_o)
+    elif role == "read" and not kv_dram:
+        plan.dram_w = np.zeros_like(plan.dram_w)
     traffic = {
-        "dram": {"weight": plan.dram_w.sum(), "input": plan.dram_a.sum(), "output": plan.dram_o.sum()},
-        "sram": {"weight": plan.sram_w.sum(), "input": plan.sram_a.sum(), "output": plan.sram_o.sum()},
+        "dram": {"weight": plan.dram_w.sum(), "input": plan.dram_a.sum(), "output": plan.dram_o.sum(), "kv": 0},
+        "sram": {"weight": plan.sram_w.sum(), "input": plan.sram_a.sum(), "output": plan.sram_o.sum(), "kv": 0},
     }
+    moved = {"read": "weight", "write": "output"}.get(role or "")
+    if moved:  # the cache's DRAM traffic is reported as its own operand (SRAM traffic stays with its buffer)
+        traffic["dram"]["kv"], traffic["dram"][moved] = traffic["dram"][moved], 0
     traffic = {k: {o: int(math.ceil(b)) for o, b in v.items()} for k, v in traffic.items()}
+    limits = op_limits(plan, design)
     if mode == "scalesim":
         c = scalesim_cycles(op.m, op.n, op.k, design.array.rows, design.array.cols, design.array.dataflow)
         timing = (c, c, 0, 0, 0, plan.n_folds)
@@ -88,7 +104,7 @@ def _run_op(op: GemmOp, design: Design, pe: PEView, mode: str, policy: TilingPol
         t = run_plan(plan, design)
         timing = (t.cycles, t.compute_cycles, t.fill_drain_cycles, t.memory_stall_cycles, t.dequant_stall_cycles,
                   t.folds)
-    return timing, traffic
+    return timing, traffic, limits
 
 
 def _check_limits(ops: list[GemmOp], design: Design, pe: PEView, mode: str, policy: TilingPolicy,
@@ -156,20 +172,25 @@ def simulate(trace_or_gemm, design: Design, *, functional: bool = False, mode: s
         from tqdm import tqdm
 
         it = tqdm(ops, desc="simulate", unit="op", leave=False, disable=None)
+    kv_bits = kv_bits_per_element(design, pe.act_storage_bits)
+    kv_dram = not kv_on_chip(ops, design, kv_bits)
     R, C, s = design.array.rows, design.array.cols, pe.macs_per_pe_per_cycle
     bw = float(design.memory.dram_bandwidth_bytes_per_cycle)
     no_operands: list[str] = []
     for op in it:
         act_op = op.activation_operand  # sized and dequantized as an activation
+        role = kv_role(op)
         view = _act_view(pe) if act_op else pe
-        key = (op.m, op.n, op.k, act_op)
+        if role == "read":
+            view = dataclasses.replace(view, weight_storage_bits=kv_bits)
+        key = (op.m, op.n, op.k, act_op, role)
         if key not in cache:
             try:
-                cache[key] = _run_op(op, design, view, mode, policy)
+                cache[key] = _run_op(op, design, view, mode, policy, role, kv_bits, kv_dram)
             except ConfigError as exc:
                 raise ConfigError(f"op {op.name!r} (layer {op.layer}, {op.m}x{op.k}->{op.n}): {exc}") from None
             cache[key] = cache[key] + (design.pe.activity_for(op.m, op.n, op.k),)
-        timing, traffic, act = cache[key]
+        timing, traffic, op_limit_cycles, act = cache[key]
         output = None
         if functional:
             w = op.w if op.w is not None else _weight(weights, op.weight_ref)
@@ -180,16 +201,17 @@ def simulate(trace_or_gemm, design: Design, *, functional: bool = False, mode: s
             else:
                 no_operands.append(op.name)
         mem_bits = op.k * op.n * view.weight_storage_bits + op.m * op.k * view.act_storage_bits \
-            + op.m * op.n * view.out_bits
+            + op.m * op.n * (kv_bits if role == "write" else view.out_bits)
         results.append(OpResult(
             layer=op.layer, name=op.name, phase=op.phase, m=op.m, n=op.n, k=op.k, count=op.count,
             cycles=timing[0], compute_cycles=timing[1], fill_drain_cycles=timing[2],
             memory_stall_cycles=timing[3], dequant_stall_cycles=timing[4], folds=timing[5],
             roofline_compute_cycles=op.m * op.n * op.k / (R * C * s), roofline_memory_cycles=mem_bits / 8 / bw,
             dram_bits=traffic["dram"], sram_bits=traffic["sram"], activity=Activity(act).scaled(op.count),
-            output=output))
+            output=output, limits=op_limit_cycles))
     if no_operands:
         log.warning("%d op(s) carry no operands (or no weights were given): no functional output for %s%s",
                     len(no_operands), ", ".join(no_operands[:5]), " ..." if len(no_operands) > 5 else "")
     return SimResult(design_name=design.name or pe.name, mode=mode, rows=R, cols=C, macs_per_pe_per_cycle=s,
-                     ops=results, wall_seconds=time.perf_counter() - t0)
+                     ops=results, wall_seconds=time.perf_counter() - t0, freq_mhz=design.array.freq_mhz,
+                     decoder=any(op.name in LOGITS_OPS for op in ops))

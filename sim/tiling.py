@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accel.errors import ConfigError
+from sim.array_timing import weight_load_lanes
 from sim.dequant import dequant_ops
 from sim.pe_view import PEView
 
@@ -73,6 +74,7 @@ class OpPlan:
     sram_o: np.ndarray
     dq_ops: np.ndarray
     out_start: np.ndarray
+    lanes: int = 1  # weight-write bus lanes per column (sim.array_timing.weight_load_lanes)
 
     @property
     def n_folds(self) -> int:
@@ -134,6 +136,8 @@ def _plan_ws(ms: int, ns: int, k: int, design, pe: PEView, policy: TilingPolicy,
     stat_cap = _half(getattr(mem, stat_buf).capacity_bits, mem.double_buffered)
     strm_cap = _half(getattr(mem, strm_buf).capacity_bits, mem.double_buffered)
     out_cap = _half(mem.output_buffer.capacity_bits, mem.double_buffered)
+    lanes = weight_load_lanes(design.array.weight_load_bits_per_cycle, C,
+                              s * (pe.act_bits if transposed else pe.weight_bits))
     tile_bits = tk * s * tn * stat_bits
     if tile_bits > stat_cap:
         raise _too_small(stat_buf, getattr(mem, stat_buf).capacity_bits, tile_bits * (2 if mem.double_buffered else 1),
@@ -188,7 +192,7 @@ def _plan_ws(ms: int, ns: int, k: int, design, pe: PEView, policy: TilingPolicy,
     w, a = (d_strm, d_stat) if transposed else (d_stat, d_strm)
     sw, sa = (s_strm, s_stat) if transposed else (s_stat, s_strm)
     return OpPlan("is" if transposed else "ws", geom, fm.astype(np.int64), fk.astype(np.int64),
-                  fn.astype(np.int64), w, a, d_out, sw, sa, s_out, dq, kti == 0)
+                  fn.astype(np.int64), w, a, d_out, sw, sa, s_out, dq, kti == 0, lanes)
 
 
 def _plan_os(m: int, n: int, k: int, design, pe: PEView, policy: TilingPolicy, count_only: bool = False):

@@ -31,6 +31,7 @@ from workloads import providers as prov
 from workloads import statistics as stats
 from workloads.protocol import DEFAULT_SENTENCES, DEFAULT_TOKENS, DEFAULT_WINDOWS
 from workloads.refcache import KL_METHOD, reference_window, run_key, scored_positions
+from workloads.scoring import ScoredHead, log_softmax, scored_logits  # noqa: F401  (part of this API)
 from workloads.text import consecutive_windows, load_text, sentences, token_ids
 
 log = logging.getLogger(__name__)
@@ -38,41 +39,6 @@ log = logging.getLogger(__name__)
 CI_METHOD = ("expanded percentile bootstrap over windows (scipy.stats.bootstrap, 9999 resamples, seed 0); "
              "windows are the independent units")
 _ROW_CHUNK = 64
-
-
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
-
-
-class ScoredHead:
-    """A provider that sends the LM head only the scored positions' hidden states and keeps them.
-
-    The forward pass is unchanged up to the final norm; logits of unscored positions are never used,
-    so the head (a 576 x 49152 product for SmolLM2) is not computed for them.
-    """
-
-    def __init__(self, provider: prov.Provider, rows: np.ndarray):
-        self.provider = provider
-        self.rows = rows
-        self.hidden: np.ndarray | None = None
-
-    def __call__(self, x: np.ndarray, weight: Any, *, name: str, layer: int) -> np.ndarray:
-        if name != "lm_head":
-            return self.provider(x, weight, name=name, layer=layer)
-        self.hidden = np.array(x[self.rows], dtype=np.float64)
-        return self.provider(self.hidden, weight, name=name, layer=layer)
-
-
-def scored_logits(model, ids: np.ndarray, rows: np.ndarray, provider: prov.Provider = prov.reference, *,
-                  kv_format: str | None = None, sort_k_channels: bool | str = False
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """(logits, final hidden states) of the scored positions ``rows`` of one window, from an empty cache."""
-    head = ScoredHead(provider, rows)
-    cache = model.new_cache(kv_format=kv_format, sort_k_channels=sort_k_channels)
-    logits = np.asarray(model.forward(np.asarray(ids, dtype=np.int64), cache=cache, provider=head),
-                        dtype=np.float64)
-    return logits, head.hidden
 
 
 def reference_log_probs(model, hidden: np.ndarray) -> np.ndarray:

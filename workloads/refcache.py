@@ -26,6 +26,7 @@ import numpy as np
 from accel.errors import WorkloadError
 from workloads import providers as prov
 from workloads.protocol import SCORE_MODES
+from workloads.scoring import log_softmax, scored_logits
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +109,6 @@ def reference_window(model, ids: np.ndarray, rows: np.ndarray) -> ReferenceWindo
     others read its file; a design computes its own window first, so workers rarely wait.
     """
     import fcntl
-
-    from workloads.accuracy import log_softmax, scored_logits
 
     key = cache_key(model, ids, rows)
     path = cache_path(key)

@@ -2,7 +2,9 @@
 
 Every GEMM of one forward pass (prefill over ``tokens`` tokens, or one decode step after ``tokens``
 tokens of context), with batch ``batch``; no tensors.  Attention products are per head; with
-``fold_heads`` (default) the heads of a layer are one op with ``count = batch * heads``.
+``fold_heads`` (default) they are one op per layer with ``count = batch * kv_heads``, the query heads
+that share a KV head (grouped-query attention) stacked as the rows of one product over that head's K
+and V, so each sequence's cache is read once per step.
 """
 
 from __future__ import annotations
@@ -102,9 +104,10 @@ def shape_trace(name: str | ModelShape, *, phase: str = "prefill", tokens: int |
         add(i, "attn_q", M, s.hidden, s.hidden)
         add(i, "attn_k", M, kv, s.hidden)
         add(i, "attn_v", M, kv, s.hidden)
-        if fold_heads:
-            add(i, "attn_qk", T, S, hd, count=batch * s.n_heads, act_w=True)
-            add(i, "attn_pv", T, hd, S, count=batch * s.n_heads, act_w=True)
+        if fold_heads:  # the query heads sharing a KV head (GQA) stack their rows over its one K and V
+            g = s.n_heads // s.n_kv_heads
+            add(i, "attn_qk", T * g, S, hd, count=batch * s.n_kv_heads, act_w=True)
+            add(i, "attn_pv", T * g, hd, S, count=batch * s.n_kv_heads, act_w=True)
         else:
             for h in range(s.n_heads):
                 add(i, f"attn_qk[h{h}]", T, S, hd, count=batch, act_w=True)

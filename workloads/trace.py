@@ -191,7 +191,8 @@ def load_trace(directory: str | Path, *, arrays: bool = True) -> Trace:
         limits.check(limits.Estimate(f"loading the {len(headers)} arrays of trace {str(d)!r}",
                                      float(sum(h[2] for h in headers.values()))), error=TraceError)
     cache = {ref: _load_array(*h) for ref, h in headers.items()}
-    ops = [GemmOp(**fields, **{attr: cache[ref] for attr, ref in refs.items()}) for fields, refs in records]
+    ops = [GemmOp(**fields, a=cache[refs["a"]] if "a" in refs else None, w=cache[refs["w"]] if "w" in refs else None)
+           for fields, refs in records]
     return Trace(model=manifest["model"], ops=ops, meta=manifest.get("meta", {}))
 
 

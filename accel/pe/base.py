@@ -9,12 +9,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from accel.activity import Activity
 from accel.errors import ConfigError, list_problems, short_repr
+from accel.pe import bounds
 
 DEQUANT_PLACEMENTS = ("in_loop", "per_group", "per_output")
 #: what each placement means (``accel pe show`` prints the valid ones of a variant)
@@ -156,6 +157,20 @@ class PESpec:
     out_bits = 32
     macs_per_pe_per_cycle = 1
 
+    if TYPE_CHECKING:  # the contract attributes every variant defines, as a field or a property
+        @property
+        def dequant(self) -> str: ...
+        @property
+        def weight_scheme(self) -> str: ...
+        @property
+        def act_scheme(self) -> str: ...
+        @property
+        def group_size(self) -> int | None: ...
+        @property
+        def weight_bits(self) -> int: ...
+        @property
+        def act_bits(self) -> int: ...
+
     @property
     def weight_storage_bits(self) -> float:
         """Stored bits per weight incl. shared scales / zeros / exponents: accel.formats' figure for the scheme."""
@@ -171,6 +186,17 @@ class PESpec:
 
     def activity_for(self, m: int, n: int, k: int) -> Activity:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def error_terms(self, A: np.ndarray, W: np.ndarray) -> bounds.ErrorTerms:  # pragma: no cover - abstract
+        """The variant's operands as held, their quantization error bounds and its arithmetic error bound."""
+        raise NotImplementedError(f"PE variant {self.NAME!r} defines no error bound")
+
+    def error_bound(self, A, W) -> dict:
+        """Proven elementwise bound on ``|gemm(A, W) - A @ W|`` for float A, W (:mod:`accel.pe.bounds`):
+        ``{"ref", "ref_quantized", "bound", "quant", "arith"}``, float64 (M, N)."""
+        A = np.asarray(A, dtype=np.float64)
+        W = np.asarray(W, dtype=np.float64)
+        return bounds.combine(A, W, self.error_terms(A, W))
 
 
 def storage_bits(scheme: str) -> float:

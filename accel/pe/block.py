@@ -9,6 +9,7 @@ import numpy as np
 
 from accel.activity import Activity
 from accel.errors import ConfigError
+from accel.pe import bounds
 from accel.pe.base import PESpec, register
 from accel.pe.elementwise import grid_bits, lsb_exp, tag
 from accel.pe.kulisch import acc_width, exact_matmul_int, grid_ints, round_ints_to_fp32
@@ -96,6 +97,9 @@ class BlockMAC(PESpec):
     def block_acc_bits(self) -> int:
         ea, ew = block_scheme(self.act_format).element, block_scheme(self.weight_format).element
         return acc_width(grid_bits(ea), grid_bits(ew), self.group_size)
+
+    def error_terms(self, A, W) -> bounds.ErrorTerms:
+        return bounds.block_terms(self, A, W)
 
     def gemm(self, A, W) -> tuple[np.ndarray, Activity]:
         from accel.quant import quantize

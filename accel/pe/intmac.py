@@ -8,6 +8,7 @@ import numpy as np
 
 from accel.activity import Activity
 from accel.errors import ConfigError
+from accel.pe import bounds
 from accel.pe.base import PESpec, register
 from accel.pe.intdot import OVERFLOW_POLICIES, group_dot
 from accel.pe.mixpe import MAX_GROUP_W4A8, dequant_activity, int_group_output
@@ -108,6 +109,9 @@ class Int8MAC(PESpec):
             qw, sw = quantize_cols_int(np.asarray(W, dtype=np.float64), self.weight_bits)
         P, events = group_dot(qa, qw, K, self.acc_bits, self.overflow, as_int, wmax, codes_as)
         return {"qa": qa, "sa": sa, "qw": qw, "sw": sw, "acc": P[0], "overflows": events}
+
+    def error_terms(self, A, W) -> bounds.ErrorTerms:
+        return bounds.integer_terms(self, A, W, self.group_weights)
 
     def gemm(self, A, W) -> tuple[np.ndarray, Activity]:
         if self.dequant == "per_group":

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accel.activity import Activity
+from accel.pe import bounds
 from accel.pe.base import PESpec, register
 from accel.pe.elementwise import element_format, grid_bits, lsb_exp, scaled_operands, significand_bits, tag
 from accel.pe.fp32 import ordered_fp32_dot
@@ -157,6 +158,9 @@ class MinifloatMAC(_ElementPE):
         fa, fw = element_format(self.act_format), element_format(self.weight_format)
         return acc_width(grid_bits(fa), grid_bits(fw), k)
 
+    def error_terms(self, A, W) -> bounds.ErrorTerms:
+        return bounds.element_terms(self, A, W)
+
     def gemm(self, A, W) -> tuple[np.ndarray, Activity]:
         A, K = check_shapes(A, W)
         ea, sa, ew, sw = scaled_operands(A, W, self.act_format, self.weight_format)
@@ -222,6 +226,9 @@ class LMulPE(_ElementPE):
     @property
     def mbits(self) -> int:
         return element_format(self.act_format).mbits
+
+    def error_terms(self, A, W) -> bounds.ErrorTerms:
+        return bounds.lmul_terms(self, A, W)
 
     def gemm(self, A, W) -> tuple[np.ndarray, Activity]:
         A, K = check_shapes(A, W)

@@ -14,6 +14,7 @@ import numpy as np
 
 from accel.activity import Activity
 from accel.formats import get
+from accel.pe import bounds
 from accel.pe.base import PESpec, register
 from accel.pe.elementwise import grid_bits
 from accel.pe.fp32 import to_fp16_saturating
@@ -27,6 +28,7 @@ from accel.pe.operands import (
     check_shapes,
     per_tensor,
     quantize_rows_int,
+    quantize_weights,
     weight_scheme_name,
 )
 from accel.pe.shiftadd import group_acc_bits
@@ -188,6 +190,10 @@ class MixPEW4A8(_GroupWeightPE):
         Sa = group_sums(qa, self.group_size) if gw.zeros is not None or gw.mins is not None else None
         return {"qa": qa, "sa": sa, "weights": gw, "P": P, "Sa": Sa, "overflows": events}
 
+    def error_terms(self, A, W) -> bounds.ErrorTerms:
+        return bounds.integer_terms(self, A, W,
+                                    lambda w: quantize_weights(w, self.weight_format, self.group_size))
+
     def gemm(self, A, W) -> tuple[np.ndarray, Activity]:
         A, K = check_shapes(A, W)
         gw = as_group_weights(W, self.weight_format, self.group_size)
@@ -289,6 +295,9 @@ class MixPEW4A16(_GroupWeightPE):
         if gw.mins is not None:
             w16 = to_fp16_saturating(w16.astype(np.float64) + gw.expand(to_fp16_saturating(gw.mins)))
         return w16
+
+    def error_terms(self, A, W) -> bounds.ErrorTerms:
+        return bounds.fp16_group_terms(self, A, W)
 
     def gemm(self, A, W) -> tuple[np.ndarray, Activity]:
         A, K = check_shapes(A, W)

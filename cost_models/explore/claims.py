@@ -339,9 +339,9 @@ def _lmul(df: pd.DataFrame) -> Claim:
 
 
 def _lmul_op_saving() -> str:
-    """The cost model's per-operation L-Mul savings for e4m3 (cost_models.claims.lmul_energy), as a note."""
+    """The cost model's per-operation L-Mul savings for e4m3 (cost_models.studies.claims.lmul_energy), as a note."""
     try:
-        from cost_models.claims import lmul_energy
+        from cost_models.studies.claims import lmul_energy
 
         row = next(r for r in lmul_energy()["rows"] if r["format"] == "e4m3")
     except Exception:  # noqa: BLE001 - a note only; the claim row stands without it

@@ -56,6 +56,12 @@ class BlockMacBinding(_OwnConfigBinding):
         return block_mac_suite(target.pe, backend=backend, vectors=vectors, seed=seed, waves=waves,
                                workdir_for=workdir, rows=target.rows, cols=target.cols)
 
+    def random_check(self, spec, count, backend):
+        from rtl.verify.block_checks import block_random_dots, check_block_pe
+
+        return check_block_pe(spec, [block_random_dots(spec, max(1, count // (3 * spec.group_size)), seed=1)],
+                              backend=backend)
+
 
 @register(LMulPE)
 class LmulBinding(_OwnConfigBinding):
@@ -87,3 +93,8 @@ class LmulBinding(_OwnConfigBinding):
 
         return lmul_suite(target.pe, backend=backend, vectors=vectors, seed=seed, waves=waves,
                           workdir_for=workdir, rows=target.rows, cols=target.cols)
+
+    def random_check(self, spec, count, backend):
+        from rtl.verify.block_checks import check_lmul_pe, lmul_random_dots
+
+        return check_lmul_pe(spec, [lmul_random_dots(spec, max(1, count // 16), seed=1)], backend=backend)

@@ -126,6 +126,16 @@ class MacBinding(RtlBinding):
 
         return mac_suite(target, backend=backend, vectors=vectors, seed=seed, waves=waves, workdir_for=workdir)
 
+    def random_check(self, spec, count, backend):
+        if self.fp_accumulating(spec):
+            from rtl.verify.fp_checks import check_fp_pe, random_beats
+
+            return check_fp_pe(spec, [random_beats(spec, max(1, count // 16), 16, seed=1)], backend=backend)
+        from rtl.verify.checks import check_pe, random_groups
+
+        g = spec.group_size or 16
+        return check_pe(spec, [random_groups(spec, max(1, count // g), seed=1)], backend=backend)
+
 
 @register(Int8MAC)
 class Int8MacBinding(MacBinding):

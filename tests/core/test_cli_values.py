@@ -55,7 +55,7 @@ def test_the_design_validator_refuses_non_finite_numbers(field, value):
     (["workloads", "trace", "llama2-7b", "--tokens", "-1", "-o", "x"], "--tokens", 1),
     (["workloads", "trace", "llama2-7b", "--batch", "0", "-o", "x"], "--batch", 1),
     (["workloads", "trace", "smollm2-135m", "--decode-steps", "-3", "-o", "x"], "--decode-steps", 1),
-    (["workloads", "accuracy", "smollm2-135m", "--tokens", "1"], "--tokens", 2),
+    (["workloads", "accuracy", "smollm2-135m", "--tokens", "1"], "--tokens", 4),
     (["workloads", "accuracy", "smollm2-135m", "--windows", "-1"], "--windows", 1),
 ])
 def test_negative_counts_are_refused(argv, flag, low):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from cost_models.claims import LMUL_PAPER, lmul_energy, mac_formats, mac_keys, mac_sweep, plot_mac_sweep
 from cost_models.operators import OperatorModel
+from cost_models.studies.claims import LMUL_PAPER, lmul_energy, mac_formats, mac_keys, mac_sweep, plot_mac_sweep
 
 pytestmark = pytest.mark.unit
 

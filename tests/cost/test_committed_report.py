@@ -9,24 +9,26 @@ import json
 
 import pytest
 
-from cost_models import fpga, pe_cost
+from cost_models import pe_cost
 from cost_models.cli import main
+from cost_models.fpga import blocks as fpga_blocks
+from cost_models.fpga import model, structure
 
 pytestmark = pytest.mark.unit
 
 
 @pytest.fixture
 def fresh_caches(monkeypatch):
-    if not fpga.RTL_REPORT.exists():
-        pytest.fail(f"committed synthesis report missing: {fpga.RTL_REPORT}")
-    fpga.synth_blocks.cache_clear()
+    if not fpga_blocks.RTL_REPORT.exists():
+        pytest.fail(f"committed synthesis report missing: {fpga_blocks.RTL_REPORT}")
+    fpga_blocks.synth_blocks.cache_clear()
     monkeypatch.setattr(pe_cost, "_REL_CACHE", {})
     yield
-    fpga.synth_blocks.cache_clear()
+    fpga_blocks.synth_blocks.cache_clear()
 
 
 def test_committed_report_has_pe_rows(fresh_caches):
-    pes = [b for b in fpga.report_blocks() if b.family == "pe"]
+    pes = [b for b in fpga_blocks.report_blocks() if b.family == "pe"]
     assert len(pes) >= 4 and all(b.composite and b.ge for b in pes)
 
 
@@ -43,7 +45,7 @@ def test_calibration_with_committed_report(fresh_caches, capsys):
     cal = json.loads(capsys.readouterr().out)
     assert code == 0
     blocks = {r["block"] for r in cal["bases"]["rtl/nand2_cells.lib"]["structural"]["blocks"]}
-    assert {b.name for b in fpga.report_blocks() if b.family == "pe"} <= blocks
+    assert {b.name for b in fpga_blocks.report_blocks() if b.family == "pe"} <= blocks
 
 
 #: PE rows that must be in the committed report (every PE row present is checked against the bounds below).
@@ -53,7 +55,7 @@ REQUIRED = ("int8_mac PE (int32 acc)", "mixpe_w4a8 PE (int4, g=32)", "mixpe_w4a8
 
 def test_pe_rows_area_within_15_percent(fresh_caches):
     """Structural area of every synthesised PE (composed from operator families, never fitted to them)."""
-    from cost_models.calibration import asic_calibration
+    from cost_models.fpga.calibration import asic_calibration
 
     rows = asic_calibration()["bases"]["rtl/nand2_cells.lib"]["structural"]["blocks"]
     pes = {r["block"]: r for r in rows if r["family"] == "pe"}
@@ -63,9 +65,9 @@ def test_pe_rows_area_within_15_percent(fresh_caches):
         assert abs(r["error_held_out"]) <= 0.15, (name, r["error_held_out"])
 
 
-@pytest.mark.parametrize("target", fpga.TARGETS)
+@pytest.mark.parametrize("target", structure.TARGETS)
 def test_pe_rows_luts_within_15_percent(fresh_caches, target):
-    rows = [r for r in fpga.FpgaModel(target).validation() if r["family"] == "pe"]
+    rows = [r for r in model.FpgaModel(target).validation() if r["family"] == "pe"]
     assert set(REQUIRED) <= {r["block"] for r in rows}
     for r in rows:
         assert r["predicted_luts"] > 0 and r["held_out"].startswith("predicted"), r

@@ -10,8 +10,8 @@ from accel.activity import Activity
 from accel.design import ArraySpec, Design
 from accel.errors import ConfigError
 from cost_models import evaluate
+from cost_models.evaluation import price
 from cost_models.memory import MemoryModel
-from cost_models.report import price
 from cost_models.usage import Usage, usage_for_gemm
 
 pytestmark = pytest.mark.unit
@@ -122,7 +122,7 @@ def test_unsigned_weight_group_correction_is_not_a_second_accumulator():
 
 def test_kulisch_float_mac_is_an_exact_product_plus_integer_add():
     from accel import pe as pe_mod
-    from cost_models.claims import exact_product_keys
+    from cost_models.datapath import exact_product_keys
     from cost_models.operators import OperatorModel
     from cost_models.pe_cost import pe_hardware
 
@@ -166,7 +166,7 @@ def test_evaluate_real_simulator_result():
 
 
 def test_mixpe_comparison_covers_weight_gemms_only():
-    from cost_models.claims import mixpe_vs_conventional
+    from cost_models.studies.claims import mixpe_vs_conventional
     from workloads.trace import GemmOp, Trace
 
     ops = [GemmOp(0, "ffn_up", "prefill", 16, 64, 128, weight_ref="0.ffn_up"),

@@ -5,8 +5,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accel.errors import ConfigError
-from cost_models.calibration import asic_calibration
-from cost_models.fpga import TARGETS, FpgaModel, SynthBlock, report_blocks, seed_blocks, structural_luts, sweep_blocks
+from cost_models.fpga.blocks import SynthBlock, report_blocks, seed_blocks, sweep_blocks
+from cost_models.fpga.calibration import asic_calibration
+from cost_models.fpga.model import FpgaModel
+from cost_models.fpga.structure import TARGETS, structural_luts
 
 pytestmark = pytest.mark.unit
 
@@ -93,7 +95,7 @@ def test_anchored_area_law_misses_synthesised_width_scaling():
 
 
 def test_relative_factors_consistent_across_liberties():
-    from cost_models.calibration import relative_factors
+    from cost_models.fpga.calibration import relative_factors
 
     per_basis = [relative_factors(blocks=tuple(b for b in shipped() if b.ge_basis == basis))["shift_add_mul"]
                  for basis in ("REFERENCE.md toy NAND2 liberty", "rtl/nand2_cells.lib")]

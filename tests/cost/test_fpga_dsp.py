@@ -4,15 +4,16 @@ import json
 
 import pytest
 
-from cost_models import fpga, fpga_dsp
 from cost_models.cli import main
+from cost_models.fpga import blocks as fpga_blocks
+from cost_models.fpga import dsp
 
 pytestmark = pytest.mark.unit
 
 
 def test_rule_equals_synthesis_on_every_probe_and_report_row():
-    rows = fpga_dsp.validation()
-    by_target = {t: [r for r in rows if r["target"] == t] for t in fpga_dsp.DSP_TARGETS}
+    rows = fpga_blocks.dsp_validation()
+    by_target = {t: [r for r in rows if r["target"] == t] for t in dsp.DSP_TARGETS}
     # 15 multipliers + 8 PEs on each target (sweep), + the RTL report's ECP5 multipliers and PEs
     assert len(by_target["xc7"]) >= 23 and len(by_target["ecp5"]) >= 40
     assert [r for r in rows if r["measured_dsps"] != r["predicted_dsps"]] == []
@@ -32,19 +33,19 @@ def test_rule_equals_synthesis_on_every_probe_and_report_row():
     ("lmul_add:8", 0, 0),
 ])
 def test_dsps_per_operator(key, xc7, ecp5):
-    assert (fpga_dsp.dsps(key, "xc7"), fpga_dsp.dsps(key, "ecp5"), fpga_dsp.dsps(key, "ice40")) == (xc7, ecp5, 0)
+    assert (dsp.dsps(key, "xc7"), dsp.dsps(key, "ecp5"), dsp.dsps(key, "ice40")) == (xc7, ecp5, 0)
 
 
 def test_report_arrays_are_sixteen_pes():
     """The RTL report's 4x4 arrays on ECP5 hold 16 times their PE's DSPs (arrays are not model rows)."""
-    if not fpga.RTL_REPORT.exists():
-        pytest.fail(f"committed synthesis report missing: {fpga.RTL_REPORT}")
-    rows = json.loads(fpga.RTL_REPORT.read_text())["rows"]
+    if not fpga_blocks.RTL_REPORT.exists():
+        pytest.fail(f"committed synthesis report missing: {fpga_blocks.RTL_REPORT}")
+    rows = json.loads(fpga_blocks.RTL_REPORT.read_text())["rows"]
     arrays = {r["pe"]: r["dsps"] for r in rows if r["kind"] == "array4x4" and r["target"] == "ecp5" and r.get("dsps")
               is not None}
-    pes = {b.name: b for b in fpga.synth_blocks() if b.family == "pe"}
-    assert arrays["int8_mac"] == 16 * fpga_dsp.block_dsps(pes["int8_mac PE (int32 acc)"].ops, "ecp5")
-    assert arrays["minifloat_mac:accumulate=kulisch"] == 16 * fpga_dsp.block_dsps(
+    pes = {b.name: b for b in fpga_blocks.synth_blocks() if b.family == "pe"}
+    assert arrays["int8_mac"] == 16 * dsp.block_dsps(pes["int8_mac PE (int32 acc)"].ops, "ecp5")
+    assert arrays["minifloat_mac:accumulate=kulisch"] == 16 * dsp.block_dsps(
         pes["minifloat_mac PE (e4m3, Kulisch K<=4096)"].ops, "ecp5")
     assert arrays["mixpe_w4a8:weight_format=q4_1"] == 0
 

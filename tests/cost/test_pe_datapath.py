@@ -5,7 +5,9 @@ import json
 import pytest
 
 import accel.pe as pe_mod
-from cost_models import fpga, pe_cost
+from cost_models import datapath, pe_cost
+from cost_models.fpga import blocks as fpga_blocks
+from cost_models.fpga import model
 from cost_models.operators import OperatorModel, macc_parts, split_key
 
 pytestmark = pytest.mark.unit
@@ -15,7 +17,7 @@ NEW_VARIANTS = ("block_mac", "lmul", "minifloat_mac:accumulate=fp32", "fp16_dequ
 
 
 def test_integer_multiplier_into_accumulator_is_one_fused_macc():
-    dp = pe_cost.pe_datapath(pe_mod.parse("int8_mac"))
+    dp = datapath.pe_datapath(pe_mod.parse("int8_mac"))
     assert [(o.key, o.instances) for o in dp.pe_ops] == [("macc:8x8x32", 1)]
     # maccmap: 8 partial products sign-extended to 32 bits, so 7 rows of adders run on over 32 - 16 columns
     assert macc_parts("macc:8x8x32") == ("int_mul:8x8", "int_add:32", "sext:7x16")
@@ -25,9 +27,9 @@ def test_integer_multiplier_into_accumulator_is_one_fused_macc():
 def test_fusion_only_where_the_product_feeds_the_accumulator():
     # shift-add (MixPE), an exact float product placed by a shifter (Kulisch): no $macc
     for spec in ("mixpe_w4a8", "minifloat_mac:accumulate=kulisch", "mixpe_w4a16"):
-        kinds = {split_key(o.key)[0] for o in pe_cost.pe_datapath(pe_mod.parse(spec)).pe_ops}
+        kinds = {split_key(o.key)[0] for o in datapath.pe_datapath(pe_mod.parse(spec)).pe_ops}
         assert "macc" not in kinds, spec
-    dp = pe_cost.pe_datapath(pe_mod.parse("mixpe_w4a8"))
+    dp = datapath.pe_datapath(pe_mod.parse("mixpe_w4a8"))
     assert dp.pe_ops[-1].key == f"clamp:{dp.acc_bits}" and dp.pe_ops[-1].role == "saturation clamp"
 
 
@@ -54,7 +56,7 @@ def test_report_rows_list_operators_without_pricing(tmp_path, monkeypatch):
          "nodsp": False, "ge": 1500},
         {"block": "mixpe mul", "pe": "mixpe_w4a8", "kind": "mul", "multiplier": None, "target": "generic",
          "nodsp": False, "ge": 230}]}))
-    got = {b.name: b for b in fpga.report_blocks(path)}
+    got = {b.name: b for b in fpga_blocks.report_blocks(path)}
     assert got["int8_mac PE"].ops == ("macc:8x8x32", "macc_gate:32") and got["int8_mac PE"].register_bits == 33
     assert got["mixpe mul"].ops == ("shift_add_mul:8x4",)
 
@@ -62,10 +64,10 @@ def test_report_rows_list_operators_without_pricing(tmp_path, monkeypatch):
 @pytest.mark.parametrize("spec", NEW_VARIANTS)
 def test_new_variants_have_operator_lists(spec):
     row = {"name": spec, "pe": spec, "kind": "pe", "ge": 1000.0, "xc7_luts": 300, "ice40_luts": 400}
-    b = fpga._report_block(row, "test")
+    b = fpga_blocks._report_block(row, "test")
     assert b is not None and b.composite and b.ops and b.register_bits > 0
     assert any(split_key(k)[0] in ("fp_add", "lmul_add", "int_add", "macc") for k in b.ops)  # an accumulator
-    rows = fpga.FpgaModel("xc7", blocks=fpga.synth_blocks() + (b,)).validation()
+    rows = model.FpgaModel("xc7", blocks=fpga_blocks.synth_blocks() + (b,)).validation()
     (r,) = [r for r in rows if r["block"] == spec]
     assert r["predicted_luts"] > 0 and r["held_out"].startswith("predicted")
 
@@ -81,7 +83,7 @@ EXACT_PAIRS = [("float8_e4m3fn", "float8_e4m3fn"), ("float8_e5m2", "float8_e5m2"
 def test_alignment_matches_rtl_exact_product_width(a, w):
     from amaranth.hdl import signed
 
-    from cost_models.claims import alignment_keys
+    from cost_models.datapath import alignment_keys
     from cost_models.operators import operand
     from rtl.arith.floats import FloatFields
     from rtl.arith.grid_products import exact_product_shape
@@ -102,11 +104,11 @@ def test_alignment_matches_rtl_exact_product_width(a, w):
 def test_kulisch_alignment_takes_the_product_width():
     """MixPE W4A16's Kulisch add aligns the 15-bit fp16 x int4 product, not a 50-bit barrel shift of the accumulator;
     block_mac's integer (BFP) elements share one grid: a fused multiply-accumulate, no shifter."""
-    dp = pe_cost.pe_datapath(pe_mod.parse("mixpe_w4a16"))
+    dp = datapath.pe_datapath(pe_mod.parse("mixpe_w4a16"))
     keys = dp.pe_keys()
     assert not [k for k in keys if k.startswith("kulisch_add")]
     assert "shift:15x30" in keys and "negate:46" in keys and f"int_add:{dp.acc_bits}" in keys
-    bfp = pe_cost.pe_datapath(pe_mod.parse("block_mac:act_format=bfp16_b16,weight_format=bfp12_b16"))
+    bfp = datapath.pe_datapath(pe_mod.parse("block_mac:act_format=bfp16_b16,weight_format=bfp12_b16"))
     assert [o.key for o in bfp.pe_ops] == ["macc:8x4x15"]
 
 
@@ -115,8 +117,8 @@ def test_own_rtl_pes_hold_their_dequantization(spec):
     """The stand-alone block_mac / lmul PEs contain the post-accumulation path (conversion + FP32 add; the FP32
     dequant multiplies), which the array PE's datapath leaves to the dequant unit."""
     p = pe_mod.parse(spec)
-    dp = pe_cost.pe_datapath(p)
-    ops, _ = fpga._rtl_pe_structure(spec, dp)
+    dp = datapath.pe_datapath(p)
+    ops, _ = fpga_blocks._rtl_pe_structure(spec, dp)
     assert [o.key for o in dp.dequant_ops] and all(o.key in ops for o in dp.dequant_ops)
     if p.name == "lmul":
         assert ops.count("dequant_mul:fp32") == 2 and "gate:32" in ops
@@ -126,10 +128,10 @@ def test_own_rtl_pes_hold_their_dequantization(spec):
 
 def test_registers_match_synthesised_flip_flops():
     """The model's register bits of every synthesised PE row equal the flip-flops Yosys counted (RTL report)."""
-    if not fpga.RTL_REPORT.exists():
-        pytest.fail(f"committed synthesis report missing: {fpga.RTL_REPORT}")
-    rows = json.loads(fpga.RTL_REPORT.read_text())["rows"]
+    if not fpga_blocks.RTL_REPORT.exists():
+        pytest.fail(f"committed synthesis report missing: {fpga_blocks.RTL_REPORT}")
+    rows = json.loads(fpga_blocks.RTL_REPORT.read_text())["rows"]
     ffs = {r["block"]: r["ffs"] for r in rows if r.get("kind") == "pe" and r.get("target") == "generic"}
-    blocks = {b.name: b for b in fpga.report_blocks() if b.family == "pe"}
+    blocks = {b.name: b for b in fpga_blocks.report_blocks() if b.family == "pe"}
     assert len(ffs) >= 5 and set(ffs) == set(blocks)
     assert {n: blocks[n].register_bits for n in ffs} == ffs

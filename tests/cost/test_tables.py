@@ -72,7 +72,7 @@ def test_unreadable_table(tmp_path):
 def test_table_from_dict_prices_a_design(raw):
     import accel.pe as pe_mod
     from accel.design import ArraySpec, Design
-    from cost_models.report import price
+    from cost_models.evaluation import price
     from cost_models.usage import usage_for_gemm
 
     t = table_from_dict(raw)

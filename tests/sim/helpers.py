@@ -52,11 +52,12 @@ def ideal_memory() -> MemorySpec:
     return mem
 
 
-def design(pe=None, rows=8, cols=8, dataflow="ws", memory=None, dequant=None) -> Design:
-    return Design(pe=pe or FakePE(), array=ArraySpec(rows, cols, dataflow), memory=memory or MemorySpec(),
-                  dequant=dequant or DequantSpec())
+def design(pe=None, rows=8, cols=8, dataflow="ws", memory=None, dequant=None, weight_load_bits=None) -> Design:
+    return Design(pe=pe or FakePE(), array=ArraySpec(rows, cols, dataflow, weight_load_bits_per_cycle=weight_load_bits),
+                  memory=memory or MemorySpec(), dequant=dequant or DequantSpec())
 
 
-def ideal_design(pe=None, rows=8, cols=8, dataflow="ws") -> Design:
+def ideal_design(pe=None, rows=8, cols=8, dataflow="ws", weight_load_bits=None) -> Design:
     return design(pe, rows, cols, dataflow, ideal_memory(),
-                  DequantSpec(placement="vector_unit", count=1, latency_cycles=0, throughput_per_cycle=BIG))
+                  DequantSpec(placement="vector_unit", count=1, latency_cycles=0, throughput_per_cycle=BIG),
+                  weight_load_bits)

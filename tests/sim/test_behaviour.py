@@ -134,7 +134,8 @@ def test_unknown_pe(tmp_path):
     with pytest.raises(ConfigError, match=r"pe: unknown PE variant 'no_such_pe'; valid variants: .*mixpe_w4a8"):
         load_design(f)
     with pytest.raises(ConfigError, match=r"^design\.pe 'xyz' is not an accel\.pe spec: missing attribute\(s\) "
-                                          r"weight_storage_bits, .*; expected weight_storage_bits, act_storage_bits"):
+                                          r"weight_bits, act_bits, weight_storage_bits, .*; expected weight_bits, "
+                                          r"act_bits, weight_storage_bits, act_storage_bits"):
         sim.simulate((1, 1, 1), design("xyz"))
 
 

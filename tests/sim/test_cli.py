@@ -97,3 +97,27 @@ def test_bad_trace_directory_is_a_clean_error(capsys, tmp_path):
     assert main(["sim", "--pe", "int8_mac", "--trace", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert re.match(r"^accel: error: trace op #0 \('x'\) m must be an integer >= 1, got 0$", err), err
+
+
+def test_decode_flags_reach_the_design_and_the_trace(capsys):
+    base = ["sim", "--pe", "int8_mac", "--model", "smollm2-135m", "--phase", "decode", "--context", "64", "--json"]
+    plain = _json(capsys, base)
+    wide = _json(capsys, base + ["--weight-load-bits", "8192", "--kv-format", "bfp12_b32", "--batch", "2"])
+    assert wide["dram_bits_by_operand"]["weight"] == plain["dram_bits_by_operand"]["weight"]
+    assert plain["dram_bits_by_operand"]["kv"] > 0  # int8 activations: 8-bit cache by default
+    assert wide["dram_bits_by_operand"]["kv"] * 8 == plain["dram_bits_by_operand"]["kv"] * 2 * 4.25
+    assert wide["cycles"] < plain["cycles"]
+
+
+def test_a_weight_load_path_narrower_than_one_row_per_column_is_refused(capsys):
+    assert main(["sim", "--pe", "int8_mac", "--array", "8x8", "--gemm", "1,64,64", "--weight-load-bits", "63"]) != 0
+    assert "array.weight_load_bits_per_cycle must carry at least one PE row (8 bits) per column per cycle on 8 " \
+           "columns: valid values >= 64 or omitted, got 63" in capsys.readouterr().err
+
+
+def test_phase_both_reports_both_latencies(capsys):
+    d = _json(capsys, ["sim", "--pe", "int8_mac", "--model", "smollm2-135m", "--phase", "both", "--context", "16",
+                       "--json"])
+    assert set(d["bound"]["by_phase"]) == {"prefill", "decode"}
+    lat = d["latency"]
+    assert lat["time_to_first_token"]["cycles"] + lat["time_per_output_token"]["cycles"] == d["cycles"]

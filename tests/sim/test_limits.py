@@ -80,7 +80,7 @@ def test_the_analytic_cost_of_a_huge_gemm_is_closed_form_and_allowed():
 @pytest.mark.unit
 def test_a_huge_model_trace_is_refused_naming_the_largest_op():
     raises_small(TraceError, r"^simulating 721 ops \([\d,]+ folds; the largest, op 'attn_qk' \(layer 0, "
-                              r"100000000x128->100000000\), [\d,]+ folds on a 32x32 ws array\) needs about",
+                              r"800000000x128->100000000\), [\d,]+ folds on a 32x32 ws array\) needs about",
                  run_cli, ["sim", "--pe", "int8_mac", "--model", "llama2-70b", "--tokens", "100000000"])
 
 

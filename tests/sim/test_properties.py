@@ -24,8 +24,10 @@ def setups(draw):
                      dram_latency_cycles=draw(st.integers(0, 50)), double_buffered=draw(st.booleans()))
     dq = DequantSpec(placement=draw(st.sampled_from(["per_pe", "column_edge", "vector_unit"])),
                      throughput_per_cycle=draw(st.integers(1, 3)))
-    d = design(pe, draw(st.integers(1, 16)), draw(st.integers(1, 16)), draw(st.sampled_from(["ws", "os", "is"])),
-               mem, dq)
+    cols, dataflow = draw(st.integers(1, 16)), draw(st.sampled_from(["ws", "os", "is"]))
+    row_bits = s * (pe.act_bits if dataflow == "is" else pe.weight_bits)
+    wl = draw(st.one_of(st.none(), st.integers(cols * row_bits, 8 * cols * row_bits)))
+    d = design(pe, draw(st.integers(1, 16)), cols, dataflow, mem, dq, wl)
     return d, (draw(st.integers(1, 80)), draw(st.integers(1, 80)), k)
 
 
@@ -51,3 +53,16 @@ def test_more_dram_bandwidth_never_hurts(case):
     faster = d.replace(memory=dataclasses.replace(d.memory, dram_bandwidth_bytes_per_cycle=
                                                   2 * d.memory.dram_bandwidth_bytes_per_cycle))
     assert sim.simulate(gemm, faster).cycles <= sim.simulate(gemm, d).cycles
+
+
+@settings(max_examples=80, deadline=None, derandomize=True)
+@given(setups())
+def test_no_op_beats_its_compute_weight_load_dram_or_dequant_limit(case):
+    """Each of these limits is a lower bound the engine enforces; the one named binding is the largest."""
+    d, gemm = case
+    r = sim.simulate(gemm, d)
+    (op,) = r.ops
+    for k in ("compute", "weight_load", "dram", "dequant"):
+        assert op.cycles >= op.limits[k] - 1e-9, k
+    assert op.limits[r.bound["binding"]] == max(op.limits.values())
+    assert r.bound["simulated_cycles"] == r.cycles == sum(r.bound["simulated_cycles_by_binding"].values())

@@ -43,18 +43,19 @@ def test_traffic_by_operand_follows_the_tiling_policy():
     """Decode GEMM on 16x16 WS: every weight once (with scale bits), the activation once, outputs once."""
     pe = FakePE(weight_storage_bits=4.5, act_storage_bits=8, out_bits=32)
     r = sim.simulate((1, 64, 128), design(pe, 16, 16, "ws"))
-    assert r.dram_bits_by_operand == {"weight": 128 * 64 * 4.5, "input": 128 * 8, "output": 64 * 32}
+    assert r.dram_bits_by_operand == {"weight": 128 * 64 * 4.5, "input": 128 * 8, "output": 64 * 32, "kv": 0}
     # SRAM: each fold reads its 16x16 weight tile and its 1x16 activation slice; partial sums of the
     # 8 k-tiles per column block are written once and read+written 7 times
     assert r.sram_bits_by_operand == {"weight": 128 * 64 * 4.5, "input": 4 * 128 * 8,
-                                      "output": 4 * (1 + 2 * 7) * 16 * 32}
+                                      "output": 4 * (1 + 2 * 7) * 16 * 32, "kv": 0}
 
 
 def test_activation_operands_are_sized_as_activations():
     pe = FakePE(weight_storage_bits=4.5, act_storage_bits=16)
     op = GemmOp(0, "attn_qk", "prefill", 1, 32, 64, weight_ref=None)
     r = sim.simulate(Trace("t", [op]), design(pe, 16, 16, "ws"))
-    assert r.dram_bits_by_operand["weight"] == 32 * 64 * 16
+    assert r.sram_bits_by_operand["weight"] == 32 * 64 * 16
+    assert r.dram_bits_by_operand["weight"] == r.dram_bits_by_operand["kv"] == 0  # the 32 Kbit cache stays on chip
     assert r.dequant_stall_cycles == 0
 
 
@@ -106,7 +107,7 @@ def test_per_op_table_and_json():
     df = r.per_op
     assert list(df["name"]) == ["attn_q", "attn_qk", "ffn_up", "attn_q"]
     assert (df["cycles"] * df["count"]).sum() == r.cycles
-    assert set(df["bound"]) <= {"memory", "compute"}
+    assert set(df["bound"]) <= {"compute", "weight_load", "sram", "dram", "dequant"}
     d = json.loads(json.dumps(to_jsonable(r.to_dict())))
     for key in ("cycles", "compute_cycles", "stall_cycles", "utilization", "dram_bits", "per_op",
                 "fill_drain_cycles", "memory_stall_cycles", "dequant_stall_cycles", "roofline", "activity",

@@ -243,7 +243,7 @@ def test_gqa_and_folded_heads():
     k = next(o for o in tr.ops if o.name == "attn_k")
     assert (k.m, k.n, k.k) == (32, 8 * 128, 8192)
     qk = next(o for o in tr.ops if o.name == "attn_qk")
-    assert (qk.m, qk.n, qk.k, qk.count) == (16, 16, 128, 2 * 64)
+    assert (qk.m, qk.n, qk.k, qk.count) == (16 * 8, 16, 128, 2 * 8)  # 8 query heads per KV head
     un = shape_trace("llama2-70b", tokens=16, batch=2, fold_heads=False)
     assert un.macs == tr.macs and len(un.ops) == len(tr.ops) + 80 * 2 * 63
 

@@ -1,4 +1,4 @@
-"""Command-line subcommands of the `accel` package (registered by `cost_models.cli`).
+"""Command-line subcommands of the `accel` package (registered by the `accel` entry point, :mod:`cost_models.cli`).
 
 ``accel formats list`` and ``accel formats show NAME``.
 """

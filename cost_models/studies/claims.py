@@ -19,7 +19,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from cost_models.fpga import FpgaModel
+from cost_models.datapath import exact_product_keys
+from cost_models.fpga.model import FpgaModel
 from cost_models.operators import OperatorModel, operand
 
 LMUL_PAPER = {"elementwise_saving": 0.95, "dot_product_saving": 0.80,
@@ -77,26 +78,6 @@ def mac_formats(lo: int = 3, hi: int = 8) -> list[MacFormat]:
 def span_bits(ebits: int, mbits: int, bits: int) -> int:
     """Fixed-point bits spanned by a format's magnitudes (INT: bits - 1; ExMy: 2^E - 1 + M)."""
     return (2 ** ebits - 1 + mbits) if ebits else bits - 1
-
-
-def alignment_keys(a_tag: str, w_tag: str) -> list[str]:
-    """The shift placing the P-bit significand product of two operands at its exponent on the product's
-    fixed-point grid (``shift:PxR``, R = the largest exponent shift, (2^Ea - 2) + (2^Ew - 2), 0 for integers;
-    no shift when R = 0)
-    and the ``negate`` turning the sign-magnitude result into two's complement
-    (``rtl.arith.grid_products.exact_product``)."""
-    a, w = operand(a_tag), operand(w_tag)
-    p = a.significand_bits + w.significand_bits
-    r = sum(2 ** x.ebits - 2 for x in (a, w) if x.is_float)
-    return ([f"shift:{p}x{r}"] if r else []) + [f"negate:{p + r + 1}"]
-
-
-def exact_product_keys(a_tag: str, w_tag: str) -> list[str]:
-    """Operators of an exact (unrounded, fixed-point) product of two minifloat/int operands: significand
-    ``int_mul``, exponent ``exp_add`` and the alignment (:func:`alignment_keys`)."""
-    a, w = operand(a_tag), operand(w_tag)
-    return ([f"int_mul:{a.significand_bits}x{w.significand_bits}", f"exp_add:{max(a.ebits, w.ebits) + 1}"]
-            + alignment_keys(a_tag, w_tag))
 
 
 def mac_keys(w: MacFormat, a: MacFormat, k: int = 1024) -> list[str]:
@@ -182,7 +163,7 @@ def mixpe_vs_conventional(trace, *, pairs=MIXPE_PAIRS, array: tuple[int, int] = 
     """
     from accel import pe as pe_mod
     from accel.design import ArraySpec, Design
-    from cost_models.report import price
+    from cost_models.evaluation import price
     from cost_models.usage import usage_for_gemm, usages_from_sim_ops
 
     ops = [o for o in trace.ops if o.weight_ref is not None]

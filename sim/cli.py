@@ -1,4 +1,5 @@
-"""Command-line subcommands of the `sim` package (registered by `cost_models.cli`): ``accel sim``."""
+"""Command-line subcommands of the `sim` package (``accel sim``), registered by the `accel` entry point
+(:mod:`cost_models.cli`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ examples:
   accel sim --pe mixpe_w4a8 --array 32x32 --dataflow ws --gemm 256,1024,1024
   accel sim --design examples/designs/mixpe_w4a8_32x32.yaml --gemm 1,4096,4096 --json
   accel sim --pe int8_mac --array 128x128 --dataflow os --gemm 256,512,512 --mode scalesim
+  accel sim --pe mixpe_w4a8 --array 32x32 --dataflow ws --gemm 1,4096,4096 --weight-load-bits 4096
+  accel sim --pe mixpe_w4a8 --model smollm2-135m --phase decode --context 2048 --kv-format bfp12_b32
+  accel sim --pe mixpe_w4a8 --model llama2-13b --phase decode --context 2048 --batch 64 --weight-load-bits 4096
   accel sim --design examples/designs/mixpe_w4a8_32x32.yaml --model smollm2-135m --phase decode --tokens 256
   accel sim --design D.yaml --trace traces/smollm2 -o results/sim
 """
@@ -28,18 +32,46 @@ def register(subparsers) -> None:
     p.add_argument("--array", metavar="RxC", default="32x32", help="array shape with --pe (default 32x32)")
     p.add_argument("--dataflow", choices=("ws", "os", "is"), default="ws", help="dataflow with --pe (default ws)")
     add_float(p, "--dram-bw", metavar="B", help="DRAM bandwidth in bytes/cycle (overrides the design)")
+    add_design_overrides(p)
     w = p.add_mutually_exclusive_group(required=True)
     w.add_argument("--trace", metavar="DIR", help="trace directory written by `accel workloads trace`")
     w.add_argument("--gemm", metavar="M,N,K", help="one GEMM Y[M,N] = A[M,K] @ W[K,N]")
     w.add_argument("--model", metavar="NAME", help="shape-only trace of a model (see `accel workloads list`)")
-    p.add_argument("--phase", choices=("prefill", "decode"), default="prefill", help="with --model")
-    add_int(p, "--tokens", default=128, help="with --model: prompt tokens (default 128)")
+    p.add_argument("--phase", choices=("prefill", "decode", "both"), default="prefill",
+                   help="with --model: prefill, one decode step at --context, or both (time to first token and "
+                        "per output token)")
+    add_int(p, "--context", "--tokens", dest="tokens", default=128,
+            help="with --model: prompt tokens, the context a decode step attends to (default 128)")
+    add_int(p, "--batch", default=1, help="with --model: sequences processed together, each with its own KV "
+                                          "cache; weights are read once per step for all (default 1)")
     p.add_argument("--mode", choices=("cycle", "scalesim"), default="cycle",
                    help="cycle: full model; scalesim: SCALE-Sim 3.0.0's stall-free compute cycles")
     p.add_argument("--functional", action="store_true", help="compute outputs through the golden PE (traces)")
     p.add_argument("-o", "--output", metavar="DIR", help="write sim_result.json and per_op.parquet here")
     p.add_argument("--force", action="store_true",
                    help="run even when the estimated time exceeds the limit (ACCEL_MAX_SECONDS, default 60 s)")
+
+
+def add_design_overrides(parser) -> None:
+    """``--weight-load-bits B`` and ``--kv-format F`` (shared with ``accel cost``)."""
+    add_int(parser, "--weight-load-bits", metavar="B",
+            help="bits per cycle written into the array's stationary (shadow) registers, split over the columns "
+                 "(overrides the design; default: one PE row per column per cycle)")
+    parser.add_argument("--kv-format", metavar="F",
+                        help="KV-cache storage format, any accel.formats name, e.g. fp16, int8, bfp12_b32 "
+                             "(overrides the design's kv_cache_format; default: the activations' format)")
+
+
+def with_design_overrides(design, args):
+    """``design`` with ``--weight-load-bits`` / ``--kv-format`` applied when given."""
+    import dataclasses
+
+    if getattr(args, "weight_load_bits", None) is not None:
+        design = design.replace(array=dataclasses.replace(design.array,
+                                                          weight_load_bits_per_cycle=args.weight_load_bits))
+    if getattr(args, "kv_format", None) is not None:
+        design = design.replace(kv_cache_format=args.kv_format)
+    return design
 
 
 def _design(args):
@@ -56,7 +88,7 @@ def _design(args):
         design = Design(pe=pe_mod.parse(args.pe), array=ArraySpec(rows, cols, args.dataflow))
     if args.dram_bw is not None:
         design = design.replace(memory=dataclasses.replace(design.memory, dram_bandwidth_bytes_per_cycle=args.dram_bw))
-    return design
+    return with_design_overrides(design, args)
 
 
 def _workload(args):
@@ -69,8 +101,12 @@ def _workload(args):
 
         return load_trace(args.trace, arrays=args.functional)
     from workloads.shapes import shape_trace
+    from workloads.trace import PHASES, Trace
 
-    return shape_trace(args.model, phase=args.phase, tokens=args.tokens)
+    traces = [shape_trace(args.model, phase=ph, tokens=args.tokens, batch=args.batch)
+              for ph in (PHASES if args.phase == "both" else (args.phase,))]
+    return traces[0] if len(traces) == 1 else Trace(traces[0].model, [o for t in traces for o in t.ops],
+                                                    {**traces[0].meta, "phase": "both"})
 
 
 def _sim(args: argparse.Namespace):

@@ -6,7 +6,7 @@ Two analytic models are checked:
   ``CostReport.area_um2`` uses) plus DFFs for registers;
 - ``structural``: standard-cell counts of :mod:`cost_models.cells` times Nangate cell areas.
 
-Composite kinds are scaled by parts (:func:`cost_models.fpga.parts`: ``kulisch_add`` = a
+Composite kinds are scaled by parts (:func:`cost_models.fpga.structure.parts`: ``kulisch_add`` = a
 ``shift`` + an ``int_add``, each with its own family factor).
 
 Each model's area divided by the NAND2 cell area gives analytic GE.  Synthesised GE come from Yosys with
@@ -27,7 +27,9 @@ import math
 from collections.abc import Callable
 
 from cost_models import cells
-from cost_models.fpga import SynthBlock, family_of, parts, residual_order, synth_blocks
+from cost_models.fpga.blocks import SynthBlock, synth_blocks
+from cost_models.fpga.model import residual_order
+from cost_models.fpga.structure import family_of, parts
 from cost_models.operators import OperatorModel
 from cost_models.tables import CostTable
 

@@ -1,4 +1,4 @@
-"""DSP blocks per operator when the FPGA flow may use them (:mod:`cost_models.fpga` models LUT-only mapping).
+"""DSP blocks per operator when the FPGA flow may use them (:mod:`cost_models.fpga.model` models LUT-only mapping).
 
 Yosys maps every multiply of at least 2 x 2 bits (a ``$mul``, or the multiply of a fused ``$macc``) onto the
 target's hard multipliers, tiling wider ones (techmap ``mul2dsp``), as measured by synthesis:
@@ -13,15 +13,14 @@ target's hard multipliers, tiling wider ones (techmap ``mul2dsp``), as measured 
 Multiplies counted: ``int_mul`` A x B (signed unless a ``uint`` operand), a ``macc``'s multiplier, a float
 multiply's significand product (``fp_mul``/``dequant_mul``: unsigned P_a x P_b; an integer operand of a weight
 dequant multiply is its code magnitude).  Shift-add multipliers, L-Mul adders, adders and shifters: none.
-Validated (:func:`validation`) against synthesis with DSPs allowed: width probes and PEs on XC7 and ECP5
-(``data/synth_sweep.yaml``, ``dsp_blocks``) and every ECP5 row of ``rtl/reports/synth_table.json``.
+Validated (:func:`cost_models.fpga.blocks.dsp_validation`) against synthesis with DSPs allowed: width probes and
+PEs on XC7 and ECP5 (``data/synth_sweep.yaml``, ``dsp_blocks``) and every ECP5 row of ``rtl/reports/synth_table.json``.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
 
 from cost_models.operators import macc_parts, operand, split_key
 
@@ -82,15 +81,3 @@ def dsps(key: str, target: str) -> int:
 def block_dsps(ops, target: str) -> int:
     return sum(dsps(k, target) for k in ops)
 
-
-@cache
-def validation() -> list[dict]:
-    """Predicted vs synthesised DSPs: the sweep's DSP probes (both targets) and the RTL report's ECP5 rows."""
-    from cost_models import fpga
-
-    out = []
-    for b in fpga.dsp_blocks() + tuple(x for x in fpga.synth_blocks() if x.dsps):
-        for target, measured in b.dsps.items():
-            out.append({"block": b.name, "target": target, "measured_dsps": measured,
-                        "predicted_dsps": block_dsps(b.ops, target), "source": b.source})
-    return out

@@ -1,128 +1,27 @@
-"""FPGA cost model: LUTs, flip-flops and DSPs per PE, from synthesis results plus an analytic model.
-
-Analytic model: each operator has a structural LUT count (below, in LUT-with-carry-chain units);
-a per-target, per-family coefficient converts it to the target's LUTs.  Coefficients are fitted
-(geometric mean of measured / structural) to the synthesised blocks: the shipped seed table
-(``data/synth_reference.yaml``, REFERENCE.md section 4), the width sweep (``data/synth_sweep.yaml``) and
-the RTL engineer's report (``rtl/reports/synth_table.json``) when present.  A residual block calibrates its
-own family from what its other, already calibrated operators leave (:func:`residual_order`; e.g. a fused
-MAC's sign extension, a restart gate in front of an adder).  Families with no synthesised block use the
-target's coefficient over all single-operator blocks.  Composite blocks (whole MACs/PEs)
-are never fitted: they validate the composition.  :meth:`FpgaModel.validation` reports the error of
-every block with the fitted coefficients and held out (leave-one-out where a family has two or more
-blocks; composite blocks are always held out).
-
-Structural LUTs (w = width; P = significand bits = mantissa + 1):
-  adder-like (int_add, exp_add, lmul_add, cmp, negate): w;  kulisch_add(w): shift(w) + w (alignment + add)
-  int_mul a x b: max(min(a,b) - 1, 1) * max(a,b)  (the array's full adders; the AND of each partial
-                 product bit folds into its adder's LUT)
-  shift_add_mul a x w: w * (a + w)  (a selected, shifted copy per weight bit, added at the product width)
-  shift(w): w * ceil(log2 w) / 2  (a LUT does two 2:1 mux stages; shift:PxR: operators.shift_muxes(P, R) / 2)
-  fp_mul: int_mul(Pa, Pb) + exponent add (E + 2) + rounding (M + 2) + subnormal input normalisation
-          shift(P) + P per float operand (an integer operand has none) + output denormalisation shift(M + 3)
-          + saturation compare (E + M) + exponent adjust (E + 2)
-  fp_add: 2 * shift(M + 4) + (E + 1) + (M + 4) + (M + 2) + leading-zero count (M + 4)
-  convert(w) (to binary32): shift(w) + w (leading zeros) + 45 (rounding, exponent) + 16 (result select)
-  macc AxBxW (fused acc + a * b): int_mul(A, B) + adder W + sext((min(A, B) - 1) x (W - A - B))
-  sext RxC: R * C (sign-extended partial-product rows above the product)
-  clamp W, gate W, macc_gate W: W (a LUT per output bit)
-Composite kinds are priced by parts (``parts``: kulisch_add = shift + int_add, macc = int_mul + int_add +
-sext, each with its family's coefficient).  Flip-flops: the PE's register bits.  DSPs: 0 (the LUT model is for
--nodsp mapping); ``design_luts`` also gives ``dsps_if_allowed``, the hard multipliers per PE, per dequant unit and in
-all when the flow may use DSPs (:mod:`cost_models.fpga_dsp`; shift-add never maps to DSPs).
+"""Synthesised blocks the FPGA and ASIC models are fitted to and validated on: the shipped seed table
+(``data/synth_reference.yaml``), the width sweep (``data/synth_sweep.yaml``, :mod:`cost_models.fpga.sweep`) and the
+RTL synthesis table (``rtl/reports/synth_table.json``, read through :mod:`rtl.synth.results`).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 from accel.errors import ConfigError
-from cost_models.fpga_dsp import DSP_TARGETS, dsps
-from cost_models.operators import (
-    ADDER_KINDS,
-    CONVERT_FIXED_FA,
-    CONVERT_FIXED_MUX,
-    macc_parts,
-    operand,
-    shift_muxes,
-    split_key,
-)
+from cost_models.datapath import ACCUMULATE_KINDS, PROBE_GROUPS, pe_datapath
+from cost_models.fpga.dsp import DSP_TARGETS, block_dsps
+from cost_models.fpga.structure import TARGETS, family_of, structural_luts
+from cost_models.operators import split_key
 from rtl.synth.results import TABLE as RTL_REPORT
 
 log = logging.getLogger(__name__)
 
-TARGETS = ("xc7", "ice40")
-SEED = Path(__file__).parent / "data" / "synth_reference.yaml"
-SWEEP = Path(__file__).parent / "data" / "synth_sweep.yaml"
-
-
-def _shift(w: int, p: int | None = None) -> float:
-    return shift_muxes(w, p) / 2
-
-
-def _mul(a: int, b: int) -> float:
-    return max(min(a, b) - 1, 1) * max(a, b)
-
-
-def structural_luts(key: str) -> float:
-    """Target-independent structural LUT count of one operator instance for an activity key."""
-    kind, ops = split_key(key)
-    if kind == "macc":
-        return sum(structural_luts(p) for p in macc_parts(key))
-    o = [operand(x) for x in ops]
-    w = max(x.bits for x in o)
-    if kind in ADDER_KINDS:
-        return float(w)
-    if kind == "sext":
-        return float(o[0].bits * o[1].bits)
-    if kind in ("clamp", "gate", "macc_gate"):
-        return float(w)
-    if kind == "int_mul":
-        return _mul(o[0].bits, o[-1].bits)
-    if kind == "shift_add_mul":
-        return o[-1].bits * (o[0].bits + o[-1].bits)
-    if kind == "shift":
-        return _shift(o[0].bits, o[1].bits if len(o) > 1 else None)
-    if kind == "kulisch_add":
-        return _shift(w) + w
-    if kind == "convert":
-        return _shift(w) + w + CONVERT_FIXED_FA + CONVERT_FIXED_MUX / 2
-    if kind in ("fp_mul", "dequant_mul"):
-        a, b = o[0], o[-1]
-        e, m = max(a.ebits, b.ebits), max(a.significand_bits, b.significand_bits) - 1
-        pa, pb = a.significand_bits, b.significand_bits
-        norm = sum(_shift(x.significand_bits) + x.significand_bits for x in (a, b) if x.is_float)  # integers: none
-        return _mul(pa, pb) + (e + 2) + (m + 2) + norm + _shift(m + 3) + (e + m) + (e + 2)
-    if kind in ("fp_add", "dequant_add"):
-        f = max(o, key=lambda x: (x.ebits, x.mbits))
-        e, m = (f.ebits, f.mbits) if f.is_float else (8, 23)
-        return 2 * _shift(m + 4) + (e + 1) + (m + 4) + (m + 2) + (m + 4)
-    if kind == "acc_overflow":
-        return 0.0
-    raise ConfigError(f"no FPGA structural model for activity kind {kind!r}")
-
-
-def family_of(key: str) -> str:
-    kind, _ = split_key(key)
-    return {"dequant_mul": "fp_mul", "dequant_add": "fp_add", "negate": "int_add"}.get(kind, kind)
-
-
-def parts(key: str) -> tuple[str, ...]:
-    """The operator as calibrated parts: ``kulisch_add:w`` is an alignment ``shift:w`` plus an ``int_add:w``; a
-    fused ``macc`` is its multiplier, adder and sign-extension rows (:func:`cost_models.operators.macc_parts`);
-    each part priced with its own family's factor.  ``convert:w`` (fixed point -> binary32: leading-zero count,
-    normalising shift, rounding, exponent and range logic) is its own family, calibrated on synthesised converters."""
-    kind, ops = split_key(key)
-    if kind == "kulisch_add":
-        w = max(operand(x).bits for x in ops)
-        return (f"shift:{w}", f"int_add:{w}")
-    if kind == "macc":
-        return macc_parts(key)
-    return (key,)
+DATA = Path(__file__).parent.parent / "data"
+SEED = DATA / "synth_reference.yaml"
+SWEEP = DATA / "synth_sweep.yaml"
 
 
 @dataclass(frozen=True)
@@ -191,14 +90,13 @@ def dsp_blocks() -> tuple[SynthBlock, ...]:
 
 def _datapath(spec: str):
     from accel import pe as pe_mod
-    from cost_models.pe_cost import pe_datapath
 
     return pe_datapath(pe_mod.parse(spec))  # structure only: nothing here is priced
 
 
 @cache
 def sweep_blocks() -> tuple[SynthBlock, ...]:
-    """The shipped width sweep (``python -m cost_models.synth_sweep``), empty when not generated."""
+    """The shipped width sweep (``python -m cost_models.fpga.sweep``), empty when not generated."""
     return _yaml_blocks(SWEEP) if SWEEP.exists() else ()
 
 
@@ -206,7 +104,7 @@ def report_blocks(path: Path = RTL_REPORT) -> tuple[SynthBlock, ...]:
     """Blocks of the RTL synthesis table (``rtl/reports/synth_table.json``; empty when absent), read through
     :func:`rtl.synth.results.read_table`: one row per (block, target) with the block's ``pe`` spec and ``kind``
     (``mul``: the PE's multiplier alone; ``pe``: the registered PE; arrays are skipped).  Operators of ``pe``
-    rows are inferred with ``pe_cost``.
+    rows are inferred with :func:`cost_models.datapath.pe_datapath`.
     """
     from rtl.synth.results import read_table
 
@@ -322,8 +220,6 @@ def _rtl_pe_structure(spec: str, dp) -> tuple[list[str], int]:
     (``rtl.config.fp_accumulating``: ``rtl.pe.fp_mac``) hold a 32-bit accumulator and, in-loop, the weight dequant;
     specs with their own RTL (block_mac, lmul): :func:`_own_pe_structure`.
     """
-    from cost_models.pe_cost import ACCUMULATE_KINDS
-
     ops = dp.pe_keys()
     from accel import pe as pe_mod
     from rtl import config as rtl_config
@@ -340,7 +236,12 @@ def _rtl_pe_structure(spec: str, dp) -> tuple[list[str], int]:
         log.warning("no RTL MAC config for %r (%s): using the array PE's registers", spec, exc)
         return ops, dp.register_bits
     if not isinstance(cfg, MacConfig):
-        return _own_pe_structure(parsed, dp, cfg)
+        own = _own_pe_structure(parsed, dp, cfg)
+        if own is None:
+            log.warning("no stand-alone PE structure for the %s of %r: using the array PE's registers",
+                        type(cfg).__name__, spec)
+            return ops, dp.register_bits
+        return own
     out, acc_gate = [], "gate"
     for k in ops:
         kind, args = split_key(k)
@@ -363,7 +264,7 @@ def _in_loop_dequant(spec, dp) -> list[str]:
             for o in dp.dequant_ops]
 
 
-def _own_pe_structure(spec, dp, cfg) -> tuple[list[str], int]:
+def _own_pe_structure(spec, dp, cfg) -> tuple[list[str], int] | None:
     """Operators and flip-flops of the stand-alone PEs with their own RTL (``rtl.pe.block_mac``, ``rtl.pe.lmul``).
 
     These PEs hold the dequantization the golden spec places after accumulation, so their structure is the PE
@@ -372,10 +273,13 @@ def _own_pe_structure(spec, dp, cfg) -> tuple[list[str], int]:
     two FP32 dequant multiplies), + the restart gates of the accumulators (block: ``acc_bits``; FP32: 32).
     Registers, from the RTL: block_mac: the block accumulator and its closing copy (2 x acc), the block exponent
     (exp_bits + 1), the FP32 accumulator and output (2 x 32) and 4 flags; lmul: the FP32 accumulator, its closing
-    copy, the two scales, the two outputs (6 x 32) and 2 valid bits.
+    copy, the two scales, the two outputs (6 x 32) and 2 valid bits.  None for another RTL config.
     """
-    from cost_models.pe_cost import PROBE_GROUPS
     from rtl.pe.block_mac import BlockConfig
+    from rtl.pe.lmul import LmulConfig
+
+    if not isinstance(cfg, BlockConfig | LmulConfig):
+        return None
 
     groups = PROBE_GROUPS if spec.dequant == "per_group" else 1  # per group, or per output
     act = spec.activity_for(1, 1, PROBE_GROUPS * (spec.group_size if spec.dequant == "per_group" else 1))
@@ -390,96 +294,12 @@ def _own_pe_structure(spec, dp, cfg) -> tuple[list[str], int]:
     return dp.pe_keys() + ["gate:32"] + post, 6 * 32 + 2
 
 
-def residual_order(blocks, known) -> list[list[SynthBlock]]:
-    """Residual blocks grouped by the family they calibrate, in an order where each family's other operators are
-    already calibrated (``known`` families, or residual families earlier in the list) where possible.
-
-    A residual family's factor is the arithmetic mean over its blocks of what the block leaves after the other
-    operators, clipped at 0 (an operator can fold into its neighbours entirely), per unit of its structure.
-    """
-    by_fam: dict[str, list[SynthBlock]] = {}
-    for b in blocks:
-        if b.residual and b.family not in known:
-            by_fam.setdefault(b.family, []).append(b)
-    done, order = set(known), []
-    while by_fam:
-        ready = [f for f, bs in by_fam.items()
-                 if all(family_of(p) in done for b in bs for k in b.ops for p in parts(k) if family_of(p) != f)]
-        for f in ready or list(by_fam):
-            order.append(by_fam.pop(f))
-            done.add(f)
-    return order
-
-
-def _geomean(xs: list[float]) -> float:
-    return math.exp(sum(math.log(x) for x in xs) / len(xs))
-
-
-class FpgaModel:
-    def __init__(self, target: str = "xc7", blocks: tuple[SynthBlock, ...] | None = None):
-        if target not in TARGETS:
-            raise ConfigError(f"unknown FPGA target {target!r}; valid targets: {', '.join(TARGETS)}")
-        self.target = target
-        self.blocks = tuple(b for b in (blocks if blocks is not None else synth_blocks()) if target in b.luts)
-        self.coef, self.global_coef = self._fit(self.blocks)
-
-    def _fit(self, blocks) -> tuple[dict[str, float], float]:
-        fam: dict[str, list[float]] = {}
-        for b in blocks:
-            if not b.composite and not b.residual:
-                fam.setdefault(b.family, []).append(b.luts[self.target] / b.structural)
-        if not fam:
-            raise ConfigError(f"no synthesised single-operator blocks for target {self.target!r}")
-        coef, g = {f: _geomean(v) for f, v in fam.items()}, _geomean([x for v in fam.values() for x in v])
-        for fam_blocks in residual_order(blocks, coef):
-            ratios = []
-            for b in fam_blocks:
-                own = sum(structural_luts(p) for k in b.ops for p in parts(k) if family_of(p) == b.family)
-                other = sum(self.luts(p, coef, g) for k in b.ops for p in parts(k) if family_of(p) != b.family)
-                ratios.append(max(b.luts[self.target] - other, 0.0) / own)
-            coef[fam_blocks[0].family] = sum(ratios) / len(ratios)
-        return coef, g
-
-    def luts(self, key: str, coef: dict[str, float] | None = None, default: float | None = None) -> float:
-        c = self.coef if coef is None else coef
-        d = (self.global_coef if coef is None else default) or getattr(self, "global_coef", 1.0)
-        return sum(c.get(family_of(p), d) * structural_luts(p) for p in parts(key))
-
-    def design_luts(self, design, hw, n_dequant: int) -> dict:
-        """LUTs/FFs/DSPs of the whole array (PEs + dequant units) from the priced PE hardware."""
-        pe_luts = sum(self.luts(u.key) * u.instances for u in hw.pe_units)
-        dq_luts = sum(self.luts(u.key) * u.instances for u in hw.dequant_units)
-        n_pe = design.array.rows * design.array.cols
-        total = n_pe * pe_luts + (n_dequant * dq_luts if hw.dequant_units else 0.0)
-        n_dq = n_dequant if hw.dequant_units else 0
-        dsp = {t: {"per_pe": sum(dsps(u.key, t) * u.instances for u in hw.pe_units),
-                   "per_dequant_unit": sum(dsps(u.key, t) * u.instances for u in hw.dequant_units)}
-               for t in DSP_TARGETS}
-        for d in dsp.values():
-            d["total"] = n_pe * d["per_pe"] + n_dq * d["per_dequant_unit"]
-        return {"target": self.target, "luts": round(total), "luts_per_pe": pe_luts, "ffs_per_pe": hw.register_bits,
-                "ffs": n_pe * hw.register_bits, "dsps": 0, "dequant_unit_luts": dq_luts,
-                "dsps_if_allowed": {**dsp, "model": "hard multipliers per multiply (cost_models/fpga_dsp.py); the "
-                                    "LUT counts here are for LUT-only mapping"},
-                "model": "structural LUTs x per-family coefficient fitted to synthesis (cost_models/fpga.py)",
-                "coefficients": self.coef, "source": "; ".join(sorted({b.source for b in self.blocks}))}
-
-    def validation(self) -> list[dict]:
-        """Predicted vs synthesised LUTs for every block (leave-one-out when the family has >= 2 blocks)."""
-        out = []
-        for b in self.blocks:
-            meas = b.luts[self.target]
-            pred = sum(self.luts(k) for k in b.ops)
-            same = [x for x in self.blocks if x is not b and x.family == b.family and not x.composite]
-            if b.composite:
-                loo, how = pred, "predicted from operator family coefficients (never fitted)"
-            elif same:
-                coef, g = self._fit(tuple(x for x in self.blocks if x is not b))
-                loo, how = sum(self.luts(k, coef, g) for k in b.ops), "leave-one-out"
-            else:
-                loo, how = None, "only block of its family: no held-out check"
-            out.append({"block": b.name, "family": b.family, "target": self.target, "measured_luts": meas,
-                        "predicted_luts": round(pred, 1), "error": pred / meas - 1,
-                        "error_held_out": None if loo is None else loo / meas - 1, "held_out": how,
-                        "source": b.source})
-        return out
+@cache
+def dsp_validation() -> list[dict]:
+    """Predicted vs synthesised DSPs: the sweep's DSP probes (both targets) and the RTL report's ECP5 rows."""
+    out = []
+    for b in dsp_blocks() + tuple(x for x in synth_blocks() if x.dsps):
+        for target, measured in b.dsps.items():
+            out.append({"block": b.name, "target": target, "measured_dsps": measured,
+                        "predicted_dsps": block_dsps(b.ops, target), "source": b.source})
+    return out

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accel.activity import parse_key
-from cost_models.fpga import FpgaModel
+from cost_models.datapath import DEQUANT_KINDS
+from cost_models.fpga.model import FpgaModel
 from cost_models.memory import MemoryModel
 from cost_models.operators import OperatorModel
-from cost_models.pe_cost import DEQUANT_KINDS, PEHardware, dequant_unit_count, pe_hardware
+from cost_models.pe_cost import PEHardware, dequant_unit_count, pe_hardware
 from cost_models.tables import CostTable, get_table
 from cost_models.usage import BUFFERS, Usage, usage_from_sim
 

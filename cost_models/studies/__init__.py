@@ -1,0 +1,1 @@
+"""Papers' cost claims recomputed with the cost model.  Pricing never imports this package."""
