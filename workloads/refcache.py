@@ -84,10 +84,27 @@ def run_key(window_keys: list[str]) -> str:
     return hashlib.sha256(":".join(window_keys).encode()).hexdigest()
 
 
+@functools.cache
+def blas_tag() -> str:
+    """The BLAS library and kernel set numpy runs on (e.g. ``openblas-0.3.30-SkylakeX``).
+
+    Reference files are kept per kernel set: float64 BLAS results move in the last ulp between kernels
+    (AVX-512 vs SSE3), so a reference computed on another one would make the reference against itself
+    differ from zero by rounding.
+    """
+    from threadpoolctl import threadpool_info
+
+    for lib in threadpool_info():
+        if lib.get("user_api") == "blas":
+            parts = (lib.get("internal_api"), lib.get("version"), lib.get("architecture"))
+            return "-".join(str(p) for p in parts if p) or "blas"
+    return "no-blas"
+
+
 def cache_path(key: str) -> Path:
     from workloads.fetch import cache_root
 
-    return cache_root() / "reference" / f"{key}.npz"
+    return cache_root() / "reference" / f"{key}-{blas_tag()}.npz"
 
 
 def _load(path: Path, key: str, size: int) -> ReferenceWindow | None:

@@ -103,7 +103,9 @@ def test_reference_is_computed_once_and_read_from_the_cache(tiny, text, monkeypa
     ids = model.encode(TEXT, bos=False)
     keys = [refcache.cache_key(model, ids[w * 16:(w + 1) * 16], np.arange(8, 15)) for w in range(2)]
     files = refcache.cache_path(keys[0]).parent.glob("*.npz")
-    assert sorted(f.stem for f in files) == sorted(keys) and first["reference_cache"] == refcache.run_key(keys)
+    # one file per window and BLAS kernel set: <window key>-<blas tag>.npz
+    assert sorted(f.name for f in files) == sorted(f"{k}-{refcache.blas_tag()}.npz" for k in keys)
+    assert first["reference_cache"] == refcache.run_key(keys)
     calls = []
     real = accuracy.scored_logits
 
