@@ -101,7 +101,7 @@ def test_dask_local_cluster_gives_the_local_results(tmp_path, toy_sweep):
     local = run_points(toy_sweep.points, ToyEvaluator(), tmp_path / "local", jobs=2, progress=False)
     log = tmp_path / "log"
     log.mkdir()
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         dask = run_points(toy_sweep.points, ToyEvaluator(log_dir=str(log)), tmp_path / "dask",
                           scheduler=cluster.scheduler_address, progress=False)
     assert dask.backend == f"dask:{cluster.scheduler_address}"
