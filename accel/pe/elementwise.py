@@ -88,13 +88,12 @@ def rows_minifloat_fast(A: np.ndarray, fmt_name: str) -> tuple[np.ndarray, np.nd
         return None
     if A.ndim != 2 or not A.size or not np.isfinite(A).all():
         return None
-    raw = np.abs(A).max(axis=1) / fmt.max
-    with np.errstate(over="ignore"):
-        s = raw.astype(np.float32).astype(np.float64)
-    if not np.isfinite(s).all():
+    from accel.pe.operands import rows_over_fp32_scale
+
+    scaled = rows_over_fp32_scale(A, fmt.max)
+    if scaled is None:
         return None
-    safe = np.where(s > 0, s, 1.0)
-    y = np.where(s[:, None] > 0, A / safe[:, None], 0.0)
+    y, s = scaled
     a = np.abs(y)
     e = np.maximum(np.frexp(a)[1] - 1, fmt.emin)  # frexp: a = f 2^x, f in [0.5, 1): floor(log2 a) = x - 1
     q = np.ldexp(np.rint(np.ldexp(a, fmt.mbits - e)), e - fmt.mbits)

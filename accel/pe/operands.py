@@ -243,6 +243,19 @@ def quantize_rows_int(A: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]
     return _ints(qt), np.asarray(qt.scales, dtype=np.float64)[:, 0]
 
 
+def rows_over_fp32_scale(A: np.ndarray, qmax: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """(A / s, s) with the per-row scale s = rne_fp32(amax / qmax) as accel.quant computes it (y = 0 where
+    s = 0); None when a scale overflows FP32 (the generic path decides).  Shared by the fast integer and
+    minifloat activation quantizers."""
+    raw = np.abs(A).max(axis=1) / qmax
+    with np.errstate(over="ignore"):
+        s = raw.astype(np.float32).astype(np.float64)
+    if not np.isfinite(s).all():
+        return None
+    safe = np.where(s > 0, s, 1.0)
+    return np.where(s[:, None] > 0, A / safe[:, None], 0.0), s
+
+
 def _rows_int_fast(A: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray] | None:
     """``accel.quant.quantize(A, "int<b>_per_channel_fp32", axis=1)`` for finite 2-D A, without its generic
     machinery (decode GEMMs quantize one token per call); None where that path must decide (non-finite
@@ -253,13 +266,10 @@ def _rows_int_fast(A: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray] | 
     """
     if A.ndim != 2 or not A.size or not 2 <= bits <= 8 or not np.isfinite(A).all():
         return None
-    raw = np.abs(A).max(axis=1) / float(2 ** (bits - 1) - 1)
-    with np.errstate(over="ignore"):
-        s = raw.astype(np.float32).astype(np.float64)
-    if not np.isfinite(s).all():
+    scaled = rows_over_fp32_scale(A, float(2 ** (bits - 1) - 1))
+    if scaled is None:
         return None
-    safe = np.where(s > 0, s, 1.0)
-    y = np.where(s[:, None] > 0, A / safe[:, None], 0.0)
+    y, s = scaled
     q = np.clip(np.rint(y), -(2 ** (bits - 1)), 2 ** (bits - 1) - 1).astype(np.int64)
     return q, s
 
