@@ -155,6 +155,24 @@ class DequantSpec:
 
 
 @dataclass(frozen=True)
+class WorkloadSpec:
+    """What a model workload on this design runs when the command line does not say (``--context`` /
+    ``--batch``): the prompt length, i.e. the context a decode step attends to, and the sequences decoded
+    together."""
+
+    context: int | None = None
+    batch: int | None = None
+
+    def problems(self) -> list[str]:
+        return [f"workload.{name} must be an integer >= 1 or omitted, got {short_repr(v)}"
+                for name in ("context", "batch") if (v := getattr(self, name)) is not None
+                and not (isinstance(v, int) and not isinstance(v, bool) and v >= 1)]
+
+    def __post_init__(self) -> None:
+        _raise("workload spec", self.problems())
+
+
+@dataclass(frozen=True)
 class Design:
     """A complete accelerator design: one PE variant in an array with a memory system."""
 
@@ -164,6 +182,7 @@ class Design:
     dequant: DequantSpec = field(default_factory=DequantSpec)
     kv_cache_format: str | None = None
     name: str = ""
+    workload: WorkloadSpec = field(default_factory=WorkloadSpec)
 
     def replace(self, **changes: Any) -> Design:
         return dataclasses.replace(self, **changes)
@@ -182,7 +201,7 @@ def with_dram(design: Design, spec: Any) -> Design:
     return design.replace(memory=dataclasses.replace(design.memory, dram=tech, dram_bandwidth_bytes_per_cycle=bw))
 
 
-_SECTIONS = {"name", "pe", "array", "memory", "dequant", "kv_cache_format"}
+_SECTIONS = {"name", "pe", "array", "memory", "dequant", "kv_cache_format", "workload"}
 _BUFFERS = ("weight_buffer", "input_buffer", "output_buffer")
 
 
@@ -251,6 +270,7 @@ def design_from_dict(data: Any, source: str = "<dict>") -> Design:
             problems.append(str(exc))
     memory = _build(MemorySpec, raw_memory, "memory", problems, buffers)
     dequant = _build(DequantSpec, data.get("dequant"), "dequant", problems)
+    workload = _build(WorkloadSpec, data.get("workload"), "workload", problems)
     kv_format = data.get("kv_cache_format")
     if kv_format is not None:
         from accel import formats
@@ -262,7 +282,7 @@ def design_from_dict(data: Any, source: str = "<dict>") -> Design:
     if problems:
         raise ConfigError(f"{source}: " + list_problems(problems))
     design = Design(pe=pe, array=array, memory=memory, dequant=dequant,
-                    kv_cache_format=data.get("kv_cache_format"), name=str(data.get("name", "")))
+                    kv_cache_format=data.get("kv_cache_format"), name=str(data.get("name", "")), workload=workload)
     return with_dram(design, dram) if dram is not None else design
 
 
