@@ -78,6 +78,31 @@ class ArraySpec:
         return int(parts[0]), int(parts[1])
 
 
+def weight_load_lanes(bits_per_cycle: int | None, cols: int, row_bits: int) -> int:
+    """Lanes of each column's weight-write bus: PE rows (``row_bits`` = s x element bits) written per cycle.
+
+    ``bits_per_cycle`` is split evenly over the ``cols`` columns and packed with as many rows as fit;
+    None is the one-row bus.  ConfigError when the path cannot write one row per column per cycle.
+    """
+    if bits_per_cycle is None:
+        return 1
+    lanes = bits_per_cycle // (cols * row_bits)
+    if lanes < 1:
+        raise ConfigError(f"array.weight_load_bits_per_cycle must carry at least one PE row ({row_bits} bits) per "
+                          f"column per cycle on {cols} columns: valid values >= {cols * row_bits} or omitted, "
+                          f"got {bits_per_cycle!r}")
+    return int(lanes)
+
+
+def stationary_row_bits(pe: Any, dataflow: str) -> int:
+    """Bits one PE row of the stationary operand holds: ``macs_per_pe_per_cycle`` elements at the weight width
+    (WS) or the activation width (IS); 0 for OS, which keeps no operand stationary."""
+    if dataflow == "os":
+        return 0
+    s = int(getattr(pe, "macs_per_pe_per_cycle", 1) or 1)
+    return s * int(pe.act_bits if dataflow == "is" else pe.weight_bits)
+
+
 @dataclass(frozen=True)
 class BufferSpec:
     """One on-chip SRAM buffer."""
