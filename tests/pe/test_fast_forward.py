@@ -208,7 +208,8 @@ def _element_reference(s, A, W):
 
 ELEMENT_SPECS = ["minifloat_mac", "minifloat_mac:accumulate=kulisch", "minifloat_mac:weight_format=float4_e2m1fn",
                  "minifloat_mac:act_format=int8,weight_format=int4,accumulate=kulisch", "lmul",
-                 "lmul:realisation=adder", "lmul:act_format=float8_e5m2,weight_format=float8_e5m2"]
+                 "lmul:realisation=adder", "lmul:act_format=float8_e5m2,weight_format=float8_e5m2",
+                 "lmul:act_format=fp16,weight_format=fp16,realisation=adder"]
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -225,6 +226,50 @@ def test_element_pe_equals_definition(spec, shape):
         y2, _ = s.gemm(A, qw)  # the per-tensor caches hit
         want = _element_reference(s, A, W)
     assert same_bits(y, want) and same_bits(y2, want)
+
+
+# ----- the L-Mul kernel's products: every code pair against lmul_core (float64 formula)
+def _finite_codes(fmt: str) -> np.ndarray:
+    f = element_format(fmt)
+    v = f.decode(np.arange(2**f.bits))
+    return v[np.isfinite(v)]
+
+
+def _lmul_products(a: np.ndarray, w: np.ndarray, m: int, realisation: str) -> np.ndarray:
+    """The kernel's outer product (K = 1: acc = +0 + L(a_i, w_j), exact)."""
+    from accel.pe.lmul_core import l_of_m
+    from accel.pe.minifloat import _lmul_cols, _lmul_kernel, _lmul_rows
+
+    U, X = _lmul_rows(a[:, None], m, 2 ** (m - l_of_m(m)))
+    Y, V = _lmul_cols(w[None, :], m)
+    return _lmul_kernel(realisation == "adder")(U, X, Y, V, np.float32(2.0**m))
+
+
+@pytest.mark.parametrize("realisation", ["formula", "adder"])
+@pytest.mark.parametrize("fmt", ["float8_e4m3fn", "float8_e5m2", "float8_e3m4", "float6_e2m3fn", "float4_e2m1fn"])
+def test_lmul_kernel_every_code_pair(fmt, realisation):
+    """Every pair of finite codes (zeros, subnormals, both signs; e3m4's field sum reaches 2^(m+1))."""
+    v = _finite_codes(fmt)
+    m = element_format(fmt).mbits
+    want = (lmul(v[:, None], v[None, :], m, realisation) + 0.0).astype(np.float32)  # + 0.0: acc starts at +0
+    assert same_bits(_lmul_products(v, v, m, realisation), want)
+
+
+@pytest.mark.parametrize("realisation", ["formula", "adder"])
+@pytest.mark.parametrize("fmt", ["fp16", "e1m6"])
+def test_lmul_kernel_wide_mantissas(fmt, realisation):
+    """m = 10 and 6 (l = 4): the mantissa field sum F exceeds 2^(m+1) and the adder carries 2; every mantissa
+    field of one binade against a sample of all codes, the largest fields included."""
+    f = element_format(fmt)
+    m = f.mbits
+    rng = np.random.default_rng(m)
+    fields = np.ldexp(1.0 + np.arange(2**m) / 2**m, rng.integers(-6, 6, 2**m)) * rng.choice([-1.0, 1.0], 2**m)
+    v = _finite_codes(fmt)
+    w = np.r_[rng.choice(v, 509), f.max, -f.max, f.min_subnormal, 0.0, -0.0]
+    want = (lmul(fields[:, None], w[None, :], m, realisation) + 0.0).astype(np.float32)
+    assert same_bits(_lmul_products(fields, w, m, realisation), want)
+    F = np.arange(2**m)[:, None] + np.arange(2**m)[None, :] + 2 ** (m - 4)
+    assert (F >= 2 ** (m + 1)).any() and (F > 2 ** (m + 1)).any()  # the c = 2 region exists
 
 
 # ----- MixPE W4A16 per_group and the FP16 dequant-first PE
