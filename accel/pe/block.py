@@ -200,7 +200,8 @@ def block_dot_fp32(IA: np.ndarray, FW: np.ndarray, ea: np.ndarray, ew: np.ndarra
     if bound < 2**53:
         dt = np.float32 if bound < 2**24 else np.float64
         fw = FW.astype(dt, copy=False) if dt is np.float64 or fw32 is None else fw32()
-        return _block_sums_fp32(IA.astype(dt, copy=False), fw, np.ldexp(1.0, ea), np.ascontiguousarray(np.ldexp(1.0, ew)), b)
+        pw = np.ascontiguousarray(np.ldexp(1.0, ew))
+        return _block_sums_fp32(IA.astype(dt, copy=False), fw, np.ldexp(1.0, ea), pw, b)
     IA, IW = IA.astype(np.int64), FW.astype(np.int64)
     acc = np.zeros((IA.shape[0], FW.shape[1]), dtype=np.float32)
     for j in range(IA.shape[1] // b):
