@@ -324,7 +324,7 @@ def test_lmul_kernel_wide_mantissas(fmt, realisation):
 
 
 # ----- MixPE W4A16 per_group and the FP16 dequant-first PE
-@pytest.mark.parametrize("M", [1, 3, 17, 40])
+@pytest.mark.parametrize("M", [1, 3, 17, 40, 131])
 @pytest.mark.parametrize("fmt", ["int4", "uint4", "q4_0", "q4_1"])
 def test_w4a16_groupfused_equals_group_reference(fmt, M):
     s = pe.get("mixpe_w4a16", weight_format=fmt)
