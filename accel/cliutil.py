@@ -1,6 +1,6 @@
 """Shared command-line conventions: every subcommand has --help and --json; errors are one line.
 
-Each package exposes ``cli.register(subparsers)``; the entry point (``cost_models.cli``) collects
+Each package exposes ``cli.register(subparsers)``; the entry point (``accel.cli``) collects
 them.  Register functions must be cheap: import heavy modules inside the command function.
 
 Values are checked before a command runs, each bad one a ConfigError naming the flag: counts added with

@@ -1,5 +1,5 @@
 """Command-line subcommands of the `sim` package (``accel sim``), registered by the `accel` entry point
-(:mod:`cost_models.cli`)."""
+(:mod:`accel.cli`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Command-line subcommands of the `workloads` package (registered by the `accel` entry point, :mod:`cost_models.cli`).
+"""Command-line subcommands of the `workloads` package (registered by the `accel` entry point, :mod:`accel.cli`).
 
 ``accel workloads list | fetch NAME... | trace MODEL | accuracy MODEL | compare A B``.  Heavy work is imported
 inside the command functions.

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from cost_models.cli import main
+from accel.cli import main
 
 pytestmark = pytest.mark.unit
 
