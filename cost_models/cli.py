@@ -47,7 +47,7 @@ def _register_cost(subparsers) -> None:
     g = p.add_argument_group("design (one of)")
     g.add_argument("--design", metavar="FILE", help="design YAML (see examples/designs/)")
     g.add_argument("--pe", metavar="SPEC", help="PE spec NAME[:key=value,...] (see `accel pe list`)")
-    g.add_argument("--array", metavar="RxC", default="32x32", help="array shape with --pe (default 32x32)")
+    g.add_argument("--array", metavar="RxC", help="array shape with --pe (default 32x32)")
     g.add_argument("--dataflow", default="ws", help="array dataflow with --pe: ws, os, is (default ws)")
     add_float(g, "--freq-mhz", default=500.0, help="clock with --pe (default 500)")
     sim_cli.add_design_overrides(g)
@@ -85,18 +85,10 @@ def _table(args):
 
 
 def _design(args):
-    from accel.design import ArraySpec, Design, load_design
+    from accel.cliutil import design_from_args
 
-    if bool(args.design) == bool(args.pe):
-        raise ConfigError("give exactly one of --design FILE or --pe SPEC "
-                          f"(got design={args.design!r}, pe={args.pe!r})")
-    if args.design:
-        return sim_cli.with_design_overrides(load_design(args.design), args)
-    from accel import pe as pe_mod
-
-    rows, cols = ArraySpec.parse_shape(args.array)
-    return sim_cli.with_design_overrides(Design(pe=pe_mod.parse(args.pe), array=ArraySpec(rows, cols, args.dataflow,
-                                                                                      args.freq_mhz)), args)
+    return sim_cli.with_design_overrides(design_from_args(args.design, args.pe, args.array, dataflow=args.dataflow,
+                                                          freq_mhz=args.freq_mhz), args)
 
 
 def _simulator():
@@ -233,7 +225,8 @@ def _show(args):
         from accel.design import ArraySpec
 
         res = claims.mixpe_vs_conventional(_trace(args, default_model="smollm2-135m"),
-                                           array=ArraySpec.parse_shape(args.array),
+                                           array=ArraySpec.parse_shape(args.array) if args.array else
+                                           (ArraySpec.rows, ArraySpec.cols),
                                            simulate=None if args.analytic else _simulator(), table=t)
         out = res
         rows = [(f"{p['mixpe']} vs {p['conventional']}", "total", f"{p['total_ratio']:.3f}x",

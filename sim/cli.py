@@ -29,7 +29,7 @@ def register(subparsers) -> None:
     d = p.add_mutually_exclusive_group(required=True)
     d.add_argument("--design", metavar="YAML", help="design file (see examples/designs/)")
     d.add_argument("--pe", metavar="SPEC", help="PE spec NAME[:key=value,...] (see `accel pe list`)")
-    p.add_argument("--array", metavar="RxC", default="32x32", help="array shape with --pe (default 32x32)")
+    p.add_argument("--array", metavar="RxC", help="array shape with --pe (default 32x32)")
     p.add_argument("--dataflow", choices=("ws", "os", "is"), default="ws", help="dataflow with --pe (default ws)")
     add_float(p, "--dram-bw", metavar="B", help="DRAM bandwidth in bytes/cycle (overrides the design)")
     add_design_overrides(p)
@@ -77,15 +77,9 @@ def with_design_overrides(design, args):
 def _design(args):
     import dataclasses
 
-    from accel.design import ArraySpec, Design, load_design
+    from accel.cliutil import design_from_args
 
-    if args.design:
-        design = load_design(args.design)
-    else:
-        from accel import pe as pe_mod
-
-        rows, cols = ArraySpec.parse_shape(args.array)
-        design = Design(pe=pe_mod.parse(args.pe), array=ArraySpec(rows, cols, args.dataflow))
+    design = design_from_args(args.design, args.pe, args.array, dataflow=args.dataflow)
     if args.dram_bw is not None:
         design = design.replace(memory=dataclasses.replace(design.memory, dram_bandwidth_bytes_per_cycle=args.dram_bw))
     return with_design_overrides(design, args)
