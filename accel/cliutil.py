@@ -101,9 +101,9 @@ def design_from_args(design: str | None, pe: str | None, array: str | None = Non
         if array:
             raise ConfigError(f"--array {array!r} cannot be combined with --design (the design has its array)")
         return load_design(design)
-    shape = dict(zip(("rows", "cols"), ArraySpec.parse_shape(array), strict=True)) if array else {}
-    clock = {} if freq_mhz is None else {"freq_mhz": freq_mhz}
-    return Design(pe=pe_mod.parse(pe), array=ArraySpec(**shape, dataflow=dataflow, **clock))
+    rows, cols = ArraySpec.parse_shape(array) if array else (ArraySpec.rows, ArraySpec.cols)
+    freq = ArraySpec.freq_mhz if freq_mhz is None else freq_mhz
+    return Design(pe=pe_mod.parse(pe), array=ArraySpec(rows, cols, dataflow, freq))
 
 
 def check_output_dir(path: str | os.PathLike, flag: str) -> Path:
