@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from accel.dram import DramTechnology, dram_technology
 from accel.errors import AccelError, ConfigError, list_problems, short_repr
 
 DATAFLOWS = ("ws", "os", "is")
@@ -107,6 +108,9 @@ class MemorySpec:
     dram_bandwidth_bytes_per_cycle: float = 128.0
     dram_latency_cycles: int = 100
     double_buffered: bool = True
+    # the DRAM technology applied (accel.dram; set with :func:`with_dram`): its energy per bit for the cost
+    # model; None: the cost table's DRAM figure
+    dram: DramTechnology | None = None
 
     def problems(self) -> list[str]:
         p: list[str] = []
@@ -117,6 +121,8 @@ class MemorySpec:
                f"got {short_repr(self.dram_bandwidth_bytes_per_cycle)}")
         _check(p, isinstance(self.dram_latency_cycles, int) and self.dram_latency_cycles >= 0,
                f"memory.dram_latency_cycles must be an integer >= 0, got {short_repr(self.dram_latency_cycles)}")
+        _check(p, self.dram is None or isinstance(self.dram, DramTechnology),
+               f"memory.dram must be an accel.dram.DramTechnology or None, got {short_repr(self.dram)}")
         return p
 
     def __post_init__(self) -> None:
@@ -166,6 +172,14 @@ class Design:
         d = dataclasses.asdict(dataclasses.replace(self, pe=None))
         d["pe"] = self.pe.to_string() if hasattr(self.pe, "to_string") else str(self.pe)
         return d
+
+
+def with_dram(design: Design, spec: Any) -> Design:
+    """``design`` on the DRAM technology ``spec`` (a preset name, an explicit mapping or a
+    :class:`~accel.dram.DramTechnology`): its bandwidth at the array's clock and its energy per bit."""
+    tech = dram_technology(spec)
+    bw = tech.bandwidth_bytes_per_cycle(design.array.freq_mhz)
+    return design.replace(memory=dataclasses.replace(design.memory, dram=tech, dram_bandwidth_bytes_per_cycle=bw))
 
 
 _SECTIONS = {"name", "pe", "array", "memory", "dequant", "kv_cache_format"}
@@ -225,7 +239,17 @@ def design_from_dict(data: Any, source: str = "<dict>") -> Design:
                 kw[b] = buf if buf is not None else BufferSpec(1)
         return kw
 
-    memory = _build(MemorySpec, data.get("memory"), "memory", problems, buffers)
+    raw_memory, dram = data.get("memory"), None
+    if isinstance(raw_memory, dict) and "dram" in raw_memory:
+        raw_memory = {k: v for k, v in raw_memory.items() if k != "dram"}
+        if "dram_bandwidth_bytes_per_cycle" in raw_memory:
+            problems.append("memory.dram sets the DRAM bandwidth: give memory.dram or "
+                            "memory.dram_bandwidth_bytes_per_cycle, not both")
+        try:
+            dram = dram_technology(data["memory"]["dram"])
+        except ConfigError as exc:
+            problems.append(str(exc))
+    memory = _build(MemorySpec, raw_memory, "memory", problems, buffers)
     dequant = _build(DequantSpec, data.get("dequant"), "dequant", problems)
     kv_format = data.get("kv_cache_format")
     if kv_format is not None:
@@ -237,8 +261,9 @@ def design_from_dict(data: Any, source: str = "<dict>") -> Design:
             problems.append(f"kv_cache_format: {exc}")
     if problems:
         raise ConfigError(f"{source}: " + list_problems(problems))
-    return Design(pe=pe, array=array, memory=memory, dequant=dequant,
-                  kv_cache_format=data.get("kv_cache_format"), name=str(data.get("name", "")))
+    design = Design(pe=pe, array=array, memory=memory, dequant=dequant,
+                    kv_cache_format=data.get("kv_cache_format"), name=str(data.get("name", "")))
+    return with_dram(design, dram) if dram is not None else design
 
 
 def load_design(path: str | Path) -> Design:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accel.activity import parse_key
+from accel.errors import ConfigError
 from cost_models.datapath import DEQUANT_KINDS
 from cost_models.fpga.model import FpgaModel
 from cost_models.memory import MemoryModel
@@ -32,6 +33,28 @@ class Item:
         return {"value": self.value, "source": self.source, "node_nm": self.node_nm, "detail": self.detail}
 
 
+#: Energy components, each the breakdown items that pay for one thing (their sum is ``energy_pj``).
+ENERGY_COMPONENTS = ("pe_arith", "dequant", "array", "sram", "dram", "leakage")
+#: Breakdown item (``prefix.detail``) -> component: by the item's full name, else by its prefix.
+_COMPONENT_OF_ITEM = {"pe.registers": "array"}
+_COMPONENT_OF_PREFIX = {"pe": "pe_arith", "dequant": "dequant", "array": "array", "sram": "sram", "dram": "dram",
+                        "leakage": "leakage"}
+
+
+def energy_components(breakdown: dict[str, Item]) -> dict[str, float]:
+    """Group an energy breakdown into :data:`ENERGY_COMPONENTS` (pJ): PE arithmetic (``pe.<kind>``),
+    dequant units, register and array movement (PE pipeline registers, weight-load bus and shadow-register
+    writes), SRAM, DRAM, leakage."""
+    out = dict.fromkeys(ENERGY_COMPONENTS, 0.0)
+    for key, item in breakdown.items():
+        comp = _COMPONENT_OF_ITEM.get(key) or _COMPONENT_OF_PREFIX.get(key.split(".", 1)[0])
+        if comp is None:
+            raise ConfigError(f"energy item {key!r} belongs to no component; valid prefixes: "
+                              f"{', '.join(_COMPONENT_OF_PREFIX)}")
+        out[comp] += item.value
+    return out
+
+
 @dataclass(frozen=True)
 class CostReport:
     energy_pj: float
@@ -52,6 +75,11 @@ class CostReport:
         return self.cycles / (self.freq_mhz * 1e6)
 
     @property
+    def energy_components_pj(self) -> dict[str, float]:
+        """Energy by component (:data:`ENERGY_COMPONENTS`); the values sum to ``energy_pj``."""
+        return energy_components(self.energy_breakdown_pj)
+
+    @property
     def energy_per_mac_pj(self) -> float | None:
         return self.energy_pj / self.macs if self.macs else None
 
@@ -66,6 +94,7 @@ class CostReport:
             "cycles": self.cycles, "macs": self.macs, "freq_mhz": self.freq_mhz, "delay_s": self.delay_s,
             "energy_delay_product_pj_s": self.energy_pj * self.delay_s,
             "area_delay_product_um2_s": self.area_um2 * self.delay_s,
+            "energy_components_pj": self.energy_components_pj,
             "energy_breakdown_pj": {k: v.to_dict() for k, v in self.energy_breakdown_pj.items()},
             "area_breakdown_um2": {k: v.to_dict() for k, v in self.area_breakdown_um2.items()},
             "fpga": self.fpga, "provenance": self.provenance,
@@ -121,9 +150,8 @@ def price(design, usage: Usage, *, table: CostTable | str = "horowitz45", fpga_t
         e = rd * mem.sram_read_pj_per_bit(cap) + wr * mem.sram_write_pj_per_bit(cap)
         energy[f"sram.{b}"] = Item(e, mem.sram_source, node,
                                    f"{rd} bits read, {wr} bits written, {cap} bit capacity")
-    energy["dram"] = Item(usage.dram_bits * mem.dram_pj_per_bit(), mem.dram_source, node,
-                          f"{usage.dram_bits} bits; range {usage.dram_bits * mem.dram_pj_per_bit('low'):.4g}-"
-                          f"{usage.dram_bits * mem.dram_pj_per_bit('high'):.4g} pJ")
+    dram_pj, dram_source, dram_detail = mem.dram_energy_pj(usage.dram_bits, design.memory.dram)
+    energy["dram"] = Item(dram_pj, dram_source, node, dram_detail)
 
     arr = design.array
     n_pe, n_dq = arr.rows * arr.cols, dequant_unit_count(design)
@@ -144,7 +172,7 @@ def price(design, usage: Usage, *, table: CostTable | str = "horowitz45", fpga_t
     fpga = FpgaModel(fpga_target).design_luts(design, hw, n_dq)
     prov = {**t.provenance, "usage": usage.source, "design": design.to_dict(), "fpga_target": fpga_target,
             "area_model": area_model}
-    return CostReport(energy_pj=sum(i.value for i in energy.values()), area_um2=sum(i.value for i in area.values()),
+    return CostReport(energy_pj=sum(energy_components(energy).values()), area_um2=sum(i.value for i in area.values()),
                       fpga_luts=fpga["luts"], energy_breakdown_pj=energy, area_breakdown_um2=area, fpga=fpga,
                       cycles=usage.cycles, macs=usage.macs, freq_mhz=float(arr.freq_mhz), tokens=usage.tokens,
                       provenance=prov, hardware=hw)

@@ -15,6 +15,7 @@ examples:
   accel sim --pe mixpe_w4a8 --array 32x32 --dataflow ws --gemm 1,4096,4096 --weight-load-bits 4096
   accel sim --pe mixpe_w4a8 --model smollm2-135m --phase decode --context 2048 --kv-format bfp12_b32
   accel sim --pe mixpe_w4a8 --model llama2-13b --phase decode --context 2048 --batch 64 --weight-load-bits 4096
+  accel sim --pe mixpe_w4a8 --model smollm2-135m --phase decode --context 2048 --dram hbm3
   accel sim --design examples/designs/mixpe_w4a8_32x32.yaml --model smollm2-135m --phase decode --tokens 256
   accel sim --design D.yaml --trace traces/smollm2 -o results/sim
 """
@@ -53,24 +54,31 @@ def register(subparsers) -> None:
 
 
 def add_design_overrides(parser) -> None:
-    """``--weight-load-bits B`` and ``--kv-format F`` (shared with ``accel cost``)."""
+    """``--weight-load-bits B``, ``--kv-format F`` and ``--dram T`` (shared with ``accel cost``)."""
     add_int(parser, "--weight-load-bits", metavar="B",
             help="bits per cycle written into the array's stationary (shadow) registers, split over the columns "
                  "(overrides the design; default: one PE row per column per cycle)")
     parser.add_argument("--kv-format", metavar="F",
                         help="KV-cache storage format, any accel.formats name, e.g. fp16, int8, bfp12_b32 "
                              "(overrides the design's kv_cache_format; default: the activations' format)")
+    parser.add_argument("--dram", metavar="T",
+                        help="DRAM technology preset: ddr4 (the default figures), lpddr5, hbm3 (bandwidth at the "
+                             "array's clock and energy per bit, each cited in accel/data/dram_technologies.yaml)")
 
 
 def with_design_overrides(design, args):
-    """``design`` with ``--weight-load-bits`` / ``--kv-format`` applied when given."""
+    """``design`` with ``--weight-load-bits`` / ``--kv-format`` / ``--dram`` applied when given."""
     import dataclasses
+
+    from accel.design import with_dram
 
     if getattr(args, "weight_load_bits", None) is not None:
         design = design.replace(array=dataclasses.replace(design.array,
                                                           weight_load_bits_per_cycle=args.weight_load_bits))
     if getattr(args, "kv_format", None) is not None:
         design = design.replace(kv_cache_format=args.kv_format)
+    if getattr(args, "dram", None) is not None:
+        design = with_dram(design, args.dram)
     return design
 
 
@@ -78,8 +86,11 @@ def _design(args):
     import dataclasses
 
     from accel.cliutil import design_from_args
+    from accel.errors import ConfigError
 
     design = design_from_args(args.design, args.pe, args.array, dataflow=args.dataflow)
+    if args.dram_bw is not None and args.dram is not None:
+        raise ConfigError(f"--dram {args.dram} sets the DRAM bandwidth: give --dram or --dram-bw, not both")
     if args.dram_bw is not None:
         design = design.replace(memory=dataclasses.replace(design.memory, dram_bandwidth_bytes_per_cycle=args.dram_bw))
     return with_design_overrides(design, args)

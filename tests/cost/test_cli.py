@@ -22,6 +22,8 @@ def test_gemm_json(capsys):
     assert d["energy_pj"] > 0 and d["area_um2"] > 0 and d["fpga_luts"] > 0
     assert "pe.shift_add_mul" in d["energy_breakdown_pj"] and "pes" in d["area_breakdown_um2"]
     assert d["macs"] == 4 * 32 * 64 and d["provenance"]["node_nm"] == 45
+    assert list(d["energy_components_pj"]) == ["pe_arith", "dequant", "array", "sram", "dram", "leakage"]
+    assert sum(d["energy_components_pj"].values()) == pytest.approx(d["energy_pj"], rel=1e-12)
 
 
 def test_model_and_node_scaling(capsys):

@@ -175,3 +175,27 @@ def test_mixpe_comparison_covers_weight_gemms_only():
     (pair,) = res["pairs"]
     assert [r["op"] for r in pair["rows"]] == ["ffn_up"]
     assert pair["total_ratio"] > 1 and pair["rows"][0]["arith_ratio"] > pair["total_ratio"]
+
+
+def test_energy_components_group_the_breakdown_and_sum_to_the_total():
+    from cost_models.evaluation import ENERGY_COMPONENTS
+    from sim import simulate
+
+    d = design("mixpe_w4a8", 8, 8)
+    s = simulate((4, 32, 64), d)
+    r = evaluate(d, s, tokens=4)
+    comp, items = r.energy_components_pj, r.energy_breakdown_pj
+    assert tuple(comp) == ENERGY_COMPONENTS == ("pe_arith", "dequant", "array", "sram", "dram", "leakage")
+    assert sum(comp.values()) == r.energy_pj
+    mem = MemoryModel()
+    # independent of the grouping: DRAM from the simulator's bits at Horowitz's 1950 pJ per 64-bit access
+    assert comp["dram"] == pytest.approx(s.dram_bits * 1950 / 64, rel=1e-12)
+    wcap = d.memory.weight_buffer.capacity_bits
+    assert comp["sram"] >= s.sram_bits_by_operand["weight"] * mem.sram_read_pj_per_bit(wcap) > 0
+    assert comp["pe_arith"] == pytest.approx(sum(v.value for k, v in items.items()
+                                                 if k.startswith("pe.") and k != "pe.registers"), rel=1e-12)
+    assert comp["dequant"] == pytest.approx(sum(v.value for k, v in items.items() if k.startswith("dequant.")))
+    assert comp["dequant"] > 0 and comp["array"] == items["pe.registers"].value
+    assert comp["leakage"] == items["leakage"].value > 0
+    assert r.to_dict()["energy_components_pj"] == comp
+

@@ -121,3 +121,11 @@ def test_phase_both_reports_both_latencies(capsys):
     assert set(d["bound"]["by_phase"]) == {"prefill", "decode"}
     lat = d["latency"]
     assert lat["time_to_first_token"]["cycles"] + lat["time_per_output_token"]["cycles"] == d["cycles"]
+
+
+def test_dram_technology_on_the_command_line():
+    from cost_models.cli import main
+
+    base = ["sim", "--pe", "int8_mac", "--array", "8x8", "--gemm", "1,256,512", "--json"]
+    assert main([*base, "--dram", "hbm3", "--dram-bw", "64"]) == 2
+    assert main([*base, "--dram", "nope"]) == 2
