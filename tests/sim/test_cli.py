@@ -124,7 +124,7 @@ def test_phase_both_reports_both_latencies(capsys):
 
 
 def test_dram_technology_on_the_command_line():
-    from cost_models.cli import main
+    from accel.cli import main
 
     base = ["sim", "--pe", "int8_mac", "--array", "8x8", "--gemm", "1,256,512", "--json"]
     assert main([*base, "--dram", "hbm3", "--dram-bw", "64"]) == 2
