@@ -5,7 +5,7 @@ them.  Register functions must be cheap: import heavy modules inside the command
 
 Values are checked before a command runs, each bad one a ConfigError naming the flag: counts added with
 :func:`add_int` (``>= low``), numbers with :func:`add_float` (finite, optionally positive), a GEMM with
-:func:`parse_gemm`, a design with :func:`design_from_args`, output paths with :func:`check_output_dir` /
+:func:`parse_gemm`, a design with :func:`accel.design.design_from_args`, output paths with :func:`check_output_dir` /
 :func:`check_output_file`.
 """
 
@@ -18,14 +18,11 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from accel.errors import ConfigError
-
-if TYPE_CHECKING:
-    from accel.design import Design
 
 _CHECKS = "_value_checks"  # parser default: (dest, flag, kind, low) of every option add_int/add_float added
 
@@ -85,25 +82,6 @@ def parse_gemm(text: str | None, flag: str = "--gemm") -> tuple[int, int, int]:
         raise ConfigError(f"{flag} must be three positive integers M,N,K (e.g. 256,1024,1024), got {text!r}")
     m, n, k = (int(s) for s in parts)
     return m, n, k
-
-
-def design_from_args(design: str | None, pe: str | None, array: str | None = None, *, dataflow: str = "ws",
-                     freq_mhz: float | None = None) -> Design:
-    """The design a command line names, the one reading of ``--design FILE | --pe SPEC [--array RxC]`` for every
-    command: the design file, or the PE spec in an array (default: :class:`~accel.design.ArraySpec`'s shape and
-    clock) with ``dataflow``.  ConfigError for both or neither, or ``--array`` with ``--design``."""
-    from accel import pe as pe_mod
-    from accel.design import ArraySpec, Design, load_design
-
-    if bool(design) == bool(pe):
-        raise ConfigError(f"give exactly one of --design FILE or --pe SPEC, got design={design!r} pe={pe!r}")
-    if design:
-        if array:
-            raise ConfigError(f"--array {array!r} cannot be combined with --design (the design has its array)")
-        return load_design(design)
-    rows, cols = ArraySpec.parse_shape(array) if array else (ArraySpec.rows, ArraySpec.cols)
-    freq = ArraySpec.freq_mhz if freq_mhz is None else freq_mhz
-    return Design(pe=pe_mod.parse(pe), array=ArraySpec(rows, cols, dataflow, freq))
 
 
 def check_output_dir(path: str | os.PathLike, flag: str) -> Path:

@@ -85,7 +85,7 @@ def _table(args):
 
 
 def _design(args):
-    from accel.cliutil import design_from_args
+    from accel.design import design_from_args
 
     return sim_cli.with_design_overrides(design_from_args(args.design, args.pe, args.array, dataflow=args.dataflow,
                                                           freq_mhz=args.freq_mhz), args)

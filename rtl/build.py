@@ -53,7 +53,7 @@ class Target:
 def target_from_args(design: str | None, pe: str | None, array: str | None, dequant: bool = False) -> Target:
     """``--design FILE`` or ``--pe SPEC [--array RxC]`` [``--dequant``] -> :class:`Target` (no ``--array``: the PE
     alone)."""
-    from accel.cliutil import design_from_args
+    from accel.design import design_from_args
 
     d = design_from_args(design, pe, array)
     if design:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from accel.cliutil import add_command, add_float, add_int
+from sim.dataflows import DATAFLOWS
 
 _EPILOG = """\
 examples:
@@ -31,7 +32,7 @@ def register(subparsers) -> None:
     d.add_argument("--design", metavar="YAML", help="design file (see examples/designs/)")
     d.add_argument("--pe", metavar="SPEC", help="PE spec NAME[:key=value,...] (see `accel pe list`)")
     p.add_argument("--array", metavar="RxC", help="array shape with --pe (default 32x32)")
-    p.add_argument("--dataflow", choices=("ws", "os", "is"), default="ws", help="dataflow with --pe (default ws)")
+    p.add_argument("--dataflow", choices=tuple(DATAFLOWS), default="ws", help="dataflow with --pe (default ws)")
     add_float(p, "--dram-bw", metavar="B", help="DRAM bandwidth in bytes/cycle (overrides the design)")
     add_design_overrides(p)
     w = p.add_mutually_exclusive_group(required=True)
@@ -85,7 +86,7 @@ def with_design_overrides(design, args):
 def _design(args):
     import dataclasses
 
-    from accel.cliutil import design_from_args
+    from accel.design import design_from_args
     from accel.errors import ConfigError
 
     design = design_from_args(args.design, args.pe, args.array, dataflow=args.dataflow)

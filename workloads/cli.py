@@ -113,7 +113,7 @@ def _provider(args, spec):
 def _resolve_pe(args) -> tuple[Any, str | None]:
     """(PE spec or None, KV-cache format from the design or None)."""
     if args.pe or args.design:
-        from accel.cliutil import design_from_args
+        from accel.design import design_from_args
 
         d = design_from_args(args.design, args.pe)
         return d.pe, d.kv_cache_format

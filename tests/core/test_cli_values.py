@@ -151,8 +151,7 @@ def test_every_command_reads_the_design_flags_alike(tmp_path, argv):
 
 def test_design_from_args_defaults_are_the_array_specs():
     from accel import pe
-    from accel.cliutil import design_from_args
-    from accel.design import Design
+    from accel.design import Design, design_from_args
 
     assert design_from_args(None, "int8_mac") == Design(pe=pe.parse("int8_mac"), array=ArraySpec())
     assert design_from_args(None, "mixpe_w4a8", "4x8", dataflow="os", freq_mhz=250.0) == Design(
