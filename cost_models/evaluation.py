@@ -5,19 +5,20 @@ Exported as ``cost_models.evaluate``."""
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from accel.activity import parse_key
 from accel.errors import ConfigError
-from cost_models.datapath import DEQUANT_KINDS
+from cost_models import cells
+from cost_models.datapath import DEQUANT_KINDS, weight_load_path
 from cost_models.fpga.model import FpgaModel
 from cost_models.memory import MemoryModel
 from cost_models.operators import OperatorModel
 from cost_models.pe_cost import PEHardware, dequant_unit_count, pe_hardware
 from cost_models.tables import CostTable, get_table
-from cost_models.usage import BUFFERS, Usage, usage_from_sim
+from cost_models.usage import BUFFERS, STATIONARY_BUFFER, Usage, usage_from_sim
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,14 @@ def price(design, usage: Usage, *, table: CostTable | str = "horowitz45", fpga_t
     e_bit = t.cells["register_bit_energy_pj"].value * t.energy_scale
     energy["pe.registers"] = Item(usage.macs * reg_bits_per_mac * e_bit, hw.register.source, node,
                                   f"{reg_bits_per_mac} register bits written per MAC (activation + partial sum)")
+    path = weight_load_path(design)
+    loaded = usage.sram_read_bits.get(STATIONARY_BUFFER.get(design.array.dataflow, ""), 0)
+    e_mux = e_bit * t.cells["mux2_um2"].value / t.cells["dff_um2"].value
+    energy["array.weight_load"] = Item(
+        loaded * path.mux_levels * e_mux, f"{t.cite(t.cells['mux2_um2'].source)}; energy: "
+        f"{t.cite(t.cells['register_bit_energy_pj'].source)} x MUX2/DFF area", node,
+        f"{loaded} stationary bits through {path.mux_levels} write-port mux level(s) of a {path.lanes}-lane "
+        f"weight-load bus at {e_mux:.4g} pJ per bit and level (the one-lane bus is the uncharged baseline)")
     for b in BUFFERS:
         cap = getattr(design.memory, b).capacity_bits
         rd, wr = usage.sram_read_bits.get(b, 0), usage.sram_write_bits.get(b, 0)
@@ -161,12 +170,17 @@ def price(design, usage: Usage, *, table: CostTable | str = "horowitz45", fpga_t
             "dequant_units": Item(n_dq * hw.dequant_area_um2 if hw.dequant_units else 0.0,
                                   "; ".join(sorted({u.source for u in hw.dequant_units})) or "n/a", node,
                                   f"{n_dq} units ({design.dequant.placement}) x {hw.dequant_area_um2:.4g} um^2")}
+    port_cells = Counter({"mux2": n_pe * path.port_muxes_per_pe, "and2": path.extra_bus_repeaters})
+    area["weight_load_path"] = Item(cells.area_um2(port_cells, t), t.cite(t.cells["mux2_um2"].source), node,
+                                    f"{path.lanes} lane(s) of {path.lane_bits} bits per column: "
+                                    f"{port_cells['mux2']} write-port MUX2 + {port_cells['and2']} bus repeaters "
+                                    "beyond the one-lane bus")
     sram_area = 0.0
     for b in BUFFERS:
         a = mem.sram_area_um2(getattr(design.memory, b).capacity_bits)
         sram_area += a
         area[f"buffers.{b}"] = Item(a, mem.sram_area_source, node, "")
-    logic_area = area["pes"].value + area["dequant_units"].value
+    logic_area = area["pes"].value + area["dequant_units"].value + area["weight_load_path"].value
     energy["leakage"] = Item(usage.cycles * mem.leakage_pj_per_cycle(logic_area, sram_area, arr.freq_mhz),
                              mem.leakage_source, node, f"{usage.cycles} cycles at {arr.freq_mhz} MHz")
 

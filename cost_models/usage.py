@@ -18,6 +18,8 @@ from accel.errors import ConfigError
 BUFFERS = ("weight_buffer", "input_buffer", "output_buffer")
 #: The buffer each operand's traffic goes through (accel.activity.OPERANDS); the KV cache streams like weights.
 _OPERAND_BUFFER = {"weight": "weight_buffer", "input": "input_buffer", "output": "output_buffer", "kv": "weight_buffer"}
+#: The buffer the array's stationary operand is read from, by dataflow (OS keeps nothing stationary).
+STATIONARY_BUFFER = {"ws": "weight_buffer", "is": "input_buffer"}
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,9 @@ examples:
 """
 
 
+DEFAULT_CONTEXT = 128
+
+
 def register(subparsers) -> None:
     """Add ``accel sim``."""
     p = add_command(subparsers, "sim", help="simulate GEMMs or a workload trace on a design (cycle level)",
@@ -42,16 +45,32 @@ def register(subparsers) -> None:
     p.add_argument("--phase", choices=("prefill", "decode", "both"), default="prefill",
                    help="with --model: prefill, one decode step at --context, or both (time to first token and "
                         "per output token)")
-    add_int(p, "--context", "--tokens", dest="tokens", default=128,
-            help="with --model: prompt tokens, the context a decode step attends to (default 128)")
-    add_int(p, "--batch", default=1, help="with --model: sequences processed together, each with its own KV "
-                                          "cache; weights are read once per step for all (default 1)")
+    add_workload_options(p, DEFAULT_CONTEXT)
     p.add_argument("--mode", choices=("cycle", "scalesim"), default="cycle",
                    help="cycle: full model; scalesim: SCALE-Sim 3.0.0's stall-free compute cycles")
     p.add_argument("--functional", action="store_true", help="compute outputs through the golden PE (traces)")
     p.add_argument("-o", "--output", metavar="DIR", help="write sim_result.json and per_op.parquet here")
     p.add_argument("--force", action="store_true",
                    help="run even when the estimated time exceeds the limit (ACCEL_MAX_SECONDS, default 60 s)")
+
+
+def add_workload_options(parser, default_context: int) -> None:
+    """``--context T`` (alias ``--tokens``) and ``--batch B`` of a model workload (shared with ``accel cost``);
+    unset, they come from the design's ``workload`` section (:func:`context_and_batch`)."""
+    add_int(parser, "--context", "--tokens", dest="tokens",
+            help="with --model: prompt tokens, the context a decode step attends to (default: the design's "
+                 f"workload.context, else {default_context})")
+    add_int(parser, "--batch", help="with --model: sequences processed together, each with its own KV cache; "
+                                    "weights are read once per step for all (default: the design's "
+                                    "workload.batch, else 1)")
+
+
+def context_and_batch(args, design, default_context: int) -> tuple[int, int]:
+    """``--context`` / ``--batch`` when given, else the design's ``workload`` section, else the defaults."""
+    w = design.workload if design is not None else None
+    context = args.tokens if args.tokens is not None else (w and w.context) or default_context
+    batch = args.batch if args.batch is not None else (w and w.batch) or 1
+    return context, batch
 
 
 def add_design_overrides(parser) -> None:
@@ -97,7 +116,7 @@ def _design(args):
     return with_design_overrides(design, args)
 
 
-def _workload(args):
+def _workload(args, design):
     if args.gemm is not None:
         from accel.cliutil import parse_gemm
 
@@ -109,7 +128,8 @@ def _workload(args):
     from workloads.shapes import shape_trace
     from workloads.trace import PHASES, Trace
 
-    traces = [shape_trace(args.model, phase=ph, tokens=args.tokens, batch=args.batch)
+    context, batch = context_and_batch(args, design, DEFAULT_CONTEXT)
+    traces = [shape_trace(args.model, phase=ph, tokens=context, batch=batch)
               for ph in (PHASES if args.phase == "both" else (args.phase,))]
     return traces[0] if len(traces) == 1 else Trace(traces[0].model, [o for t in traces for o in t.ops],
                                                     {**traces[0].meta, "phase": "both"})
@@ -125,7 +145,7 @@ def _sim(args: argparse.Namespace):
     if args.output is not None:
         check_output_dir(args.output, "-o/--output")
     design = _design(args)
-    result = simulate(_workload(args), design, mode=args.mode, functional=args.functional, progress=True,
+    result = simulate(_workload(args, design), design, mode=args.mode, functional=args.functional, progress=True,
                       force=args.force)
     out = result.to_dict()
     if args.output:
