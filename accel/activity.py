@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
 
 from accel.errors import ConfigError
 
@@ -69,3 +71,36 @@ class Activity(Counter):
 
     def to_dict(self) -> dict[str, int]:
         return {k: int(v) for k, v in sorted(self.items())}
+
+
+#: The operands a run's memory traffic is counted by: stationary weights, streamed inputs, outputs, the KV cache.
+OPERANDS = ("weight", "input", "output", "kv")
+
+
+@dataclass(frozen=True)
+class ActivityTotals:
+    """What a simulated run used, as the simulator hands it to the cost model (every instance counted):
+    activity counts, cycles, MACs, and bits moved per operand (:data:`OPERANDS`) between the array and the
+    SRAM buffers and between the buffers and DRAM."""
+
+    activity: Activity
+    cycles: int
+    macs: int
+    sram_bits_by_operand: Mapping[str, float]
+    dram_bits_by_operand: Mapping[str, float]
+
+    def __post_init__(self) -> None:
+        for what in ("sram_bits_by_operand", "dram_bits_by_operand"):
+            bad = [k for k in getattr(self, what) if k not in OPERANDS]
+            if bad:
+                raise ConfigError(f"{what} has unknown operand {bad[0]!r}; valid: {', '.join(OPERANDS)}")
+
+    @property
+    def dram_bits(self) -> int:
+        return sum(int(v) for v in self.dram_bits_by_operand.values())
+
+
+class ReportsTotals(Protocol):
+    """A simulator result: it reports its :class:`ActivityTotals`."""
+
+    def totals(self) -> ActivityTotals: ...

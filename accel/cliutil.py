@@ -1,11 +1,12 @@
 """Shared command-line conventions: every subcommand has --help and --json; errors are one line.
 
-Each package exposes ``cli.register(subparsers)``; the entry point (``cost_models.cli``) collects
+Each package exposes ``cli.register(subparsers)``; the entry point (``accel.cli``) collects
 them.  Register functions must be cheap: import heavy modules inside the command function.
 
 Values are checked before a command runs, each bad one a ConfigError naming the flag: counts added with
 :func:`add_int` (``>= low``), numbers with :func:`add_float` (finite, optionally positive), a GEMM with
-:func:`parse_gemm`, output paths with :func:`check_output_dir` / :func:`check_output_file`.
+:func:`parse_gemm`, a design with :func:`accel.design.design_from_args`, output paths with :func:`check_output_dir` /
+:func:`check_output_file`.
 """
 
 from __future__ import annotations

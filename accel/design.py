@@ -316,3 +316,21 @@ def load_design(path: str | Path) -> Design:
     from accel.config import read_yaml
 
     return design_from_dict(read_yaml(path, "design file"), source=str(path))
+
+
+def design_from_args(design: str | None, pe: str | None, array: str | None = None, *, dataflow: str = "ws",
+                     freq_mhz: float | None = None) -> Design:
+    """The design a command line names, the one reading of ``--design FILE | --pe SPEC [--array RxC]`` for every
+    command: the design file, or the PE spec in an array (default: :class:`ArraySpec`'s shape and
+    clock) with ``dataflow``.  ConfigError for both or neither, or ``--array`` with ``--design``."""
+    from accel import pe as pe_mod
+
+    if bool(design) == bool(pe):
+        raise ConfigError(f"give exactly one of --design FILE or --pe SPEC, got design={design!r} pe={pe!r}")
+    if design:
+        if array:
+            raise ConfigError(f"--array {array!r} cannot be combined with --design (the design has its array)")
+        return load_design(design)
+    rows, cols = ArraySpec.parse_shape(array) if array else (ArraySpec.rows, ArraySpec.cols)
+    freq = ArraySpec.freq_mhz if freq_mhz is None else freq_mhz
+    return Design(pe=pe_mod.parse(pe), array=ArraySpec(rows, cols, dataflow, freq))

@@ -86,8 +86,8 @@ def bench_rtl(full: bool) -> None:
 
 
 def bench_checks() -> None:
+    from accel.cli import build_parser
     from accel.errors import ConfigError
-    from cost_models.cli import build_parser
 
     print("\ncost of refusing (in-process, after imports)")
     for argv in (["sim", "--pe", "int8_mac", "--array", "4x4", "--gemm", "1000000000000,1,1"],

@@ -1,10 +1,5 @@
-"""The ``accel`` command: the entry point, and ``accel cost`` (energy, area and FPGA LUTs of a design on a
-workload, and the cost-model reports).
-
-The entry sits in the top package of the layering, the only one that may import every other: it imports each
-package's ``cli`` module by name, so the import graph (and import-linter) sees every edge.  A ``cli`` module's
-``register(subparsers)`` must stay cheap: heavy modules (sim, workloads, pandas, matplotlib) are imported inside
-the command functions.
+"""``accel cost`` (energy, area and FPGA LUTs of a design on a workload, and the cost-model reports) and the
+exploration layer's ``accel explore``: the ``cost_models`` package's subcommands (entry point: :mod:`accel.cli`).
 """
 
 from __future__ import annotations
@@ -12,15 +7,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import sys
 
-from accel import __version__
-from accel import cli as accel_cli
-from accel.cliutil import add_command, add_float, print_json
-from accel.errors import AccelError, ConfigError
-from rtl import cli as rtl_cli
+from accel.cliutil import add_command, add_float
+from accel.errors import ConfigError
 from sim import cli as sim_cli
-from workloads import cli as workloads_cli
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +48,7 @@ def _register_cost(subparsers) -> None:
     g = p.add_argument_group("design (one of)")
     g.add_argument("--design", metavar="FILE", help="design YAML (see examples/designs/)")
     g.add_argument("--pe", metavar="SPEC", help="PE spec NAME[:key=value,...] (see `accel pe list`)")
-    g.add_argument("--array", metavar="RxC", default="32x32", help="array shape with --pe (default 32x32)")
+    g.add_argument("--array", metavar="RxC", help="array shape with --pe (default 32x32)")
     g.add_argument("--dataflow", default="ws", help="array dataflow with --pe: ws, os, is (default ws)")
     add_float(g, "--freq-mhz", default=500.0, help="clock with --pe (default 500)")
     sim_cli.add_design_overrides(g)
@@ -95,18 +85,10 @@ def _table(args):
 
 
 def _design(args):
-    from accel.design import ArraySpec, Design, load_design
+    from accel.design import design_from_args
 
-    if bool(args.design) == bool(args.pe):
-        raise ConfigError("give exactly one of --design FILE or --pe SPEC "
-                          f"(got design={args.design!r}, pe={args.pe!r})")
-    if args.design:
-        return sim_cli.with_design_overrides(load_design(args.design), args)
-    from accel import pe as pe_mod
-
-    rows, cols = ArraySpec.parse_shape(args.array)
-    return sim_cli.with_design_overrides(Design(pe=pe_mod.parse(args.pe), array=ArraySpec(rows, cols, args.dataflow,
-                                                                                      args.freq_mhz)), args)
+    return sim_cli.with_design_overrides(design_from_args(args.design, args.pe, args.array, dataflow=args.dataflow,
+                                                          freq_mhz=args.freq_mhz), args)
 
 
 def _simulator():
@@ -244,7 +226,8 @@ def _show(args):
         from accel.design import ArraySpec
 
         res = claims.mixpe_vs_conventional(_trace(args, default_model="smollm2-135m"),
-                                           array=ArraySpec.parse_shape(args.array),
+                                           array=ArraySpec.parse_shape(args.array) if args.array else
+                                           (ArraySpec.rows, ArraySpec.cols),
                                            simulate=None if args.analytic else _simulator(), table=t)
         out = res
         rows = [(f"{p['mixpe']} vs {p['conventional']}", "total", f"{p['total_ratio']:.3f}x",
@@ -277,48 +260,3 @@ def _anchor_key(op: str, a) -> str:
         return f"{op}:{a.bits}"
     fmt = a.format or f"e{a.ebits}m{a.mbits}"
     return f"fp_mul:{fmt}x{fmt}" if op == "fp_mul" else f"fp_add:{fmt}"
-
-
-#: Each package's subcommands, in --help order.
-REGISTER = (accel_cli.register, workloads_cli.register, sim_cli.register, rtl_cli.register, register)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="accel",
-        description="Co-design low-precision hardware for transformer inference: number formats, "
-                    "golden PE models, a cycle-level array simulator, RTL, cost models and "
-                    "design-space exploration.")
-    parser.add_argument("--version", action="version", version=f"accel {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for register_commands in REGISTER:
-        register_commands(sub)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
-                        format="%(levelname)s %(name)s: %(message)s")
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 0
-    try:
-        result = args.func(args)
-    except AccelError as exc:
-        print(f"accel: error: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # output piped into `head` and closed early: not an error
-        return 0
-    except KeyboardInterrupt:
-        print("accel: interrupted", file=sys.stderr)
-        return 130
-    if getattr(args, "json", False) and result is not None:
-        print_json(result)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

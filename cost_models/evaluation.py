@@ -105,7 +105,8 @@ class CostReport:
 
 def evaluate(design, sim_result, *, table: CostTable | str = "horowitz45", fpga_target: str = "xc7",
              tokens: int | None = None, area_model: str = "calibrated") -> CostReport:
-    """Price a simulated run of ``design`` (``sim_result``: a ``sim.SimResult`` or a :class:`Usage`).
+    """Price a simulated run of ``design`` (``sim_result``: a ``sim.SimResult``, its
+    :class:`accel.activity.ActivityTotals`, or a :class:`Usage`).
 
     ``tokens`` (tokens the run produced) gives ``energy_per_token_pj`` when the result does not carry it.
     """

@@ -12,15 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from accel.activity import Activity
+from accel.activity import Activity, ActivityTotals, ReportsTotals
 from accel.errors import ConfigError
 
 BUFFERS = ("weight_buffer", "input_buffer", "output_buffer")
+#: The buffer each operand's traffic goes through (accel.activity.OPERANDS); the KV cache streams like weights.
+_OPERAND_BUFFER = {"weight": "weight_buffer", "input": "input_buffer", "output": "output_buffer", "kv": "weight_buffer"}
 #: The buffer the array's stationary operand is read from, by dataflow (OS keeps nothing stationary).
 STATIONARY_BUFFER = {"ws": "weight_buffer", "is": "input_buffer"}
-_OPERAND_BUFFER = {"weight": "weight_buffer", "w": "weight_buffer", "input": "input_buffer", "act": "input_buffer",
-                   "a": "input_buffer", "activation": "input_buffer", "output": "output_buffer", "out": "output_buffer",
-                   "psum": "output_buffer", "kv": "weight_buffer"}  # kv: DRAM traffic of the KV cache
 
 
 @dataclass(frozen=True)
@@ -36,64 +35,35 @@ class Usage:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _buffer_bits(raw: Any, what: str) -> dict[str, int]:
-    """Normalise a per-buffer or per-operand bit count mapping to ``{buffer name: bits}``."""
+def _buffer_bits(by_operand: Mapping[str, float]) -> dict[str, int]:
+    """``{buffer name: bits}`` from bits per operand."""
     out = dict.fromkeys(BUFFERS, 0)
-    if raw is None:
-        return out
-    if not isinstance(raw, Mapping):
-        raise ConfigError(f"simulator {what} must be a mapping of buffer or operand to bits, got {raw!r}")
-    for k, v in raw.items():
-        b = k if k in BUFFERS else _OPERAND_BUFFER.get(str(k).lower())
-        if b is None:
-            raise ConfigError(f"simulator {what} has unknown buffer/operand {k!r}; valid: "
-                              f"{', '.join(BUFFERS + tuple(_OPERAND_BUFFER))}")
-        out[b] += int(v)
+    for k, v in by_operand.items():
+        out[_OPERAND_BUFFER[k]] += int(v)
     return out
 
 
-def _get(obj: Any, d: Mapping, *names: str) -> Any:
-    for n in names:
-        if hasattr(obj, n):
-            return getattr(obj, n)
-        if n in d:
-            return d[n]
-    return None
+def usage_from_sim(run: ActivityTotals | ReportsTotals) -> Usage:
+    """The usage of a simulated run (a ``sim.SimResult`` or ``OpResult``, or their :class:`ActivityTotals`).
 
-
-def usage_from_sim(sim_result: Any) -> Usage:
-    """Read a ``sim.SimResult`` (attributes, falling back to its ``to_dict()``)."""
-    d = sim_result.to_dict() if hasattr(sim_result, "to_dict") else {}
-    activity = _get(sim_result, d, "activity")
-    cycles = _get(sim_result, d, "cycles", "total_cycles")
-    missing = [n for n, v in (("activity", activity), ("cycles", cycles)) if v is None]
-    if missing:
-        raise ConfigError(f"simulator result lacks {', '.join(missing)}; cost_models needs activity and cycles")
-    macs = _get(sim_result, d, "macs")
-    reads = _get(sim_result, d, "sram_read_bits")
-    writes = _get(sim_result, d, "sram_write_bits")
-    dram = _get(sim_result, d, "dram_bits")
-    if dram is None:
-        dram = _get(sim_result, d, "dram_bits_by_operand")
-    if isinstance(dram, Mapping):
-        dram = sum(int(v) for v in dram.values())
-    note = ""
-    by_op = _get(sim_result, d, "sram_bits_by_operand")
-    if reads is None and writes is None and by_op is not None:
-        # sim.SimResult reports array-side SRAM traffic per operand and DRAM traffic per operand: the
-        # array reads weights/inputs and writes outputs; DRAM fills the weight/input buffers and drains
-        # the output buffer.
-        dram_op = _buffer_bits(_get(sim_result, d, "dram_bits_by_operand") or {}, "dram_bits_by_operand")
-        arr = _buffer_bits(by_op, "sram_bits_by_operand")
-        reads = {"weight_buffer": arr["weight_buffer"], "input_buffer": arr["input_buffer"],
-                 "output_buffer": dram_op["output_buffer"]}
-        writes = {"weight_buffer": dram_op["weight_buffer"], "input_buffer": dram_op["input_buffer"],
-                  "output_buffer": arr["output_buffer"]}
-        note = "; SRAM reads = array-side weight/input traffic + output drain, writes = DRAM fills + array outputs"
-    return Usage(activity=Activity(activity), cycles=int(cycles), macs=int(macs or 0),
-                 sram_read_bits=_buffer_bits(reads, "sram_read_bits"),
-                 sram_write_bits=_buffer_bits(writes, "sram_write_bits"), dram_bits=int(dram or 0),
-                 tokens=_get(sim_result, d, "tokens"), source=f"simulator ({type(sim_result).__name__}){note}")
+    The array reads weights and inputs from their buffers and writes outputs to the output buffer; DRAM fills the
+    weight and input buffers and drains the output buffer.
+    """
+    if isinstance(run, ActivityTotals):
+        t = run
+    elif callable(getattr(run, "totals", None)):
+        t = run.totals()
+    else:
+        raise ConfigError(f"expected a simulator result (sim.SimResult, OpResult) or accel.activity.ActivityTotals, "
+                          f"got {type(run).__name__}")
+    dram_op, arr = _buffer_bits(t.dram_bits_by_operand), _buffer_bits(t.sram_bits_by_operand)
+    reads = {"weight_buffer": arr["weight_buffer"], "input_buffer": arr["input_buffer"],
+             "output_buffer": dram_op["output_buffer"]}
+    writes = {"weight_buffer": dram_op["weight_buffer"], "input_buffer": dram_op["input_buffer"],
+              "output_buffer": arr["output_buffer"]}
+    note = "; SRAM reads = array-side weight/input traffic + output drain, writes = DRAM fills + array outputs"
+    return Usage(activity=Activity(t.activity), cycles=int(t.cycles), macs=int(t.macs), sram_read_bits=reads,
+                 sram_write_bits=writes, dram_bits=t.dram_bits, source=f"simulator ({type(run).__name__}){note}")
 
 
 def usage_for_gemm(design, m: int, n: int, k: int, count: int = 1, tokens: int | None = None) -> Usage:
@@ -152,17 +122,6 @@ def usage_for_trace(design, trace) -> Usage:
     return merge(parts, parts[0].source if parts else "", tokens=trace_tokens(trace))
 
 
-class SimOpTotals:
-    """One ``sim.OpResult`` seen with whole-run totals (instances counted), as :func:`usage_from_sim` reads."""
-
-    def __init__(self, op):
-        self.activity = op.activity  # already scaled by the op's count
-        self.cycles = op.cycles * op.count
-        self.macs = op.macs * op.count
-        self.sram_bits_by_operand = {k: v * op.count for k, v in op.sram_bits.items()}
-        self.dram_bits_by_operand = {k: v * op.count for k, v in op.dram_bits.items()}
-
-
 def usages_from_sim_ops(sim_result) -> list[Usage]:
     """One :class:`Usage` per op of a ``sim.SimResult`` (``.ops``), in trace order."""
-    return [usage_from_sim(SimOpTotals(op)) for op in sim_result.ops]
+    return [usage_from_sim(op) for op in sim_result.ops]

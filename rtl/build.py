@@ -51,24 +51,16 @@ class Target:
 
 
 def target_from_args(design: str | None, pe: str | None, array: str | None, dequant: bool = False) -> Target:
-    """``--design FILE`` or ``--pe SPEC [--array RxC]`` [``--dequant``] -> :class:`Target`."""
-    from accel.design import ArraySpec, load_design
-    from accel.pe import parse
+    """``--design FILE`` or ``--pe SPEC [--array RxC]`` [``--dequant``] -> :class:`Target` (no ``--array``: the PE
+    alone)."""
+    from accel.design import design_from_args
 
-    if bool(design) == bool(pe):
-        raise ConfigError("give exactly one of --design FILE or --pe SPEC, got "
-                          f"design={design!r} pe={pe!r}")
+    d = design_from_args(design, pe, array)
     if design:
-        if array:
-            raise ConfigError(f"--array {array!r} cannot be combined with --design (the design has its array)")
-        d = load_design(design)
         if d.array.dataflow != "ws":
             raise ConfigError(f"the RTL array is weight stationary; design {design!r} has dataflow "
                               f"{d.array.dataflow!r} (valid: 'ws')")
         return Target(d.pe, d.array.rows, d.array.cols, dequant, d.dequant)
-    spec = parse(pe)
     if array:
-        rows, cols = ArraySpec.parse_shape(array)
-        ArraySpec(rows=rows, cols=cols)  # validates the range
-        return Target(spec, rows, cols, dequant)
-    return Target(spec, dequant=dequant)
+        return Target(d.pe, d.array.rows, d.array.cols, dequant)
+    return Target(d.pe, dequant=dequant)

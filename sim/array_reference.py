@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from sim import dataflows
+
 __all__ = ["Emission", "ReferenceRun", "run_reference"]
 
 
@@ -66,7 +68,7 @@ def run_reference(dataflow: str, A: np.ndarray, W: np.ndarray, rows: int, cols: 
     A = np.asarray(A, dtype=np.int64)
     W = np.asarray(W, dtype=np.int64)
     Ap, Wp = _packed(A, 1, macs_per_pe), _packed(W, 0, macs_per_pe)
-    if dataflow in ("ws", "is"):
+    if dataflows.get(dataflow).preloads:
         return _run_ws(Ap, Wp, rows, cols, np.asarray(folds), np.asarray(starts), np.asarray(writes), group,
                        lanes)
     return _run_os(Ap, Wp, rows, cols, np.asarray(folds), np.asarray(starts), group)

@@ -44,6 +44,7 @@ import numpy as np
 
 from accel.design import weight_load_lanes
 from accel.errors import ConfigError
+from sim import dataflows
 
 __all__ = ["ArrayPipeline", "array_schedule", "tile_latency_cycles", "fold_latency", "weight_load_lanes"]
 
@@ -69,14 +70,14 @@ def tile_latency_cycles(design, m: int, n: int, k: int) -> int:
     ``k`` / ``m`` / ``n`` must fit the array (one fold); dequant latency is not included.
     """
     rows, cols, df = design.array.rows, design.array.cols, design.array.dataflow
+    flow = dataflows.get(df)
     s = int(getattr(design.pe, "macs_per_pe_per_cycle", 1))
     kp = -(-int(k) // s)
     for name, v in (("m", m), ("n", n), ("k", k)):
         if int(v) < 1:
             raise ConfigError(f"tile dimension {name} must be >= 1, got {v!r}")
-    dims = {"ws": (m, kp, n), "os": (kp, m, n), "is": (n, kp, m)}[df]
-    depth_name = {"ws": "k (packed)", "os": "m", "is": "k (packed)"}[df]
-    width_name = {"ws": "n", "os": "n", "is": "m"}[df]
+    dims = flow.fold_dims(m, kp, n)
+    depth_name, width_name = flow.dim_names()
     if dims[1] > rows or dims[2] > cols:
         raise ConfigError(f"one {df} fold must fit the {rows}x{cols} array: {depth_name} must be in 1..{rows} "
                           f"and {width_name} in 1..{cols}, got {dims[1]!r} and {dims[2]!r}")
@@ -96,14 +97,18 @@ class ArrayPipeline:
 
     dataflow: str
     lanes: int = 1  # weight-write bus lanes per column (fold j writes on lane j mod lanes)
+    _preloads: bool = field(init=False)
     n_folds: int = 0
     _lane_free: dict[int, int] = field(default_factory=dict)  # lane -> earliest next write start on it
     _s: int = 0  # previous fold's start
     _stream: int = 0
     _depth: int = 0
 
+    def __post_init__(self) -> None:
+        self._preloads = dataflows.get(self.dataflow).preloads
+
     def propose(self, stream: int, depth: int, width: int, ready: int = 0) -> tuple[int, int, int]:
-        if self.dataflow == "os":
+        if not self._preloads:
             s_arr = 0 if self.n_folds == 0 else self._s + max(self._stream, self._depth)
             return s_arr, 0, max(s_arr, ready)
         if self.n_folds == 0:
@@ -116,7 +121,7 @@ class ArrayPipeline:
         return max(t_arr + 1, s_stream), t, max(t + 1, s_stream, ready)
 
     def commit(self, start: int, t: int, stream: int, depth: int, width: int) -> int:
-        if self.dataflow != "os":
+        if self._preloads:
             self._lane_free[self.n_folds % self.lanes] = t + depth
         self._s, self._stream, self._depth = start, stream, depth
         self.n_folds += 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import dataflows
 from sim.dequant import dequant_cycles
 
 __all__ = ["LIMITS", "op_limits", "binding", "sram_cycles"]
@@ -33,7 +34,7 @@ def sram_cycles(plan, mem) -> np.ndarray:
 
 def op_limits(plan, design) -> dict[str, float]:
     """Cycles each resource alone needs for ``plan``'s folds (module docstring)."""
-    if plan.dataflow == "os":
+    if not dataflows.get(plan.dataflow).preloads:
         load = 0.0
     else:
         lanes = plan.lanes

@@ -1,11 +1,12 @@
 """Command-line subcommands of the `sim` package (``accel sim``), registered by the `accel` entry point
-(:mod:`cost_models.cli`)."""
+(:mod:`accel.cli`)."""
 
 from __future__ import annotations
 
 import argparse
 
 from accel.cliutil import add_command, add_float, add_int
+from sim.dataflows import DATAFLOWS
 
 _EPILOG = """\
 examples:
@@ -33,8 +34,8 @@ def register(subparsers) -> None:
     d = p.add_mutually_exclusive_group(required=True)
     d.add_argument("--design", metavar="YAML", help="design file (see examples/designs/)")
     d.add_argument("--pe", metavar="SPEC", help="PE spec NAME[:key=value,...] (see `accel pe list`)")
-    p.add_argument("--array", metavar="RxC", default="32x32", help="array shape with --pe (default 32x32)")
-    p.add_argument("--dataflow", choices=("ws", "os", "is"), default="ws", help="dataflow with --pe (default ws)")
+    p.add_argument("--array", metavar="RxC", help="array shape with --pe (default 32x32)")
+    p.add_argument("--dataflow", choices=tuple(DATAFLOWS), default="ws", help="dataflow with --pe (default ws)")
     add_float(p, "--dram-bw", metavar="B", help="DRAM bandwidth in bytes/cycle (overrides the design)")
     add_design_overrides(p)
     w = p.add_mutually_exclusive_group(required=True)
@@ -104,16 +105,10 @@ def with_design_overrides(design, args):
 def _design(args):
     import dataclasses
 
-    from accel.design import ArraySpec, Design, load_design
+    from accel.design import design_from_args
     from accel.errors import ConfigError
 
-    if args.design:
-        design = load_design(args.design)
-    else:
-        from accel import pe as pe_mod
-
-        rows, cols = ArraySpec.parse_shape(args.array)
-        design = Design(pe=pe_mod.parse(args.pe), array=ArraySpec(rows, cols, args.dataflow))
+    design = design_from_args(args.design, args.pe, args.array, dataflow=args.dataflow)
     if args.dram_bw is not None and args.dram is not None:
         raise ConfigError(f"--dram {args.dram} sets the DRAM bandwidth: give --dram or --dram-bw, not both")
     if args.dram_bw is not None:

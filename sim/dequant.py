@@ -22,12 +22,13 @@ import numpy as np
 __all__ = ["dequant_ops", "dequant_cycles"]
 
 
-def dequant_ops(pe, dataflow: str, fm, fn, k0, fk, kp: int, last_k, k_el, transposed: bool) -> np.ndarray:
-    """Dequant operations per fold (int64 array); arguments are the per-fold geometry arrays."""
+def dequant_ops(pe, fm, fn, k0, fk, last_k, k_el, transposed: bool) -> np.ndarray:
+    """Dequant operations per fold (int64 array); arguments are the per-fold geometry arrays (``k0``, ``fk``: the
+    fold's first packed K step and how many it spans)."""
     fm, fn, k0, fk = (np.asarray(x, np.int64) for x in (fm, fn, k0, fk))
     if pe.dequant == "per_group":
         g = pe.packed_group
-        groups = (kp // g) if dataflow == "os" else ((k0 + fk) // g - k0 // g)
+        groups = (k0 + fk) // g - k0 // g  # the groups the fold's K span completes
         return fm * fn * groups
     if pe.dequant == "per_output":
         return fm * fn * np.asarray(last_k, np.int64)

@@ -8,13 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from accel.activity import Activity
+from accel.activity import OPERANDS, Activity, ActivityTotals
 from sim.bounds import LIMITS, binding
 
 __all__ = ["OpResult", "SimResult", "OPERANDS"]
-
-#: Operands that traffic is reported by.
-OPERANDS = ("weight", "input", "output", "kv")
 
 
 @dataclass(frozen=True)
@@ -45,6 +42,12 @@ class OpResult:
     @property
     def macs(self) -> int:
         return self.m * self.n * self.k
+
+    def totals(self) -> ActivityTotals:
+        """This op's totals over its ``count`` instances (``activity`` is already scaled by the count)."""
+        return ActivityTotals(activity=self.activity, cycles=self.cycles * self.count, macs=self.macs * self.count,
+                              sram_bits_by_operand={k: v * self.count for k, v in self.sram_bits.items()},
+                              dram_bits_by_operand={k: v * self.count for k, v in self.dram_bits.items()})
 
     def record(self, pe_per_cycle: int) -> dict[str, Any]:
         """Flat per-op row (per instance, plus ``count``) for tables and JSON."""
@@ -182,6 +185,12 @@ class SimResult:
     @property
     def activity(self) -> Activity:
         return Activity.merge(o.activity for o in self.ops)
+
+    def totals(self) -> ActivityTotals:
+        """The run's totals, as the cost model reads them."""
+        return ActivityTotals(activity=self.activity, cycles=self.cycles, macs=self.macs,
+                              sram_bits_by_operand=self.sram_bits_by_operand,
+                              dram_bits_by_operand=self.dram_bits_by_operand)
 
     @property
     def outputs(self) -> list[np.ndarray | None]:

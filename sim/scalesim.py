@@ -17,28 +17,19 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-from accel.design import DATAFLOWS
 from accel.errors import ConfigError, ToolError
+from sim import dataflows
 
 __all__ = ["scalesim_cycles", "scalesim_python", "run_scalesim"]
 
 
 def scalesim_cycles(m: int, n: int, k: int, rows: int, cols: int, dataflow: str) -> int:
     """SCALE-Sim 3.0.0's compute cycles for one GEMM (module docstring)."""
-    if dataflow not in DATAFLOWS:
-        raise ConfigError(f"dataflow must be one of {', '.join(DATAFLOWS)}, got {dataflow!r}")
+    flow = dataflows.get(dataflow)
     for name, v in (("m", m), ("n", n), ("k", k), ("rows", rows), ("cols", cols)):
         if not isinstance(v, int) or v < 1:
             raise ConfigError(f"{name} must be an integer >= 1, got {v!r}")
-
-    def cdiv(a, b):
-        return -(-a // b)
-
-    if dataflow == "os":
-        return cdiv(m, rows) * cdiv(n, cols) * (k + rows + cols - 2) - 1
-    if dataflow == "is":
-        m, n = n, m
-    return cdiv(k, rows) * cdiv(n, cols) * (m + 2 * rows + cols - 2) - 1
+    return flow.scalesim_cycles(m, n, k, rows, cols)
 
 
 def scalesim_python() -> Path | None:

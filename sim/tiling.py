@@ -31,6 +31,7 @@ import numpy as np
 
 from accel.design import stationary_row_bits, weight_load_lanes
 from accel.errors import ConfigError
+from sim import dataflows
 from sim.dequant import dequant_ops
 from sim.pe_view import PEView
 
@@ -113,16 +114,17 @@ def _plan(m, n, k, design, pe, policy, count_only):
     g = pe.group_size
     if g is not None and k % g:
         raise ConfigError(f"pe.group_size={g!r} must divide the GEMM's K={k!r}; valid group sizes: divisors of {k}")
-    df = design.array.dataflow
-    if df == "os":
-        return _plan_os(m, n, k, design, pe, policy, count_only)
-    if df == "ws":
-        return _plan_ws(m, n, k, design, pe, policy, False, count_only)
-    return _plan_ws(n, m, k, design, pe, policy, True, count_only)
+    flow = dataflows.get(design.array.dataflow)
+    if not flow.preloads:
+        return _plan_os(m, n, k, design, pe, policy, flow, count_only)
+    ms, ns = flow.oriented(m, n)
+    return _plan_ws(ms, ns, k, design, pe, policy, flow, count_only)
 
 
-def _plan_ws(ms: int, ns: int, k: int, design, pe: PEView, policy: TilingPolicy, transposed: bool,
+def _plan_ws(ms: int, ns: int, k: int, design, pe: PEView, policy: TilingPolicy, flow: dataflows.Dataflow,
              count_only: bool = False):
+    """WS folds of the product in ``flow``'s orientation (IS: the transposed product)."""
+    transposed = flow.transposed
     R, C = design.array.rows, design.array.cols
     mem = design.memory
     s = pe.macs_per_pe_per_cycle
@@ -137,7 +139,7 @@ def _plan_ws(ms: int, ns: int, k: int, design, pe: PEView, policy: TilingPolicy,
     strm_cap = _half(getattr(mem, strm_buf).capacity_bits, mem.double_buffered)
     out_cap = _half(mem.output_buffer.capacity_bits, mem.double_buffered)
     lanes = weight_load_lanes(design.array.weight_load_bits_per_cycle, C,
-                              stationary_row_bits(pe, "is" if transposed else "ws"))
+                              stationary_row_bits(pe, flow.name))
     tile_bits = tk * s * tn * stat_bits
     if tile_bits > stat_cap:
         raise _too_small(stat_buf, getattr(mem, stat_buf).capacity_bits, tile_bits * (2 if mem.double_buffered else 1),
@@ -187,15 +189,16 @@ def _plan_ws(ms: int, ns: int, k: int, design, pe: PEView, policy: TilingPolicy,
     s_stat = k_el * fn * stat_bits
     s_strm = (fm * k_el * strm_bits).astype(float)
     s_out = (fm * fn * pe.out_bits * np.where(kti > 0, 2, 1)).astype(float)
-    dq = dequant_ops(pe, "ws", fm, fn, k0, fk, kp, last_k, k_el, transposed)
+    dq = dequant_ops(pe, fm, fn, k0, fk, last_k, k_el, transposed)
     geom = np.stack([m0, fm, k0, fk, n0, fn], axis=1).astype(np.int64)
     w, a = (d_strm, d_stat) if transposed else (d_stat, d_strm)
     sw, sa = (s_strm, s_stat) if transposed else (s_stat, s_strm)
-    return OpPlan("is" if transposed else "ws", geom, fm.astype(np.int64), fk.astype(np.int64),
+    return OpPlan(flow.name, geom, fm.astype(np.int64), fk.astype(np.int64),
                   fn.astype(np.int64), w, a, d_out, sw, sa, s_out, dq, kti == 0, lanes)
 
 
-def _plan_os(m: int, n: int, k: int, design, pe: PEView, policy: TilingPolicy, count_only: bool = False):
+def _plan_os(m: int, n: int, k: int, design, pe: PEView, policy: TilingPolicy, flow: dataflows.Dataflow,
+             count_only: bool = False):
     R, C = design.array.rows, design.array.cols
     mem = design.memory
     s = pe.macs_per_pe_per_cycle
@@ -227,8 +230,8 @@ def _plan_os(m: int, n: int, k: int, design, pe: PEView, policy: TilingPolicy, c
     d_a = np.where(nti > 0, 0.0, fm * k * pe.act_storage_bits) if policy.reuse_inputs else fm * k * pe.act_storage_bits
     d_o = (fm * fn * pe.out_bits).astype(float)
     ones = np.ones_like(fm, dtype=bool)
-    dq = dequant_ops(pe, "os", fm, fn, np.zeros_like(fm), np.full_like(fm, kp), kp, ones, np.full_like(fm, k), False)
+    dq = dequant_ops(pe, fm, fn, np.zeros_like(fm), np.full_like(fm, kp), ones, np.full_like(fm, k), False)
     geom = np.stack([m0, fm, np.zeros_like(fm), np.full_like(fm, kp), n0, fn], axis=1).astype(np.int64)
-    return OpPlan("os", geom, np.full(len(fm), kp, np.int64), fm.astype(np.int64), fn.astype(np.int64),
+    return OpPlan(flow.name, geom, np.full(len(fm), kp, np.int64), fm.astype(np.int64), fn.astype(np.int64),
                   d_w, np.asarray(d_a, float), d_o, (k * fn * pe.weight_storage_bits).astype(float),
                   (fm * k * pe.act_storage_bits).astype(float), d_o.copy(), dq, ones)

@@ -26,7 +26,7 @@ def raises_small(exc_type, pattern: str, fn, *args, max_bytes: int = SMALL_BYTES
 
 def run_cli(argv: list[str]):
     """The command function of ``accel ARGV`` (values checked as ``main`` does), called so errors propagate."""
-    from cost_models.cli import build_parser
+    from accel.cli import build_parser
 
     args = build_parser().parse_args(argv)
     return args.func(args)

@@ -1,4 +1,4 @@
-"""Command-line subcommands of the `workloads` package (registered by the `accel` entry point, :mod:`cost_models.cli`).
+"""Command-line subcommands of the `workloads` package (registered by the `accel` entry point, :mod:`accel.cli`).
 
 ``accel workloads list | fetch NAME... | trace MODEL | accuracy MODEL | compare A B``.  Heavy work is imported
 inside the command functions.
@@ -112,14 +112,10 @@ def _provider(args, spec):
 
 def _resolve_pe(args) -> tuple[Any, str | None]:
     """(PE spec or None, KV-cache format from the design or None)."""
-    if args.pe:
-        from accel import pe
+    if args.pe or args.design:
+        from accel.design import design_from_args
 
-        return pe.parse(args.pe), None
-    if args.design:
-        from accel.design import load_design
-
-        d = load_design(args.design)
+        d = design_from_args(args.design, args.pe)
         return d.pe, d.kv_cache_format
     return None, None
 

@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from accel.design import KIB_BITS, ArraySpec, BufferSpec, DequantSpec, Design, MemorySpec
 from cost_models.explore.hashing import config_hash
 from workloads.protocol import DEFAULT_TOKENS, DEFAULT_WINDOWS
 
@@ -47,23 +48,30 @@ class ArithConfig:
         return config_hash(self)
 
 
+_ARRAY, _MEMORY, _DEQUANT = ArraySpec(), MemorySpec(), DequantSpec()
+
+
 @dataclass(frozen=True)
 class Point:
-    """One design point: a PE variant in an array with a memory system, on one workload."""
+    """One design point: a PE variant in an array with a memory system, on one workload.
+
+    The design fields are the sweep's axes, the results table's columns and what the point's hash covers; their
+    defaults are :class:`accel.design.Design`'s, and :meth:`to_design` builds the design.
+    """
 
     workload: Workload
     pe: str  # canonical PE spec string, ``NAME[:key=value,...]`` (accel.pe.parse round-trips it)
-    array_rows: int = 32
-    array_cols: int = 32
-    dataflow: str = "ws"
-    freq_mhz: float = 500.0
-    dram_bandwidth_bytes_per_cycle: float = 128.0
-    weight_buffer_kib: int = 128
-    input_buffer_kib: int = 256
-    output_buffer_kib: int = 128
-    dequant_placement: str = "column_edge"
-    dequant_count: int | None = None
-    kv_cache_format: str | None = None
+    array_rows: int = _ARRAY.rows
+    array_cols: int = _ARRAY.cols
+    dataflow: str = _ARRAY.dataflow
+    freq_mhz: float = _ARRAY.freq_mhz
+    dram_bandwidth_bytes_per_cycle: float = _MEMORY.dram_bandwidth_bytes_per_cycle
+    weight_buffer_kib: int = _MEMORY.weight_buffer.capacity_bits // KIB_BITS
+    input_buffer_kib: int = _MEMORY.input_buffer.capacity_bits // KIB_BITS
+    output_buffer_kib: int = _MEMORY.output_buffer.capacity_bits // KIB_BITS
+    dequant_placement: str = _DEQUANT.placement
+    dequant_count: int | None = _DEQUANT.count
+    kv_cache_format: str | None = Design.kv_cache_format
     kv_sort_k_channels: bool = False  # K-channel sorting before K-cache quantization (accuracy only)
     attention: str = "reference"  # accuracy: attention products in float64 ("reference") or through the PE ("pe")
 
@@ -88,19 +96,21 @@ class Point:
                            accuracy_windows=w.accuracy_windows, accuracy_tokens=w.accuracy_tokens,
                            kv_sort_k_channels=self.kv_sort_k_channels, attention=self.attention)
 
-    def to_design(self, pe_spec):
-        """Build the :class:`accel.design.Design` of this point around an already parsed PE spec."""
-        from accel.design import KIB_BITS, ArraySpec, BufferSpec, DequantSpec, Design, MemorySpec
+    def to_design(self, pe_spec) -> Design:
+        """The :class:`accel.design.Design` of this point around an already parsed PE spec."""
+        def buffer(default: BufferSpec, kib: int) -> BufferSpec:
+            return dataclasses.replace(default, capacity_bits=kib * KIB_BITS)
 
-        memory = MemorySpec(weight_buffer=BufferSpec(self.weight_buffer_kib * KIB_BITS),
-                            input_buffer=BufferSpec(self.input_buffer_kib * KIB_BITS),
-                            output_buffer=BufferSpec(self.output_buffer_kib * KIB_BITS),
-                            dram_bandwidth_bytes_per_cycle=self.dram_bandwidth_bytes_per_cycle)
+        memory = dataclasses.replace(_MEMORY, weight_buffer=buffer(_MEMORY.weight_buffer, self.weight_buffer_kib),
+                                     input_buffer=buffer(_MEMORY.input_buffer, self.input_buffer_kib),
+                                     output_buffer=buffer(_MEMORY.output_buffer, self.output_buffer_kib),
+                                     dram_bandwidth_bytes_per_cycle=self.dram_bandwidth_bytes_per_cycle)
         return Design(pe=pe_spec,
-                      array=ArraySpec(rows=self.array_rows, cols=self.array_cols, dataflow=self.dataflow,
-                                      freq_mhz=self.freq_mhz),
+                      array=dataclasses.replace(_ARRAY, rows=self.array_rows, cols=self.array_cols,
+                                                dataflow=self.dataflow, freq_mhz=self.freq_mhz),
                       memory=memory,
-                      dequant=DequantSpec(placement=self.dequant_placement, count=self.dequant_count),
+                      dequant=dataclasses.replace(_DEQUANT, placement=self.dequant_placement,
+                                                  count=self.dequant_count),
                       kv_cache_format=self.kv_cache_format, name=self.label)
 
 

@@ -135,3 +135,24 @@ def test_an_unreachable_scheduler_is_named(tmp_path):
 def test_a_forward_pass_beyond_memory_is_refused_before_the_model_loads(tmp_path, argv):
     raises_small(ConfigError, r"^smollm2-135m and a forward pass over 100,000 tokens needs about [\d.,]+ TB of memory, "
                               r"more than the limit of", run_cli, [a.replace("{tmp}", str(tmp_path)) for a in argv])
+
+
+@pytest.mark.parametrize("argv", [["sim", "--gemm", "4,4,4"], ["cost", "--gemm", "4,4,4", "--analytic"],
+                                  ["rtl", "export", "-o", "unused"]])
+def test_every_command_reads_the_design_flags_alike(tmp_path, argv):
+    design = tmp_path / "d.yaml"
+    design.write_text("pe: int8_mac\narray: {rows: 2, cols: 2}\n")
+    raises_small(ConfigError, r"^--array '4x4' cannot be combined with --design \(the design has its array\)$",
+                 run_cli, [*argv, "--design", str(design), "--array", "4x4"])
+    if argv[0] != "sim":  # sim's parser itself refuses both or neither (a required mutually exclusive group)
+        raises_small(ConfigError, rf"^give exactly one of --design FILE or --pe SPEC, got design={str(design)!r} "
+                                  r"pe='int8_mac'$", run_cli, [*argv, "--design", str(design), "--pe", "int8_mac"])
+
+
+def test_design_from_args_defaults_are_the_array_specs():
+    from accel import pe
+    from accel.design import Design, design_from_args
+
+    assert design_from_args(None, "int8_mac") == Design(pe=pe.parse("int8_mac"), array=ArraySpec())
+    assert design_from_args(None, "mixpe_w4a8", "4x8", dataflow="os", freq_mhz=250.0) == Design(
+        pe=pe.parse("mixpe_w4a8"), array=ArraySpec(rows=4, cols=8, dataflow="os", freq_mhz=250.0))

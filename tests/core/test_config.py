@@ -149,7 +149,7 @@ def test_messages_quote_at_most_200_characters_of_a_value(tmp_path):
 
 
 def test_design_alias_bomb_through_the_command_line(tmp_path, capsys):
-    from cost_models.cli import main
+    from accel.cli import main
 
     bomb = tmp_path / "bomb.yaml"
     bomb.write_text(design_bomb())

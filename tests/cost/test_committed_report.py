@@ -9,8 +9,8 @@ import json
 
 import pytest
 
+from accel.cli import main
 from cost_models import pe_cost
-from cost_models.cli import main
 from cost_models.fpga import blocks as fpga_blocks
 from cost_models.fpga import model, structure
 

@@ -1,36 +1,24 @@
 """evaluate(design, sim_result) -> CostReport: components, provenance, independent energy checks."""
 
 import json
-from dataclasses import dataclass, field
 
 import pytest
 
 import accel.pe as pe_mod
-from accel.activity import Activity
+from accel.activity import Activity, ActivityTotals
 from accel.design import ArraySpec, Design
 from accel.errors import ConfigError
 from cost_models import evaluate
 from cost_models.evaluation import price
 from cost_models.memory import MemoryModel
-from cost_models.usage import Usage, usage_for_gemm
+from cost_models.usage import Usage, usage_for_gemm, usage_from_sim
 
 pytestmark = pytest.mark.unit
 
 
-@dataclass
-class FakeSimResult:
-    """The attributes of sim.SimResult that cost_models reads (test-local stand-in)."""
-
-    activity: Activity
-    cycles: int
-    macs: int
-    sram_read_bits: dict = field(default_factory=dict)
-    sram_write_bits: dict = field(default_factory=dict)
-    dram_bits: int = 0
-    tokens: int | None = None
-
-    def to_dict(self):
-        return {}
+def totals(activity, cycles, macs, sram_bits_by_operand=None, dram_bits_by_operand=None):
+    """What a simulator hands the cost model (accel.activity.ActivityTotals), written by hand."""
+    return ActivityTotals(activity, cycles, macs, sram_bits_by_operand or {}, dram_bits_by_operand or {})
 
 
 def design(pe="int8_mac", rows=4, cols=4):
@@ -40,7 +28,7 @@ def design(pe="int8_mac", rows=4, cols=4):
 def test_int8_mac_arithmetic_energy_is_horowitz_times_counts():
     d = design()
     m, n, k = 3, 5, 7
-    sim = FakeSimResult(d.pe.activity_for(m, n, k), cycles=100, macs=m * n * k)
+    sim = totals(d.pe.activity_for(m, n, k), cycles=100, macs=m * n * k)
     r = evaluate(d, sim)
     # every MAC is one 8x8 multiply (0.2 pJ, Horowitz) and one 32-bit add (0.1 pJ, Horowitz)
     assert r.energy_breakdown_pj["pe.int_mul"].value == pytest.approx(m * n * k * 0.2, rel=1e-12)
@@ -49,8 +37,8 @@ def test_int8_mac_arithmetic_energy_is_horowitz_times_counts():
 
 def test_memory_components_priced_from_traffic():
     d = design()
-    sim = FakeSimResult(Activity(), cycles=10, macs=0, sram_read_bits={"weight": 640}, sram_write_bits={"input": 64},
-                        dram_bits=6400)
+    sim = Usage(Activity(), cycles=10, macs=0, sram_read_bits={"weight_buffer": 640},
+                sram_write_bits={"input_buffer": 64}, dram_bits=6400)
     r = evaluate(d, sim)
     mem = MemoryModel()
     wcap, icap = d.memory.weight_buffer.capacity_bits, d.memory.input_buffer.capacity_bits
@@ -132,16 +120,28 @@ def test_kulisch_float_mac_is_an_exact_product_plus_integer_add():
     assert set(exact_product_keys("e4m3", "e4m3")) | {f"int_add:{hw.acc_bits}"} == keys
 
 
-def test_sim_result_missing_fields():
+def test_a_run_is_a_usage_or_the_simulators_typed_totals():
     class Bare:
         def to_dict(self):
             return {"cycles": 3}
 
-    with pytest.raises(ConfigError, match=r"^simulator result lacks activity; cost_models needs activity and cycles$"):
+    with pytest.raises(ConfigError, match=r"^expected a simulator result \(sim\.SimResult, OpResult\) or "
+                                          r"accel\.activity\.ActivityTotals, got Bare$"):
         evaluate(design(), Bare())
-    bad = FakeSimResult(Activity(), 1, 0, sram_read_bits={"l2": 5})
-    with pytest.raises(ConfigError, match=r"^simulator sram_read_bits has unknown buffer/operand 'l2'; valid: "):
-        evaluate(design(), bad)
+    with pytest.raises(ConfigError, match=r"^sram_bits_by_operand has unknown operand 'l2'; valid: weight, input, "
+                                          r"output, kv$"):
+        totals(Activity(), 1, 0, sram_bits_by_operand={"l2": 5})
+
+
+def test_sim_totals_price_as_the_traffic_they_report():
+    """Array-side SRAM traffic is read from the weight/input buffers and written to the output buffer; DRAM
+    fills the weight (and KV) and input buffers and drains the output buffer."""
+    u = usage_from_sim(totals(Activity(), 7, 0, sram_bits_by_operand={"weight": 100, "input": 20, "output": 3,
+                                                                      "kv": 1000},
+                              dram_bits_by_operand={"weight": 50, "input": 8, "output": 4, "kv": 2000}))
+    assert u.sram_read_bits == {"weight_buffer": 1100, "input_buffer": 20, "output_buffer": 4}
+    assert u.sram_write_bits == {"weight_buffer": 2050, "input_buffer": 8, "output_buffer": 3}
+    assert (u.dram_bits, u.cycles) == (2062, 7)
 
 
 def test_usage_record_accepted_directly():

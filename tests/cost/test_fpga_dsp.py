@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from cost_models.cli import main
+from accel.cli import main
 from cost_models.fpga import blocks as fpga_blocks
 from cost_models.fpga import dsp
 

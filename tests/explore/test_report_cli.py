@@ -103,7 +103,7 @@ FAILING = _failing()
 def test_the_accel_entry_point_runs_explore_with_json(tmp_path, capsys):
     import json
 
-    from cost_models.cli import main
+    from accel.cli import main
 
     code = main(["explore", "--spec", str(TOY_SWEEP), "-o", str(tmp_path), "--evaluator", TOY, "-j", "1",
                  "--no-report", "--json"])

@@ -18,8 +18,8 @@ import pandas as pd
 import psutil
 import pytest
 
+from accel.cli import main
 from accel.errors import ConfigError
-from cost_models.cli import main
 from cost_models.explore import atomic
 from cost_models.explore.lock import LOCK_NAME, output_lock
 from cost_models.explore.runner import run_points

@@ -8,8 +8,8 @@ import tracemalloc
 import pytest
 import yaml
 
+from accel.cli import main
 from accel.errors import ConfigError
-from cost_models.cli import main
 from cost_models.explore.spec import accel_models, load_sweep, sweep_from_dict
 from tests.core.yaml_cases import sweep_bomb
 

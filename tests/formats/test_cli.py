@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import accel.formats as F
-from cost_models.cli import main
+from accel.cli import main
 
 pytestmark = pytest.mark.unit
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cost_models.cli import main
+from accel.cli import main
 
 pytestmark = pytest.mark.amaranth
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from accel.cli import main
 from accel.design import DequantSpec
-from cost_models.cli import main
 
 pytestmark = pytest.mark.amaranth
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cost_models.cli import main
+from accel.cli import main
 
 pytestmark = pytest.mark.unit
 

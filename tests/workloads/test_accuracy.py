@@ -175,7 +175,7 @@ def test_encoder_cosine_over_sentences(tmp_path):
 def test_compare_command_on_saved_results(tiny, text, tmp_path, capsys):
     import json
 
-    from cost_models.cli import main
+    from accel.cli import main
 
     _, model = tiny
     files = []

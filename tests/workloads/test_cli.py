@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from cost_models.cli import main
+from accel.cli import main
 from workloads.trace import load_trace
 
 pytestmark = pytest.mark.unit

@@ -11,8 +11,8 @@ import shutil
 
 import pytest
 
+from accel.cli import main
 from accel.errors import WorkloadError
-from cost_models.cli import main
 from tests.needs import unavailable
 from workloads import fetch, models
 

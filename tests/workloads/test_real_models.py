@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from accel import pe
-from cost_models.cli import main
+from accel.cli import main
 from tests.workloads.tiny import hf_from_gguf, hf_llama_forward
 from workloads import accuracy, fetch
 from workloads import providers as prov

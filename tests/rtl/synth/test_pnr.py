@@ -8,9 +8,9 @@ import re
 
 import pytest
 
+from accel.cli import main
 from accel.errors import ConfigError
 from accel.pe import parse
-from cost_models.cli import main
 from rtl.config import binding
 from rtl.export import ports, to_rtlil
 from rtl.harness import Harness

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from cost_models.cli import main
+from accel.cli import main
 from rtl.synth.results import TABLE
 
 pytestmark = pytest.mark.amaranth
