@@ -32,7 +32,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from accel.errors import ConfigError
-from rtl.arith.binary32 import fp32_add_normal, fp32_mul_normal, int_to_fp32, leading_zeros_tree
+from rtl.arith.binary32 import fp32_add, fp32_mul, int_to_fp32
 
 CORRECTIONS = ("none", "zero", "min")
 
@@ -132,7 +132,7 @@ def dequant_datapath(m: Module, cfg: DequantConfig, vals: dict, name: str = "dq"
 
     def convert(v):
         def cvt(x, tag):
-            bits = int_to_fp32(m, x, f"{name}_cvt_{tag}", leading_zeros_tree)
+            bits = int_to_fp32(m, x, f"{name}_cvt_{tag}")
             return _grid_scaled(m, bits, cfg.grid_exp, f"{name}_f_{tag}")
 
         if corr == "min":
@@ -155,9 +155,9 @@ def dequant_datapath(m: Module, cfg: DequantConfig, vals: dict, name: str = "dq"
         for c in range(C):
             for t in range(T):
                 s = v.pop(f"scale{c}_{t}")
-                v[f"term{c}_{t}"] = fp32_mul_normal(m, s, v.pop(f"f{c}_{t}"), f"{name}_mul_s_{c}_{t}")
+                v[f"term{c}_{t}"] = fp32_mul(m, s, v.pop(f"f{c}_{t}"), f"{name}_mul_s_{c}_{t}")
                 if corr == "min":
-                    v[f"ms{c}_{t}"] = fp32_mul_normal(m, v.pop(f"min{c}_{t}"), v[f"fs{t}"], f"{name}_mul_m_{c}_{t}")
+                    v[f"ms{c}_{t}"] = fp32_mul(m, v.pop(f"min{c}_{t}"), v[f"fs{t}"], f"{name}_mul_m_{c}_{t}")
         for t in range(T):
             v.pop(f"fs{t}", None)
         return v
@@ -165,7 +165,7 @@ def dequant_datapath(m: Module, cfg: DequantConfig, vals: dict, name: str = "dq"
     def min_add(v):
         for c in range(C):
             for t in range(T):
-                v[f"term{c}_{t}"] = fp32_add_normal(m, v[f"term{c}_{t}"], v.pop(f"ms{c}_{t}"), f"{name}_add_m_{c}_{t}")
+                v[f"term{c}_{t}"] = fp32_add(m, v[f"term{c}_{t}"], v.pop(f"ms{c}_{t}"), f"{name}_add_m_{c}_{t}")
         return v
 
     def accumulate(v):
@@ -175,7 +175,7 @@ def dequant_datapath(m: Module, cfg: DequantConfig, vals: dict, name: str = "dq"
             mem = Array(cells[c]) if cfg.rows > 1 else None
             acc = Mux(first, 0, mem[idx] if mem is not None else cells[c][0])
             for t in range(T):
-                acc = fp32_add_normal(m, acc, v.pop(f"term{c}_{t}"), f"{name}_acc_add_{c}_{t}")
+                acc = fp32_add(m, acc, v.pop(f"term{c}_{t}"), f"{name}_acc_add_{c}_{t}")
             with m.If(valid):
                 m.d.sync += (mem[idx] if mem is not None else cells[c][0]).eq(acc)
             v[f"acc{c}"] = acc
@@ -184,7 +184,7 @@ def dequant_datapath(m: Module, cfg: DequantConfig, vals: dict, name: str = "dq"
     def act_scale(v):
         sa = v.pop("act_scale")
         for c in range(C):
-            v[f"acc{c}"] = fp32_mul_normal(m, sa, v[f"acc{c}"], f"{name}_mul_sa_{c}")
+            v[f"acc{c}"] = fp32_mul(m, sa, v[f"acc{c}"], f"{name}_mul_sa_{c}")
         return v
 
     steps = {"convert": convert, "scale": scale, "min_add": min_add, "accumulate": accumulate,
@@ -203,12 +203,12 @@ def dequant_term(m: Module, p, act_sum, scale, zero, min_, correction: str, name
     if correction == "zero":
         t = Signal(signed(max(len(p), len(zero) + 1 + len(act_sum)) + 1), name=f"{name}_t")
         m.d.comb += t.eq(p - zero * act_sum)
-        return fp32_mul_normal(m, scale, int_to_fp32(m, t, f"{name}_cvt_t"), f"{name}_mul_s")
+        return fp32_mul(m, scale, int_to_fp32(m, t, f"{name}_cvt_t"), f"{name}_mul_s")
     if correction == "min":
-        dp = fp32_mul_normal(m, scale, int_to_fp32(m, p, f"{name}_cvt_p"), f"{name}_mul_d")
-        ms = fp32_mul_normal(m, min_, int_to_fp32(m, act_sum, f"{name}_cvt_sa"), f"{name}_mul_m")
-        return fp32_add_normal(m, dp, ms, f"{name}_add_m")
-    return fp32_mul_normal(m, scale, int_to_fp32(m, p, f"{name}_cvt_p"), f"{name}_mul_s")
+        dp = fp32_mul(m, scale, int_to_fp32(m, p, f"{name}_cvt_p"), f"{name}_mul_d")
+        ms = fp32_mul(m, min_, int_to_fp32(m, act_sum, f"{name}_cvt_sa"), f"{name}_mul_m")
+        return fp32_add(m, dp, ms, f"{name}_add_m")
+    return fp32_mul(m, scale, int_to_fp32(m, p, f"{name}_cvt_p"), f"{name}_mul_s")
 
 
 def check_unit_latency(latency_cycles) -> None:
