@@ -181,6 +181,13 @@ class RtlBinding:
         raise NotImplementedError
 
 
+def no_pipeline(spec, what: str = "integer datapath") -> None:
+    """Raise :class:`ConfigError` when a spec asks for pipeline registers in RTL that has none (its ``what``)."""
+    if spec.pipeline_depth:
+        raise ConfigError(f"pipeline_depth is built for the FP32 datapaths only; {spec.to_string()!r} has an "
+                          f"{what}: valid pipeline_depth: 0, got {spec.pipeline_depth!r}")
+
+
 def group_dequant_variants() -> list[str]:
     """Names of the variants whose arrays may carry the column-edge group dequant units (by default)."""
     return [sc.NAME for sc, b in _BINDINGS.items() if b.group_dequant and sc().dequant == "per_group"]

@@ -62,6 +62,12 @@ class PESpec:
     PRIORITY: ClassVar[int] = 100  # order of names(): the variants others depend on first
     #: field name -> tuple of valid values, for fields with a fixed set of choices
     CHOICES: ClassVar[dict[str, tuple]] = {}
+    #: the largest ``pipeline_depth``
+    MAX_PIPELINE_DEPTH: ClassVar[int] = 8
+
+    #: pipeline registers in the PE's multiply and in its accumulate each (hardware timing only: every result
+    #: is the same at any depth).  The simulator counts them (``sim.array_timing``); the RTL places them.
+    pipeline_depth: int = dataclasses.field(default=0, kw_only=True)
 
     # ----- construction and validation
     def __post_init__(self) -> None:
@@ -84,6 +90,9 @@ class PESpec:
                 p.append(f"{f.name} must be of type {t}, got {short_repr(v)}")
             elif f.name in self.CHOICES and v not in self.CHOICES[f.name]:
                 p.append(f"{f.name} must be one of {', '.join(map(str, self.CHOICES[f.name]))}, got {short_repr(v)}")
+        d = self.pipeline_depth
+        if isinstance(d, int) and not 0 <= d <= self.MAX_PIPELINE_DEPTH:
+            p.append(f"pipeline_depth must be in 0..{self.MAX_PIPELINE_DEPTH}, got {short_repr(d)}")
         return p
 
     def problems(self) -> list[str]:

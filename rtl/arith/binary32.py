@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 
-from rtl.arith.pipeline import Cuts, cut
+from rtl.arith.pipeline import Cuts, carrying, cut
 
 
 def _fp32():
@@ -146,24 +146,12 @@ def fp32_add(m: Module, a: Value, b: Value, name: str = "fadd", pipe: Cuts | Non
     total_zero = total == 0
     sx, total, ex, total_zero, nan, inf, inf_sign, zero_sign = cut(pipe, sx, total, ex, total_zero, nan, inf,
                                                                    inf_sign, zero_sign)
-    pipe_carry = {"total_zero": total_zero, "nan": nan, "inf": inf, "inf_sign": inf_sign, "zero_sign": zero_sign}
     # value = total * 2^(ex - BIAS - MBITS - 3)
-    rounded = _round_carrying(m, sx, total, ex - (BIAS + MBITS + 3), f"{name}_r", pipe, pipe_carry)
-    c = pipe_carry
+    rounded, c = carrying(pipe, {"total_zero": total_zero, "nan": nan, "inf": inf, "inf_sign": inf_sign,
+                                 "zero_sign": zero_sign},
+                          lambda: round_fp32(m, sx, total, ex - (BIAS + MBITS + 3), f"{name}_r", pipe))
     finite = Mux(c["total_zero"], _packed(c["zero_sign"], 0), rounded)
     return _sig(m, _special(c["nan"], c["inf"], c["inf_sign"], finite), 32, f"{name}_out")
-
-
-def _round_carrying(m: Module, neg, mag, exp, name: str, pipe: Cuts | None, carry: dict) -> Signal:
-    """:func:`round_fp32` with ``carry`` (updated in place) registered alongside its own values."""
-    if pipe is None:
-        return round_fp32(m, neg, mag, exp, name)
-    saved = pipe.passengers
-    pipe.passengers = {**saved, **{f"_c_{k}": v for k, v in carry.items()}}
-    out = round_fp32(m, neg, mag, exp, name, pipe)
-    carry.update({k[3:]: v for k, v in pipe.passengers.items() if k.startswith("_c_")})
-    pipe.passengers = {k: v for k, v in pipe.passengers.items() if not k.startswith("_c_")}
-    return out
 
 
 def fp32_mul(m: Module, a: Value, b: Value, name: str = "fmul", pipe: Cuts | None = None) -> Signal:
@@ -178,8 +166,8 @@ def fp32_mul(m: Module, a: Value, b: Value, name: str = "fmul", pipe: Cuts | Non
     nan = nan_a | nan_b | (inf_a & zero_b) | (inf_b & zero_a)
     inf = inf_a | inf_b
     sign, prod, exp, nan, inf = cut(pipe, sign, prod, exp, nan, inf)
-    carry = {"nan": nan, "inf": inf, "sign": sign}
-    rounded = _round_carrying(m, sign, prod, exp, f"{name}_r", pipe, carry)
+    rounded, carry = carrying(pipe, {"nan": nan, "inf": inf, "sign": sign},
+                              lambda: round_fp32(m, sign, prod, exp, f"{name}_r", pipe))
     return _sig(m, _special(carry["nan"], carry["inf"], carry["sign"], rounded), 32, f"{name}_out")
 
 

@@ -3,7 +3,8 @@
 A datapath builder calls :meth:`Cuts.cut` at each of its candidate boundaries, in build order, with the
 values that cross it.  A chosen boundary registers them (and every *passenger*: values the caller
 carries past the datapath, such as valid flags); the others pass them through, so no chosen cut
-builds exactly the combinational datapath.  :func:`choose_cuts` picks the boundaries from estimated
+builds exactly the combinational datapath.  One-bit registers reset (flags), wider ones do not (data).
+:func:`choose_cuts` picks the boundaries from estimated
 segment depths so that the deepest stage is as shallow as possible.
 """
 
@@ -60,7 +61,7 @@ class Cuts:
 
     def _reg(self, v, tag: str):
         v = Value.cast(v)
-        r = Signal(v.shape(), name=f"{self.name}_{self.boundaries}_{tag}", reset_less=tag != "valid")
+        r = Signal(v.shape(), name=f"{self.name}_{self.boundaries}_{tag}", reset_less=len(v) > 1)
         self.m.d.sync += r.eq(v)
         return r
 
@@ -77,3 +78,32 @@ class Cuts:
 def cut(pipe: Cuts | None, *values):
     """:meth:`Cuts.cut`, or ``values`` unchanged without a pipe."""
     return values if pipe is None else pipe.cut(*values)
+
+
+def delay(m: Module, values: dict, cycles: int, name: str) -> dict:
+    """``values`` after ``cycles`` plain registers (one-bit flags reset, wider values do not)."""
+    for i in range(cycles):
+        nxt = {}
+        for k, v in values.items():
+            v = Value.cast(v)
+            r = Signal(v.shape(), name=f"{name}_{i}_{k}", reset_less=len(v) > 1)
+            m.d.sync += r.eq(v)
+            nxt[k] = r
+        values = nxt
+    return values
+
+
+def split(depths: Sequence[int], registers: int) -> tuple[frozenset[int], int]:
+    """(cuts inside a datapath of ``depths`` segments, registers left over for after it)."""
+    inside = min(registers, len(depths) - 1)
+    return choose_cuts(depths, inside), registers - inside
+
+
+def carrying(pipe: Cuts | None, values: dict, build):
+    """``build()`` with ``values`` registered at every cut it makes: returns (its result, ``values`` after)."""
+    if pipe is None:
+        return build(), values
+    tag = f"_ride{len(pipe.passengers)}_"
+    pipe.passengers.update({tag + k: v for k, v in values.items()})
+    out = build()
+    return out, {k: pipe.passengers.pop(tag + k) for k in values}
