@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 
 from accel.errors import ConfigError
-from rtl.arith.binary32 import QNAN, ROUND_DEPTHS, leading_zeros, round_fp32
+from rtl.arith.binary32 import QNAN, ROUND_DEPTHS, leading_zeros_tree, round_fp32
 from rtl.arith.pipeline import Cuts, carrying, cut
 
 OVERFLOW = ("inf", "saturate")
@@ -151,7 +151,7 @@ def round_to_float(m: Module, sign, mag: Value, lsb_exp, layout: FloatLayout, *,
     n, mb = len(mag), layout.mbits
     width = n + mb + 2
     frame = _sig(m, Cat(Const(0, mb + 2), mag), width, f"{name}_frame")  # LSB exponent lsb_exp - mb - 2
-    lz = _sig(m, leading_zeros(mag), range(n + 1), f"{name}_lz")
+    lz = _sig(m, leading_zeros_tree(mag), range(n + 1), f"{name}_lz")
     msb = _sig(m, lsb_exp + (n - 1) - lz, EXP, f"{name}_msb")
     emin = 1 - layout.bias
     e = _sig(m, Mux(msb < emin, emin, msb), EXP, f"{name}_e")

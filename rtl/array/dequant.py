@@ -15,11 +15,15 @@ is ``fp32`` of the integer (RNE), then the exponent is lowered by ``-grid_exp`` 
 Arithmetic: the normal-range operators of :mod:`rtl.arith.binary32` (RNE; normal numbers and zero).
 
 Pipeline: the steps convert | scale | min-add (Q4_1 only) | accumulate | act-scale (W4A8 only) get
-``latency_cycles`` registers at step boundaries, placed by :func:`stage_boundaries` to make the deepest
-stage as shallow as possible (:data:`STEP_DEPTH`); registers beyond one per boundary delay the output.
-The accumulate step reads and writes the accumulator in one stage, so beats of the same output may
-follow each other on consecutive cycles.  Results do not depend on ``latency_cycles``; the output is
-valid ``latency_cycles`` cycles after the input beat of the output's last group (0: combinational).
+``latency_cycles`` registers.  ``accumulate_cycles - 1`` of them go inside the accumulate step (between
+the FP32 adder's own stages, :mod:`rtl.arith.pipeline`): the loop that reads an output row's running sum,
+adds the group terms and writes it back then takes ``accumulate_cycles`` cycles, and the next group sum
+of the same row may arrive only that many cycles later (the simulator's ``dequant.accumulate_cycles``;
+the stand-alone :class:`DequantUnit` keeps ``accumulate_cycles`` outputs in flight, interleaved).  The
+rest go at step boundaries, placed by :func:`stage_boundaries` to make the deepest stage as shallow as
+possible (:data:`STEP_DEPTH`); registers beyond one per boundary delay the output.  Results do not depend
+on the registers; the output is valid ``latency_cycles`` cycles after the input beat of the output's last
+group (0: combinational).
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from accel.errors import ConfigError
-from rtl.arith.binary32 import fp32_add, fp32_mul, int_to_fp32
+from rtl.arith.binary32 import ADD_DEPTHS, fp32_add, fp32_mul, int_to_fp32
+from rtl.arith.pipeline import Cuts, choose_cuts
 
 CORRECTIONS = ("none", "zero", "min")
 
@@ -55,6 +60,7 @@ class DequantConfig:
     grid_exp: int = 0
     act_scale: bool = True
     pre_depth: int = 0
+    accumulate_cycles: int = 1
 
     def __post_init__(self) -> None:
         if self.correction not in CORRECTIONS:
@@ -65,13 +71,26 @@ class DequantConfig:
                 raise ConfigError(f"dequant datapath {name} must be an integer >= 1, got {v!r}")
         if not (isinstance(self.latency_cycles, int) and self.latency_cycles >= 0):
             raise ConfigError(f"dequant latency_cycles must be an integer >= 0, got {self.latency_cycles!r}")
+        most = min(self.latency_cycles, len(self.loop_depths()) - 1) + 1
+        if not (isinstance(self.accumulate_cycles, int) and 1 <= self.accumulate_cycles <= most):
+            raise ConfigError(f"dequant accumulate_cycles must be an integer in 1..{most} (at most latency_cycles + 1 "
+                              f"and the accumulator adders' stages), got {self.accumulate_cycles!r}")
+
+    def loop_depths(self) -> list[int]:
+        """Segments of the accumulator loop: ``taps`` FP32 adders one after another."""
+        return list(ADD_DEPTHS) * self.taps
+
+    def loop_cuts(self) -> frozenset[int]:
+        """The loop's pipeline boundaries (of ``loop_depths``) holding its ``accumulate_cycles - 1`` registers."""
+        return choose_cuts(self.loop_depths(), self.accumulate_cycles - 1)
 
     def steps(self) -> list[str]:
         s = ["convert", "scale"] + (["min_add"] if self.correction == "min" else []) + ["accumulate"]
         return s + (["act_scale"] if self.act_scale else [])
 
     def step_depths(self) -> list[int]:
-        return [STEP_DEPTH["add"] * self.taps if s == "accumulate" else STEP_DEPTH[s] for s in self.steps()]
+        loop = -(-STEP_DEPTH["add"] * self.taps // self.accumulate_cycles)  # its deepest stage, about
+        return [loop if s == "accumulate" else STEP_DEPTH[s] for s in self.steps()]
 
 
 def stage_boundaries(depths: list[int], registers: int, pre_depth: int = 0) -> list[int]:
@@ -169,16 +188,29 @@ def dequant_datapath(m: Module, cfg: DequantConfig, vals: dict, name: str = "dq"
         return v
 
     def accumulate(v):
-        first, valid = v.pop("first"), v["valid"]
+        first = v.pop("first")
         idx = v.pop("idx", 0)
-        for c in range(C):
-            mem = Array(cells[c]) if cfg.rows > 1 else None
-            acc = Mux(first, 0, mem[idx] if mem is not None else cells[c][0])
+        terms = {c: [v.pop(f"term{c}_{t}") for t in range(T)] for c in range(C)}
+        # one pipe per column, the same cuts; column 0's carries everything else past the loop
+        cuts = cfg.loop_cuts()
+        pipes = [Cuts(m, cuts, f"{name}_loop{c}", {**v, "_idx": idx} if c == 0 else {}) for c in range(C)]
+        read = [Mux(first, 0, Array(cells[c])[idx] if cfg.rows > 1 else cells[c][0]) for c in range(C)]
+        out = []
+        for c, pipe in enumerate(pipes):
+            acc = read[c]
             for t in range(T):
-                acc = fp32_add(m, acc, v.pop(f"term{c}_{t}"), f"{name}_acc_add_{c}_{t}")
-            with m.If(valid):
-                m.d.sync += (mem[idx] if mem is not None else cells[c][0]).eq(acc)
-            v[f"acc{c}"] = acc
+                pipe.passengers.update({f"_t{u}": terms[c][u] for u in range(t + 1, T)})
+                if t:
+                    (acc,) = pipe.cut(acc)
+                acc = fp32_add(m, acc, terms[c][t], f"{name}_acc_add_{c}_{t}", pipe)
+                terms[c] = terms[c][:t + 1] + [pipe.passengers.pop(f"_t{u}") for u in range(t + 1, T)]
+            out.append(acc)
+        v = pipes[0].passengers
+        idx = v.pop("_idx")
+        for c in range(C):
+            with m.If(v["valid"]):
+                m.d.sync += (Array(cells[c])[idx] if cfg.rows > 1 else cells[c][0]).eq(out[c])
+            v[f"acc{c}"] = out[c]
         return v
 
     def act_scale(v):
@@ -189,7 +221,7 @@ def dequant_datapath(m: Module, cfg: DequantConfig, vals: dict, name: str = "dq"
 
     steps = {"convert": convert, "scale": scale, "min_add": min_add, "accumulate": accumulate,
              "act_scale": act_scale}
-    regs = stage_boundaries(cfg.step_depths(), cfg.latency_cycles, cfg.pre_depth)
+    regs = stage_boundaries(cfg.step_depths(), cfg.latency_cycles - (cfg.accumulate_cycles - 1), cfg.pre_depth)
     for i, step in enumerate([*cfg.steps(), None]):
         for k in range(regs[i]):
             vals = _register(m, vals, f"{name}_r{i}_{k}")
@@ -224,13 +256,16 @@ class DequantUnit(wiring.Component):
     Beat fields: ``p``, ``act_sum`` (with a correction), ``scale`` (fp32 bits of the fp16 scale), ``zero``
     or ``min``, ``act_scale`` (fp32 bits, read on ``last``; W4A8 only), ``first``/``last``.  ``y`` (fp32
     bits) leaves ``latency_cycles`` (>= 1: its inputs are ports, so at least one register) cycles after the
-    ``last`` beat.
+    ``last`` beat.  With ``accumulate_cycles`` S > 1 the unit keeps S running sums, one per cycle slot
+    (cycle number mod S): S outputs are interleaved beat by beat, each output's beats S cycles apart.
     """
 
     def __init__(self, acc_bits: int, act_sum_bits: int, correction: str, zero_bits: int = 4, *,
-                 latency_cycles: int = 1, grid_exp: int = 0, act_scale: bool = True):
+                 latency_cycles: int = 1, grid_exp: int = 0, act_scale: bool = True, accumulate_cycles: int = 1):
         check_unit_latency(latency_cycles)  # (validate before constructing: rtl.config.dequant_unit)
-        self.cfg = DequantConfig(correction, latency_cycles=latency_cycles, grid_exp=grid_exp, act_scale=act_scale)
+        self.cfg = DequantConfig(correction, rows=accumulate_cycles, latency_cycles=latency_cycles, grid_exp=grid_exp,
+                                 act_scale=act_scale, accumulate_cycles=accumulate_cycles)
+        self.interleave = accumulate_cycles
         self.acc_bits, self.act_sum_bits, self.correction, self.zero_bits = acc_bits, act_sum_bits, correction, \
             zero_bits
         self.latency_cycles = latency_cycles
@@ -252,6 +287,10 @@ class DequantUnit(wiring.Component):
         m.d.comb += self.i.ready.eq(1)
         c = self.correction
         vals = {"valid": self.i.valid, "first": b.first, "last": b.last, "p0_0": b.p, "scale0_0": b.scale}
+        if self.interleave > 1:
+            slot = Signal(range(self.interleave), name="slot")
+            m.d.sync += slot.eq(Mux(slot == self.interleave - 1, 0, slot + 1))
+            vals["idx"] = slot
         if self.cfg.act_scale:
             vals["act_scale"] = b.act_scale
         if c != "none":

@@ -104,6 +104,26 @@ def test_pipelined_dequant_unit_equals_spec_gemm_at_every_latency(latency):
     assert report.results == 2 * 3
 
 
+@pytest.mark.parametrize(("latency", "loop"), [(3, 4), (6, 3), (8, 5)])
+def test_dequant_unit_with_a_pipelined_accumulator_equals_spec_gemm(latency, loop):
+    """Registers inside the accumulator loop: ``loop`` outputs interleaved, the same bits as ``spec.gemm``."""
+    spec = parse("mixpe_w4a8:weight_format=q4_1")
+    rng = np.random.default_rng(loop)
+    A = rng.standard_normal((3, 96)) * np.exp(rng.standard_normal((3, 96)))
+    report = check_mixpe_gemm(spec, A, rng.standard_normal((96, 3)), dequant_latency=latency, accumulate_cycles=loop)
+    assert report.ok, (report.first_mismatch, report.extra)
+    assert report.results == 3 * 3
+
+
+def test_accumulator_loop_registers_must_fit_the_latency():
+    from accel.errors import ConfigError
+    from rtl.config import dequant_unit
+
+    with pytest.raises(ConfigError, match=r"^dequant accumulate_cycles must be an integer in 1\.\.3 \(at most "
+                                          r"latency_cycles \+ 1 and the accumulator adders' stages\), got 4$"):
+        dequant_unit(parse("mixpe_w4a8"), 2, 4)
+
+
 def test_stand_alone_unit_needs_a_registered_output():
     from accel.errors import ConfigError
     from rtl.config import dequant_unit
