@@ -148,7 +148,8 @@ class DequantSpec:
         a = self.accumulate_cycles
         lat = self.latency_cycles if isinstance(self.latency_cycles, int) else 0
         _check(p, isinstance(a, int) and not isinstance(a, bool) and 1 <= a <= lat + 1,
-               f"dequant.accumulate_cycles must be an integer in 1..latency_cycles + 1 = {lat + 1}, got {short_repr(a)}")
+               f"dequant.accumulate_cycles must be an integer in 1..latency_cycles + 1 = {lat + 1}, "
+               f"got {short_repr(a)}")
         return p
 
     def __post_init__(self) -> None:
