@@ -186,30 +186,33 @@ class FpMacPE(wiring.Component):
 
 
 def product_pipeline(m: Module, cell, a, w_beat, registers: int, side: dict, name: str = "beat"):
-    """(binary32 product, ``side`` values) of a beat after ``registers`` registers placed over the cell's
-    load and product (``cell.load_depths()`` / ``beat_depths()``); extra registers go after the product."""
-    cuts, extra = split(cell.beat_depths(), registers)
+    """(binary32 product, ``side`` values) of a beat after ``registers`` registers: with any, one holds the
+    product, the others go over the cell's load and product (``cell.beat_depths()``; extra ones after)."""
+    cuts, extra = split(cell.beat_depths(), max(0, registers - 1))
     pipe = Cuts(m, cuts, name, {**side, "_a": a})
     w = cell.load(m, w_beat, f"{name}_dq", pipe)
     if cell.load_depths():
         (w,) = pipe.cut(w)
     a = pipe.passengers.pop("_a")
     p = cell.product(m, a, w, f"{name}_prod", pipe)
-    out = delay(m, {**pipe.passengers, "_p": p}, extra, f"{name}_x")
+    out = delay(m, {**pipe.passengers, "_p": p}, extra + min(registers, 1), f"{name}_x")
     return out.pop("_p"), out
 
 
-def accumulate_ring(m: Module, p, valid, first, closing, registers: int, name: str = "acc"):
-    """The FP32 accumulator loop with ``registers`` pipeline registers: (running sum, ``closing`` delayed to
-    it).  ``registers + 1`` sums circulate; an invalid beat adds -0; ``first`` restarts from +0."""
+def accumulate_ring(m: Module, p, valid, first, closing, registers: int, name: str = "acc",
+                    side: dict | None = None):
+    """The FP32 accumulator loop with ``registers`` pipeline registers: (running sum, ``closing`` and
+    ``side`` values delayed to it).  ``registers + 1`` sums circulate; an invalid beat adds -0; ``first``
+    restarts from +0."""
     cuts, extra = split(ADD_DEPTHS, registers)
     ring = Signal(32, name=f"{name}_ring")
-    pipe = Cuts(m, cuts, name, {"closing": closing})
+    pipe = Cuts(m, cuts, name, {**(side or {}), "closing": closing})
     s = fp32_add(m, Mux(valid & first, 0, ring), Mux(valid, p, 1 << 31), name, pipe)
-    out = delay(m, {**pipe.passengers, "_s": s}, extra, f"{name}_x")
-    done = Signal(name=f"{name}_done")
-    m.d.sync += [ring.eq(out["_s"]), done.eq(out["closing"])]
-    return ring, done
+    out = delay(m, {**pipe.passengers, "_s": s}, extra + 1, f"{name}_x")
+    m.d.comb += ring.eq(out.pop("_s"))
+    if side is None:
+        return ring, out["closing"]
+    return ring, out
 
 
 class FpProductBlock(wiring.Component):

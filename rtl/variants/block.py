@@ -75,7 +75,7 @@ class LmulBinding(_OwnConfigBinding):
     def pe(self, spec):
         from rtl.pe.lmul import LmulPE
 
-        return LmulPE(lmul_config(spec))
+        return LmulPE(lmul_config(spec), spec.pipeline_depth)
 
     def array(self, spec, rows, cols, *, dequant=False, dequant_spec=None):
         from rtl.array.fp_array import FpWSArray

@@ -168,13 +168,26 @@ def check_block_gemm(spec, A, W, *, backend: str = "amaranth", workdir=None) -> 
 
 
 # ----- lmul vectors: codes (G, K)
-def lmul_cycles(qa, qw, sa=None, sw=None) -> list[dict]:
+def lmul_cycles(qa, qw, sa=None, sw=None, interleave: int = 1) -> list[dict]:
+    """One cycle per element, ``interleave`` dots at a time beat by beat in turn (the PE's accumulator slots)."""
     G, K = qa.shape
     one = int(f32_bits(1.0))
     sa = np.full(G, one) if sa is None else sa
     sw = np.full(G, one) if sw is None else sw
-    return [{"i": {"a": int(qa[g, k]), "w": int(qw[g, k]), "sa": int(sa[g]), "sw": int(sw[g]),
-                   "first": int(k == 0), "last": int(k == K - 1)}} for g in range(G) for k in range(K)]
+
+    def beat(g, k):
+        return {"i": {"a": int(qa[g, k]), "w": int(qw[g, k]), "sa": int(sa[g]), "sw": int(sw[g]),
+                      "first": int(k == 0), "last": int(k == K - 1)}}
+
+    return [beat(g, k) if g < G else {} for g0 in range(0, G, interleave) for k in range(K)
+            for g in range(g0, g0 + interleave)]
+
+
+def lmul_pe(spec):
+    """The spec's :class:`rtl.pe.lmul.LmulPE` (its ``pipeline_depth``)."""
+    from rtl.config import binding
+
+    return binding(spec).pe(spec)
 
 
 def lmul_exhaustive_pairs(spec):
@@ -261,14 +274,14 @@ def check_lmul_pe(spec, dots: list, *, backend: str = "amaranth", what: str = "l
                   waves: bool = False) -> CheckReport:
     """Drive sets of dots (qa, qw) through the spec's PE; compare ``acc`` with ``golden_lmul_dots`` (unit scales:
     ``y`` must then equal ``acc``, also checked)."""
-    from rtl.pe.lmul import LmulPE
     from rtl.verify.bench import run_cycles
 
+    dut = lmul_pe(spec)
     cycles, want = [], []
     for qa, qw in dots:
-        cycles += lmul_cycles(qa, qw)
+        cycles += lmul_cycles(qa, qw, interleave=dut.interleave)
         want.append(f32_bits(golden_lmul_dots(spec, qa, qw)))
-    res = run_cycles(LmulPE(lmul_config(spec)), "lmul", cycles, ["o"], backend=backend, drain=4, workdir=workdir,
+    res = run_cycles(dut, "lmul", cycles, ["o"], backend=backend, drain=dut.latency_cycles + 2, workdir=workdir,
                      waves=waves)
     out = [p for _, p in res["outputs"]["o"]]
     want = np.concatenate(want)
@@ -278,7 +291,6 @@ def check_lmul_pe(spec, dots: list, *, backend: str = "amaranth", what: str = "l
 
 def check_lmul_gemm(spec, A, W, *, backend: str = "amaranth", workdir=None) -> CheckReport:
     """``spec.gemm(A, W)`` by the PE RTL (one dot product per output, with its FP32 scales) vs its bits."""
-    from rtl.pe.lmul import LmulPE
     from rtl.verify.bench import run_cycles
 
     qa, qw, sa, sw = lmul_gemm_operands(spec, A, W)
@@ -287,8 +299,9 @@ def check_lmul_gemm(spec, A, W, *, backend: str = "amaranth", workdir=None) -> C
     ga = np.repeat(qa, N, axis=0)
     gw = np.tile(qw.T, (M, 1))
     Y, _ = spec.gemm(A, W)
-    cycles = lmul_cycles(ga, gw, np.repeat(f32_bits(sa), N), np.tile(f32_bits(sw), M))
-    res = run_cycles(LmulPE(lmul_config(spec)), "lmul", cycles, ["o"], backend=backend, drain=4, workdir=workdir)
+    dut = lmul_pe(spec)
+    cycles = lmul_cycles(ga, gw, np.repeat(f32_bits(sa), N), np.tile(f32_bits(sw), M), dut.interleave)
+    res = run_cycles(dut, "lmul", cycles, ["o"], backend=backend, drain=dut.latency_cycles + 2, workdir=workdir)
     got = [p["y"] for _, p in res["outputs"]["o"]]
     return _compare(f"lmul gemm {M}x{K}x{N}", backend, M * N * K, got, f32_bits(Y).reshape(-1), res)
 
