@@ -41,8 +41,8 @@ QNAN = INF | (1 << (MBITS - 1))
 _MIN_SUB_EXP = 1 - BIAS - MBITS  # exponent of the smallest subnormal (-149)
 
 #: estimated logic depth of the segments between each builder's pipeline boundaries (placement only)
-ROUND_DEPTHS = (8, 15, 8)  # leading zeros | shift, guard and sticky | round, pack
-ADD_DEPTHS = (15, 5, *ROUND_DEPTHS)  # order, align | add | round
+ROUND_DEPTHS = (8, 8, 12, 10)  # leading zeros | shift amount | shift, guard and sticky | round, pack
+ADD_DEPTHS = (10, 10, 6, *ROUND_DEPTHS)  # order | align | add | round
 MUL_DEPTHS = (12, *ROUND_DEPTHS)  # significand product | round
 
 
@@ -98,6 +98,7 @@ def round_fp32(m: Module, neg, mag: Value, exp: Value, name: str = "rnd", pipe: 
     r = _sig(m, Mux(r_norm > r_sub, r_norm, r_sub), signed(ew + 1), f"{name}_r")
     kb = (W + 1).bit_length()
     rs = _sig(m, Mux(r > W + 1, W + 1, Mux(r < 0, 0, r))[:kb], unsigned(kb), f"{name}_rs")
+    neg, mag, e, r, rs = cut(pipe, neg, mag, e, r, rs)
     shifted = _sig(m, Cat(Const(0, W + 2), mag) >> rs, unsigned(2 * W + 2), f"{name}_sh")
     q, guard, sticky = shifted[W + 2:][:SIG_BITS + 1], shifted[W + 1], shifted[:W + 1].any()
     q_left = (mag << Mux(r < 0, -r, 0)[:5])[:SIG_BITS + 1]  # r >= -23 whenever mag != 0: exact left shift
@@ -132,14 +133,16 @@ def fp32_add(m: Module, a: Value, b: Value, name: str = "fadd", pipe: Cuts | Non
     sx, _, _, sigx, ex, _, _ = _unpack(big)
     sy, _, _, sigy, ey, _, _ = _unpack(small)
     d = _sig(m, ex - ey, unsigned(EBITS), f"{name}_d")
-    G = SIG_BITS + 3  # significand with guard, round and sticky bits
-    wide = _sig(m, Cat(Const(0, G), Const(0, 3), sigy) >> Mux(d > G, G, d), unsigned(2 * G), f"{name}_wide")
-    my = Cat(wide[G] | wide[:G].any(), wide[G + 1:])  # aligned small operand, sticky in its LSB
-    mx = Cat(Const(0, 3), sigx)
     nan = nan_a | nan_b | (inf_a & inf_b & (sa != sb))
     inf, inf_sign, zero_sign = inf_a | inf_b, Mux(inf_a, sa, sb), sa & sb
     eff_sub = sx != sy
     ex = _sig(m, ex, unsigned(EBITS), f"{name}_ex")
+    sx, eff_sub, sigx, sigy, d, ex, nan, inf, inf_sign, zero_sign = cut(pipe, sx, eff_sub, sigx, sigy, d, ex, nan,
+                                                                        inf, inf_sign, zero_sign)
+    G = SIG_BITS + 3  # significand with guard, round and sticky bits
+    wide = _sig(m, Cat(Const(0, G), Const(0, 3), sigy) >> Mux(d > G, G, d), unsigned(2 * G), f"{name}_wide")
+    my = Cat(wide[G] | wide[:G].any(), wide[G + 1:])  # aligned small operand, sticky in its LSB
+    mx = Cat(Const(0, 3), sigx)
     sx, eff_sub, mx, my, ex, nan, inf, inf_sign, zero_sign = cut(pipe, sx, eff_sub, mx, my, ex, nan, inf,
                                                                  inf_sign, zero_sign)
     total = _sig(m, Mux(eff_sub, mx - my, mx + my), unsigned(G + 1), f"{name}_sum")

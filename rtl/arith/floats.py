@@ -24,7 +24,7 @@ from rtl.arith.pipeline import Cuts, carrying, cut
 
 OVERFLOW = ("inf", "saturate")
 #: estimated logic depth of the segments between pipeline boundaries (placement only)
-ROUND_TO_FLOAT_DEPTHS = (14, 14)  # leading zeros, exponent, shift amount | shift, round, pack
+ROUND_TO_FLOAT_DEPTHS = (10, 12, 12, 10)  # leading zeros | exponent, shift amount | shift, sticky | round, pack
 PRODUCT_DEPTHS = (8, *ROUND_DEPTHS)  # significand product | binary32 packing
 EXP = signed(16)  # shape of every exponent computed here
 
@@ -152,16 +152,22 @@ def round_to_float(m: Module, sign, mag: Value, lsb_exp, layout: FloatLayout, *,
     width = n + mb + 2
     frame = _sig(m, Cat(Const(0, mb + 2), mag), width, f"{name}_frame")  # LSB exponent lsb_exp - mb - 2
     lz = _sig(m, leading_zeros_tree(mag), range(n + 1), f"{name}_lz")
+    zero = mag == 0
+    if isinstance(lsb_exp, int):
+        sign, frame, lz, zero = cut(pipe, Value.cast(sign), frame, lz, zero)
+    else:
+        sign, frame, lz, zero, lsb_exp = cut(pipe, Value.cast(sign), frame, lz, zero, _sig(m, lsb_exp, EXP,
+                                                                                            f"{name}_lsb"))
     msb = _sig(m, lsb_exp + (n - 1) - lz, EXP, f"{name}_msb")
     emin = 1 - layout.bias
     e = _sig(m, Mux(msb < emin, emin, msb), EXP, f"{name}_e")
     r = _sig(m, e - lsb_exp + 2, EXP, f"{name}_r")  # right shift of frame: its LSB becomes the code's LSB
     rm1 = _sig(m, Mux(r > width + 1, width, r - 1), range(width + 1), f"{name}_rm1")
-    zero = mag == 0
-    sign, frame, rm1, e, zero = cut(pipe, Value.cast(sign), frame, rm1, e, zero)
+    sign, frame, rm1, e, zero = cut(pipe, sign, frame, rm1, e, zero)
     shifted = _sig(m, frame >> rm1, width, f"{name}_shifted")
     kept, guard = shifted[1:mb + 3], shifted[0]
     sticky = (frame & Cat(*(rm1 > i for i in range(width)))).any()  # bits below the guard bit
+    sign, kept, guard, sticky, e, zero = cut(pipe, sign, kept, guard, sticky, e, zero)
     rounded = kept + (guard & (sticky | kept[0]))
     # Additive packing: a carry out of the significand moves into the exponent field by itself.
     code = _sig(m, ((e + layout.bias - 1) << mb) + rounded, signed(EXP.width + mb + 2), f"{name}_code")

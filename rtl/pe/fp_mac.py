@@ -40,7 +40,7 @@ from rtl.arith.floats import (
     round_to_float,
     unpack,
 )
-from rtl.arith.pipeline import Cuts, cut, delay, split
+from rtl.arith.pipeline import Cuts, carrying, cut, delay, split
 
 #: in-loop dequantization kinds: the weight formats of ``mixpe_w4a16`` (``accel.pe.operands``)
 DEQUANT = ("int4", "uint4", "q4_0", "q4_1")
@@ -119,7 +119,11 @@ class FpMacConfig:
         scale = (6 + ROUND_TO_FLOAT_DEPTHS[0], *ROUND_TO_FLOAT_DEPTHS[1:])
         if self.dequant != "q4_1":
             return scale
-        return (*scale, 8 + ROUND_TO_FLOAT_DEPTHS[0], *ROUND_TO_FLOAT_DEPTHS[1:])
+        return (*scale, 10, 10, *ROUND_TO_FLOAT_DEPTHS)  # | min on the grid | add, magnitude | round
+
+    def operations(self) -> int:
+        """Rounding FP operations from a beat to its product (each takes ``pipeline_depth`` registers)."""
+        return 1 + (self.dequant is not None) + (self.dequant == "q4_1")
 
     def beat_depths(self) -> tuple[int, ...]:
         """Segments from a beat to its product: :meth:`load`, then :meth:`product`."""
@@ -137,20 +141,28 @@ class FpMacConfig:
         s = unpack(beat.scale, FP16)
         neg = qs < 0
         qmag = Mux(neg, -qs, qs)[:5]
-        w = round_to_float(m, s.sign ^ neg, s.sig * qmag, s.shift + s.lsb_exp, FP16, overflow="saturate",
-                           name=f"{name}_sq", pipe=pipe)
+        later = {"min": beat.min} if self.dequant == "q4_1" else {}  # read after the first rounding
+        w, later = carrying(pipe, later, lambda: round_to_float(
+            m, s.sign ^ neg, s.sig * qmag, s.shift + s.lsb_exp, FP16, overflow="saturate", name=f"{name}_sq",
+            pipe=pipe))
         if self.dequant != "q4_1":
             return w
         from rtl.arith.grid_products import grid_value
 
-        mn = beat.min
-        w, mn = cut(pipe, w, mn)
-        total = Signal(signed(43), name=f"{name}_sum")  # exact on FP16's 2^-24 grid
-        m.d.comb += total.eq(grid_value(w, FP16, unsigned(16)) + grid_value(mn, FP16, unsigned(16)))
-        neg_t = total < 0
+        w, mn = cut(pipe, w, later["min"])
+        gw = Signal(signed(42), name=f"{name}_gw")
+        gm = Signal(signed(42), name=f"{name}_gm")
+        m.d.comb += [gw.eq(grid_value(w, FP16, unsigned(16))), gm.eq(grid_value(mn, FP16, unsigned(16)))]
         both_neg_zero = (w[:15] == 0) & (mn[:15] == 0) & w[15] & mn[15]
-        return round_to_float(m, Mux(total == 0, both_neg_zero, neg_t), Mux(neg_t, -total, total)[:42], FP16.lsb_exp,
-                              FP16, overflow="saturate", name=f"{name}_add", pipe=pipe)
+        gw, gm, both_neg_zero = cut(pipe, gw, gm, both_neg_zero)
+        total = Signal(signed(43), name=f"{name}_sum")  # exact on FP16's 2^-24 grid
+        m.d.comb += total.eq(gw + gm)
+        neg_t = total < 0
+        sign = Mux(total == 0, both_neg_zero, neg_t)
+        mag = Signal(42, name=f"{name}_mag")
+        m.d.comb += mag.eq(Mux(neg_t, -total, total)[:42])
+        sign, mag = cut(pipe, sign, mag)
+        return round_to_float(m, sign, mag, FP16.lsb_exp, FP16, overflow="saturate", name=f"{name}_add", pipe=pipe)
 
     def product(self, m: Module, a, w, name: str = "prod", pipe: Cuts | None = None):
         """binary32 bits of the exact product of an activation and a (loaded) weight."""
@@ -160,17 +172,18 @@ class FpMacConfig:
 class FpMacPE(wiring.Component):
     """Streaming FP32-accumulating MAC (see the module docstring).
 
-    ``pipeline_depth`` P: P registers from a beat to its product and P inside the accumulating adder, whose
-    loop is then P + 1 registers long and holds P + 1 running sums (``interleave``): beat t adds onto the
-    sum of beat t - P - 1, so P + 1 dot products are interleaved beat by beat, each in k order (a cycle
-    without a valid beat adds -0, which leaves any sum unchanged).  ``latency_cycles`` = 2P + 1 from the
-    ``last`` beat to ``o``.  P = 0 is the one-cycle MAC.
+    ``pipeline_depth`` P: P registers per rounding operation from a beat to its product (the FP16
+    dequantization's one or two roundings, the product; :meth:`FpMacConfig.operations`) and P inside the
+    accumulating adder, whose loop is then P + 1 registers long and holds P + 1 running sums
+    (``interleave``): beat t adds onto the sum of beat t - P - 1, so P + 1 dot products are interleaved beat
+    by beat, each in k order (a cycle without a valid beat adds -0, which leaves any sum unchanged).
+    ``latency_cycles`` = P (operations + 1) + 1 from the ``last`` beat to ``o``.  P = 0 is the one-cycle MAC.
     """
 
     def __init__(self, config: FpMacConfig, pipeline_depth: int = 0):
         self.config, self.pipeline_depth = config, pipeline_depth
         self.interleave = pipeline_depth + 1
-        self.latency_cycles = 2 * pipeline_depth + 1
+        self.latency_cycles = pipeline_depth * (config.operations() + 1) + 1
         in_layout = data.StructLayout({"a": config.act_shape, "w": config.load_layout, "first": 1, "last": 1})
         super().__init__({"i": In(stream.Signature(in_layout)),
                           "o": Out(stream.Signature(data.StructLayout({"acc": unsigned(32)})))})
@@ -179,7 +192,8 @@ class FpMacPE(wiring.Component):
         m = Module()
         cfg, b, P = self.config, self.i.payload, self.pipeline_depth
         m.d.comb += self.i.ready.eq(1)
-        p, side = product_pipeline(m, cfg, b.a, b.w, P, {"valid": self.i.valid, "first": b.first, "last": b.last})
+        p, side = product_pipeline(m, cfg, b.a, b.w, P * cfg.operations(),
+                                   {"valid": self.i.valid, "first": b.first, "last": b.last})
         acc, closing = accumulate_ring(m, p, side["valid"], side["first"], side["valid"] & side["last"], P)
         m.d.comb += [self.o.valid.eq(closing), self.o.payload.acc.eq(acc)]
         return m

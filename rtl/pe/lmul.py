@@ -79,6 +79,9 @@ class LmulConfig:
     def load_depths(self) -> tuple[int, ...]:
         return ()
 
+    def operations(self) -> int:
+        return 1
+
     def beat_depths(self) -> tuple[int, ...]:
         """Segments of :func:`lmul_product` between its pipeline boundaries (estimated logic depth)."""
         return (10, *ROUND_DEPTHS)
