@@ -125,9 +125,13 @@ class FpMacConfig:
         """Rounding FP operations from a beat to its product (each takes ``pipeline_depth`` registers)."""
         return 1 + (self.dequant is not None) + (self.dequant == "q4_1")
 
+    def product_depths(self) -> tuple[int, ...]:
+        """Segments of :meth:`product` between its pipeline boundaries (estimated logic depth)."""
+        return PRODUCT_DEPTHS
+
     def beat_depths(self) -> tuple[int, ...]:
         """Segments from a beat to its product: :meth:`load`, then :meth:`product`."""
-        return (*self.load_depths(), *PRODUCT_DEPTHS)
+        return (*self.load_depths(), *self.product_depths())
 
     def load(self, m: Module, beat, name: str = "dq", pipe: Cuts | None = None):
         """The multiplier's weight from a weight beat (FP16 dequantization, see the module docstring)."""
@@ -211,6 +215,14 @@ def product_pipeline(m: Module, cell, a, w_beat, registers: int, side: dict, nam
     p = cell.product(m, a, w, f"{name}_prod", pipe)
     out = delay(m, {**pipe.passengers, "_p": p}, extra + min(registers, 1), f"{name}_x")
     return out.pop("_p"), out
+
+
+def pipelined_product(m: Module, cell, a, w, registers: int, name: str = "prod"):
+    """The cell's product of an activation and a loaded weight after ``registers`` registers (one holds the
+    product, the others go over ``cell.product_depths()``)."""
+    cuts, extra = split(cell.product_depths(), max(0, registers - 1))
+    p = cell.product(m, a, w, name, Cuts(m, cuts, name))
+    return delay(m, {"p": p}, extra + min(registers, 1), f"{name}_x")["p"]
 
 
 def accumulate_ring(m: Module, p, valid, first, closing, registers: int, name: str = "acc",

@@ -82,9 +82,12 @@ class LmulConfig:
     def operations(self) -> int:
         return 1
 
-    def beat_depths(self) -> tuple[int, ...]:
+    def product_depths(self) -> tuple[int, ...]:
         """Segments of :func:`lmul_product` between its pipeline boundaries (estimated logic depth)."""
         return (10, *ROUND_DEPTHS)
+
+    def beat_depths(self) -> tuple[int, ...]:
+        return self.product_depths()
 
     def product(self, m: Module, a, w, name: str = "prod", pipe: Cuts | None = None):
         return lmul_product(m, self, a, w, name, pipe)

@@ -80,12 +80,13 @@ class MacBinding(RtlBinding):
         return MacPE(mac_config(spec))
 
     def array(self, spec, rows: int, cols: int, *, dequant: bool = False, dequant_spec=None):
-        no_pipeline(spec, "array without pipeline registers")
         if self.fp_accumulating(spec):
             from rtl.array.fp_array import FpWSArray
 
             cfg = fp_mac_config(spec)
-            return FpWSArray(cfg, rows, cols, out_scale=cfg.dequant is None)  # minifloat operands: scale outputs
+            return FpWSArray(cfg, rows, cols, out_scale=cfg.dequant is None,  # minifloat operands: scale outputs
+                             pipeline_depth=spec.pipeline_depth)
+        no_pipeline(spec)
         cfg = mac_config(spec)
         if dequant:
             return mixpe_array(spec, rows, cols, dequant=dequant_spec)

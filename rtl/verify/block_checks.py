@@ -20,7 +20,6 @@ from rtl.verify.block_golden import (
     block_schemes,
     golden_block_dots,
     golden_lmul_dots,
-    lmul_config,
     lmul_formats,
     lmul_gemm_operands,
     lmul_operand_codes,
@@ -371,12 +370,13 @@ def check_lmul_array_gemm(spec, rows: int, cols: int, A, W, *, backend: str = "a
     golden output stage fp32(acc * fp32(s_a s_w)) must equal ``spec.gemm``'s bits (``extra["y_mismatches"]``).
     ``extra["latency_cycles"]``: per fold, first activation row (inclusive) to last output (inclusive).
     """
-    from rtl.array.fp_array import FpWSArray
+    from rtl.config import binding
     from rtl.verify.bench import run_cycles
 
     qa, qw, sa, sw = lmul_gemm_operands(spec, A, W)
     M, K = qa.shape
     N = qw.shape[1]
+    dut = binding(spec).array(spec, rows, cols)
     if N > cols:
         from accel.errors import ConfigError
 
@@ -392,12 +392,12 @@ def check_lmul_array_gemm(spec, rows: int, cols: int, A, W, *, backend: str = "a
         starts.append(len(cycles))
         cycles += [{"a": {"x": [int(x) for x in qa[i, k0:k0 + rows]],
                           "psum": [int(x) for x in prev[i * cols:(i + 1) * cols]]}} for i in range(M)]
-        cycles += [{} for _ in range(rows + cols)]
+        cycles += [{} for _ in range(max(rows + cols, dut.latency_cycles))]  # drained before the next load
         kend = k0 + rows
         prev = f32_bits(golden_lmul_dots(spec, np.repeat(qa[:, :kend], cols, axis=0), np.tile(qw[:kend].T, (M, 1))))
         want.append(prev)
-    res = run_cycles(FpWSArray(lmul_config(spec), rows, cols), f"lmul_array_{rows}x{cols}", cycles, ["o"],
-                     backend=backend, drain=rows + cols + 2, workdir=workdir, waves=waves)
+    res = run_cycles(dut, f"lmul_array_{rows}x{cols}", cycles, ["o"],
+                     backend=backend, drain=dut.latency_cycles + 2, workdir=workdir, waves=waves)
     got = res["outputs"]["o"]
     got_sums = np.array([y for _, p in got for y in p["y"]], dtype=np.int64)
     report = _compare(f"lmul array {rows}x{cols} gemm {M}x{K}x{N}", backend, M * K * N, got_sums,

@@ -477,7 +477,7 @@ def check_fp_array_gemm(spec, rows: int, cols: int, A, W, *, backend: str = "ama
                 if dut.out_scale:
                     beat.update(act_scale=int(ops["act_scale"][i]), last=int(last))
                 cycles.append({"a": beat})
-            cycles += [{} for _ in range(rows + cols)]
+            cycles += [{} for _ in range(max(rows + cols, dut.latency_cycles))]  # drained before the next load
             # golden prefix sums after this fold, per column of the tile
             sub_a, sub_w = va[:, :k0 + kk], vw[:k0 + kk, n0:n0 + ncols]
             cur = np.stack([golden_dots(sub_a, np.broadcast_to(sub_w[:, c], sub_a.shape)) for c in range(ncols)], 1)
@@ -486,7 +486,7 @@ def check_fp_array_gemm(spec, rows: int, cols: int, A, W, *, backend: str = "ama
             prev = cur
         acc_final[:, n0:n0 + ncols] = prev
     res = run_cycles(dut, f"{spec.name}_fparray_{rows}x{cols}", cycles, ["o"],
-                     backend=backend, drain=rows + cols + 2, workdir=workdir, waves=waves)
+                     backend=backend, drain=dut.latency_cycles + 2, workdir=workdir, waves=waves)
     got = res["outputs"]["o"]
     bad, first, results, y_fold_bad = 0, None, 0, 0
     latencies = []
