@@ -36,8 +36,7 @@ class BlockMacBinding(_OwnConfigBinding):
     def pe(self, spec):
         from rtl.pe.block_mac import BlockMacPE
 
-        no_pipeline(spec, "FP32 block accumulator without pipeline registers")
-        return BlockMacPE(block_config(spec))
+        return BlockMacPE(block_config(spec), spec.pipeline_depth)
 
     def array(self, spec, rows, cols, *, dequant=False, dequant_spec=None):
         from rtl.array.block_array import BlockMacArray, check_rows

@@ -36,11 +36,23 @@ def _compare(what, backend, n_vectors, got, want, res, operands=None) -> CheckRe
 
 
 # ----- block_mac vectors: (qa, qw) codes (G, J, L), (ea, ew) exponent bytes (G, J)
-def block_cycles(qa, qw, ea, ew) -> list[dict]:
+def block_cycles(qa, qw, ea, ew, interleave: int = 1) -> list[dict]:
+    """One cycle per element, ``interleave`` dots at a time beat by beat in turn (the PE's accumulator slots)."""
     G, J, L = qa.shape
-    return [{"i": {"a": int(qa[g, j, k]), "w": int(qw[g, j, k]), "ea": int(ea[g, j]), "ew": int(ew[g, j]),
-                   "first": int(k == 0), "last": int(k == L - 1), "start": int(j == 0), "end": int(j == J - 1)}}
-            for g in range(G) for j in range(J) for k in range(L)]
+
+    def beat(g, j, k):
+        return {"i": {"a": int(qa[g, j, k]), "w": int(qw[g, j, k]), "ea": int(ea[g, j]), "ew": int(ew[g, j]),
+                      "first": int(k == 0), "last": int(k == L - 1), "start": int(j == 0), "end": int(j == J - 1)}}
+
+    return [beat(g, j, k) if g < G else {} for g0 in range(0, G, interleave) for j in range(J) for k in range(L)
+            for g in range(g0, g0 + interleave)]
+
+
+def block_pe(spec):
+    """The spec's :class:`rtl.pe.block_mac.BlockMacPE` (its ``pipeline_depth``)."""
+    from rtl.config import binding
+
+    return binding(spec).pe(spec)
 
 
 def block_exhaustive_pairs(spec):
@@ -133,14 +145,14 @@ def block_corner_dots(spec):
 def check_block_pe(spec, dots: list, *, backend: str = "amaranth", what: str = "block_mac pe", workdir=None,
                    waves: bool = False) -> CheckReport:
     """Drive sets of dots (qa, qw, ea, ew) through the spec's PE in one run; compare with ``golden_block_dots``."""
-    from rtl.pe.block_mac import BlockMacPE
     from rtl.verify.bench import run_cycles
 
+    dut = block_pe(spec)
     cycles, want = [], []
     for qa, qw, ea, ew in dots:
-        cycles += block_cycles(qa, qw, ea, ew)
+        cycles += block_cycles(qa, qw, ea, ew, dut.interleave)
         want.append(f32_bits(golden_block_dots(spec, qa, qw, ea, ew)))
-    res = run_cycles(BlockMacPE(block_config(spec)), "block_mac", cycles, ["o"], backend=backend, drain=4,
+    res = run_cycles(dut, "block_mac", cycles, ["o"], backend=backend, drain=dut.latency_cycles + 2,
                      workdir=workdir, waves=waves)
     got = [p["y"] for _, p in res["outputs"]["o"]]
     return _compare(what, backend, len(cycles), got, np.concatenate(want), res)
@@ -156,12 +168,12 @@ def check_block_gemm(spec, A, W, *, backend: str = "amaranth", workdir=None) -> 
     gw = np.broadcast_to(qw.T.reshape(1, N, J, b), (M, N, J, b)).reshape(M * N, J, b)
     gea = np.repeat(ea.reshape(M, 1, J), N, axis=1).reshape(M * N, J)
     gew = np.broadcast_to(ew.T.reshape(1, N, J), (M, N, J)).reshape(M * N, J)
-    from rtl.pe.block_mac import BlockMacPE
     from rtl.verify.bench import run_cycles
 
     Y, _ = spec.gemm(A, W)
-    res = run_cycles(BlockMacPE(block_config(spec)), "block_mac", block_cycles(ga, gw, gea, gew), ["o"],
-                     backend=backend, drain=4, workdir=workdir)
+    dut = block_pe(spec)
+    res = run_cycles(dut, "block_mac", block_cycles(ga, gw, gea, gew, dut.interleave), ["o"],
+                     backend=backend, drain=dut.latency_cycles + 2, workdir=workdir)
     got = [p["y"] for _, p in res["outputs"]["o"]]
     return _compare(f"block_mac gemm {M}x{K}x{N}", backend, M * N * K, got, f32_bits(Y).reshape(-1), res)
 

@@ -103,12 +103,26 @@ def test_pipelined_fp_array_bit_exact_and_cycle_equal_to_the_simulator(text):
     assert set(report.extra["latency_cycles"]) == {want}
 
 
-@pytest.mark.parametrize("text", ["int8_mac:pipeline_depth=1", "mixpe_w4a8:pipeline_depth=2",
-                                  "block_mac:pipeline_depth=1"])
-def test_rtl_without_pipeline_registers_refuses_a_depth(text):
+@pytest.mark.parametrize("text", ["block_mac:pipeline_depth=2",
+                                  "block_mac:act_format=mxfp8_e5m2,weight_format=mxfp8_e5m2,pipeline_depth=4"])
+def test_pipelined_block_mac_pe_bit_exact(text):
+    from rtl.verify.block_checks import block_corner_dots, block_random_dots, check_block_gemm, check_block_pe
+
+    spec = parse(text)
+    report = check_block_pe(spec, [block_corner_dots(spec), block_random_dots(spec, 7, 3, 1)])
+    assert report.ok, report.first_mismatch
+    rng = np.random.default_rng(0)
+    report = check_block_gemm(spec, rng.standard_normal((2, 64)), rng.standard_normal((64, 3)))
+    assert report.ok, report.first_mismatch
+
+
+@pytest.mark.parametrize(("text", "array"), [("int8_mac:pipeline_depth=1", False),
+                                             ("mixpe_w4a8:pipeline_depth=2", False),
+                                             ("block_mac:pipeline_depth=1", True)])
+def test_rtl_without_pipeline_registers_refuses_a_depth(text, array):
     from accel.errors import ConfigError
 
     spec = parse(text)
     with pytest.raises(ConfigError, match=r"^pipeline_depth is built for the FP32 datapaths only; .* valid "
                                           r"pipeline_depth: 0, got \d$"):
-        binding(spec).pe(spec)
+        binding(spec).array(spec, 4, 4) if array else binding(spec).pe(spec)
