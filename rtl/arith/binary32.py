@@ -43,7 +43,7 @@ _MIN_SUB_EXP = 1 - BIAS - MBITS  # exponent of the smallest subnormal (-149)
 #: estimated logic depth of the segments between each builder's pipeline boundaries (placement only)
 ROUND_DEPTHS = (8, 8, 12, 10)  # leading zeros | shift amount | shift, guard and sticky | round, pack
 ADD_DEPTHS = (10, 10, 6, *ROUND_DEPTHS)  # order | align | add | round
-MUL_DEPTHS = (12, *ROUND_DEPTHS)  # significand product | round
+MUL_DEPTHS = (20, *ROUND_DEPTHS)  # significand product (DSP blocks and their adders) | round
 
 
 def canonical_nan(bits) -> np.ndarray:

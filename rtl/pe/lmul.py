@@ -136,15 +136,15 @@ def lmul_product(m: Module, cfg: LmulConfig, a, w, name: str = "lmul", pipe: Cut
 
 
 class LmulPE(wiring.Component):
-    """The lmul PE (see the module docstring).  ``pipeline_depth`` P: P registers from a beat to its product,
-    P inside the accumulating adder (P + 1 dot products interleaved beat by beat, as
-    :class:`rtl.pe.fp_mac.FpMacPE`) and P in the output scaling; ``latency_cycles`` = 3P + 2 from the
-    ``last`` beat."""
+    """The lmul PE (see the module docstring).  ``pipeline_depth`` P: P registers per rounding operation: from a
+    beat to its product, inside the accumulating adder (P + 1 dot products interleaved beat by beat, as
+    :class:`rtl.pe.fp_mac.FpMacPE`) and 2P over the output scaling's two multiplies; ``latency_cycles`` =
+    4P + 2 from the ``last`` beat."""
 
     def __init__(self, config: LmulConfig, pipeline_depth: int = 0):
         self.config, self.pipeline_depth = config, pipeline_depth
         self.interleave = pipeline_depth + 1
-        self.latency_cycles = 3 * pipeline_depth + 2
+        self.latency_cycles = 4 * pipeline_depth + 2
         super().__init__({"i": In(stream.Signature(config.in_layout())),
                           "o": Out(stream.Signature(config.out_layout()))})
 
@@ -158,8 +158,8 @@ class LmulPE(wiring.Component):
                                                                      "last": p.last, "sa": p.sa, "sw": p.sw})
         acc, fin = accumulate_ring(m, prod, side["valid"], side["first"], side["valid"] & side["last"], P,
                                    side={"sa": side["sa"], "sw": side["sw"]})
-        # output stage: y = fp32(acc * fp32(s_a * s_w)), P registers over the two multiplies
-        cuts, extra = split((*MUL_DEPTHS, *MUL_DEPTHS), P)
+        # output stage: y = fp32(acc * fp32(s_a * s_w)), 2P registers over the two multiplies
+        cuts, extra = split((*MUL_DEPTHS, *MUL_DEPTHS), 2 * P)
         pipe = Cuts(m, cuts, "deq", {"valid": fin["closing"], "acc": acc})
         scale = fp32_mul(m, fin["sa"], fin["sw"], "scale", pipe)
         (scale,) = pipe.cut(scale)
