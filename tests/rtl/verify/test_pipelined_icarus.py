@@ -40,6 +40,15 @@ def test_pipelined_lmul_pe(tmp_path):
     assert report.ok, report.first_mismatch
 
 
+def test_pipelined_block_mac_pe(tmp_path):
+    from rtl.verify.block_checks import block_corner_dots, block_random_dots, check_block_pe
+
+    spec = parse("block_mac:pipeline_depth=4")
+    report = check_block_pe(spec, [block_corner_dots(spec), block_random_dots(spec, 12, 3, 2)], backend="icarus",
+                            workdir=tmp_path)
+    assert report.ok, report.first_mismatch
+
+
 def test_pipelined_fp_array_cycle_equal_to_the_simulator(tmp_path):
     spec = parse("fp16_dequant_first:weight_format=q4_1,pipeline_depth=4")
     rng = np.random.default_rng(1)
