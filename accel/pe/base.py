@@ -47,6 +47,11 @@ def variant(name: str) -> type[PESpec]:
         raise ConfigError(f"unknown PE variant {short_repr(name)}; valid variants: {', '.join(names())}") from None
 
 
+def _fields(spec_or_cls) -> list[dataclasses.Field]:
+    """A spec's fields, the variant's own first, then the ones every spec has (keyword-only)."""
+    return sorted(dataclasses.fields(spec_or_cls), key=lambda f: f.kw_only)
+
+
 def get(name: str, **params: Any) -> PESpec:
     """Build a spec, e.g. ``get("mixpe_w4a8", group_size=32)``."""
     cls = variant(name)
@@ -114,7 +119,7 @@ class PESpec:
     @classmethod
     def from_params(cls, params: Mapping[str, Any], where: str = "") -> PESpec:
         """Build from a mapping of (possibly string) values, reporting every problem at once."""
-        fields = {f.name: f for f in dataclasses.fields(cls)}
+        fields = {f.name: f for f in _fields(cls)}
         problems = []
         kwargs = {}
         for k, v in params.items():
@@ -140,11 +145,11 @@ class PESpec:
         return self.NAME
 
     def params(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {f.name: getattr(self, f.name) for f in _fields(self)}
 
     def to_string(self) -> str:
         """``NAME[:key=value,...]`` listing the parameters that differ from the defaults."""
-        changed = [f"{f.name}={_fmt(getattr(self, f.name))}" for f in dataclasses.fields(self)
+        changed = [f"{f.name}={_fmt(getattr(self, f.name))}" for f in _fields(self)
                    if getattr(self, f.name) != f.default]
         return self.NAME + (":" + ",".join(changed) if changed else "")
 
