@@ -16,7 +16,7 @@ CLOCK_MHZ = 50.0
 #: (PE spec, the pipeline depth that reaches CLOCK_MHZ)
 PIPELINED_PES = [("fp16_dequant_first:weight_format=q4_1", 4), ("minifloat_mac", 4), ("lmul", 4), ("block_mac", 4)]
 #: the MixPE dequant unit (Q4_1: the deepest datapath): latency_cycles, accumulate_cycles
-DEQUANT = ("mixpe_w4a8:weight_format=q4_1", 20, 5)
+DEQUANT = ("mixpe_w4a8:weight_format=q4_1", 24, 5)
 
 
 @pytest.fixture
