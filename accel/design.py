@@ -162,6 +162,9 @@ class DequantSpec:
     count: int | None = None  # None: one per column (column_edge) / per PE (per_pe)
     latency_cycles: int = 4
     throughput_per_cycle: int = 1  # dequant operations one unit accepts per cycle
+    # cycles of the accumulator loop (read, add, write one output's running sum; part of latency_cycles): a
+    # fold's group sums may reach the units only this many cycles after the previous fold's
+    accumulate_cycles: int = 1
 
     def problems(self) -> list[str]:
         p: list[str] = []
@@ -173,6 +176,11 @@ class DequantSpec:
                f"dequant.latency_cycles must be an integer >= 0, got {short_repr(self.latency_cycles)}")
         _check(p, isinstance(self.throughput_per_cycle, int) and self.throughput_per_cycle >= 1,
                f"dequant.throughput_per_cycle must be an integer >= 1, got {short_repr(self.throughput_per_cycle)}")
+        a = self.accumulate_cycles
+        lat = self.latency_cycles if isinstance(self.latency_cycles, int) else 0
+        _check(p, isinstance(a, int) and not isinstance(a, bool) and 1 <= a <= lat + 1,
+               f"dequant.accumulate_cycles must be an integer in 1..latency_cycles + 1 = {lat + 1}, "
+               f"got {short_repr(a)}")
         return p
 
     def __post_init__(self) -> None:

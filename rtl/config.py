@@ -181,6 +181,13 @@ class RtlBinding:
         raise NotImplementedError
 
 
+def no_pipeline(spec, what: str = "integer datapath") -> None:
+    """Raise :class:`ConfigError` when a spec asks for pipeline registers in RTL that has none (its ``what``)."""
+    if spec.pipeline_depth:
+        raise ConfigError(f"pipeline_depth is built for the FP32 datapaths only; {spec.to_string()!r} has an "
+                          f"{what}: valid pipeline_depth: 0, got {spec.pipeline_depth!r}")
+
+
 def group_dequant_variants() -> list[str]:
     """Names of the variants whose arrays may carry the column-edge group dequant units (by default)."""
     return [sc.NAME for sc, b in _BINDINGS.items() if b.group_dequant and sc().dequant == "per_group"]
@@ -268,27 +275,32 @@ def dequant_grid(spec) -> tuple[int, bool]:
     return binding(spec).dequant_grid(spec)
 
 
-def dequant_unit(spec, latency_cycles: int | None = None):
+def dequant_unit(spec, latency_cycles: int | None = None, accumulate_cycles: int = 1):
     """The :class:`rtl.array.dequant.DequantUnit` for a MixPE spec (widths from the spec; latency default: the
     design default ``DequantSpec().latency_cycles``)."""
     from accel.design import DequantSpec
-    from rtl.array.dequant import DequantUnit, check_unit_latency
+    from rtl.array.dequant import DequantConfig, DequantUnit, check_unit_latency
 
     grid_exp, act_scale = dequant_grid(spec)
     latency = DequantSpec().latency_cycles if latency_cycles is None else latency_cycles
     check_unit_latency(latency)
+    DequantConfig(dequant_correction(spec), latency_cycles=latency, accumulate_cycles=accumulate_cycles)  # validates
     return DequantUnit(spec.group_acc_bits, spec.act_sum_bits, dequant_correction(spec), latency_cycles=latency,
-                       grid_exp=grid_exp, act_scale=act_scale)
+                       grid_exp=grid_exp, act_scale=act_scale, accumulate_cycles=accumulate_cycles)
 
 
 def mixpe_array(spec, rows: int, cols: int, max_rows: int = 16, dequant=None):
     """The :class:`rtl.array.mixpe_array.MixPEArray` of a MixPE spec (group size and correction from the spec)
     and a design's :class:`accel.design.DequantSpec` (None: :func:`rtl.array.mixpe_array.rtl_dequant_spec`)."""
-    from rtl.array.mixpe_array import MixPEArray, check_dequant_spec, check_group_size, rtl_dequant_spec
+    from rtl.array.dequant import DequantConfig
+    from rtl.array.mixpe_array import MixPEArray, check_dequant_spec, check_group_size, rtl_dequant_spec, taps
 
     check_group_size(rows, spec.group_size)
     dq = rtl_dequant_spec(rows, spec.group_size) if dequant is None else dequant
     check_dequant_spec(dq, rows, cols, spec.group_size)
+    DequantConfig(dequant_correction(spec), taps=taps(rows, spec.group_size), latency_cycles=dq.latency_cycles,
+                  accumulate_cycles=dq.accumulate_cycles)  # validates before the component exists
     grid_exp, act_scale = dequant_grid(spec)
     return MixPEArray(mac_config(spec), rows, cols, spec.group_size, dequant_correction(spec), max_rows=max_rows,
-                      dequant_latency=dq.latency_cycles, grid_exp=grid_exp, act_scale=act_scale)
+                      dequant_latency=dq.latency_cycles, grid_exp=grid_exp, act_scale=act_scale,
+                      accumulate_cycles=dq.accumulate_cycles)

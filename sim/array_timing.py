@@ -31,6 +31,12 @@ Output stationary (OS): fold = ``tm`` rows of M x ``tn`` columns of N, streaming
   it, valid in cycle ``S + K + i + c``.  ``S0 = 0``; ``S(j+1) = S(j) + max(K, tm(j))``.
 Input stationary (IS) is WS on the transposed product ``Y^T = W^T A^T`` (N streams, M is the width).
 
+Pipelined PEs (``pe.pipeline_depth`` P, the RTL's ``rtl.array.fp_array``): a PE's product takes P more
+cycles and its partial-sum add P + 1 instead of 1, so activations are skewed P + 1 cycles per row and a
+WS/IS fold's last output is valid ``(depth + 1) * P`` cycles later than above; a shorter fold after a
+taller one waits ``(P + 1)`` cycles per row of difference.  (The weight-write constraints are those of
+the unpipelined array; OS has no pipelined form and refuses P > 0.)
+
 With group-wise dequantization the partial-sum chain of a WS column is cut every ``g`` rows (taps to
 the column edge), and an OS PE emits one partial per group; this changes what reaches the dequant
 units (``sim.dequant``), not the array timing.
@@ -46,7 +52,17 @@ from accel.design import weight_load_lanes
 from accel.errors import ConfigError
 from sim import dataflows
 
-__all__ = ["ArrayPipeline", "array_schedule", "tile_latency_cycles", "fold_latency", "weight_load_lanes"]
+__all__ = ["ArrayPipeline", "array_schedule", "tile_latency_cycles", "fold_latency", "weight_load_lanes",
+           "pipeline_cycles"]
+
+
+def pipeline_cycles(design) -> int:
+    """The PE's pipeline depth P (``pe.pipeline_depth``; 0 when the spec has none), checked against the dataflow."""
+    p = int(getattr(design.pe, "pipeline_depth", 0))
+    if p and not dataflows.get(design.array.dataflow).preloads:
+        raise ConfigError(f"pe.pipeline_depth {p!r} needs a weight- or input-stationary array (partial sums "
+                          f"flowing through pipelined adders); valid with dataflow 'os': 0")
+    return p
 
 
 
@@ -54,7 +70,7 @@ def fold_latency(dataflow: str, stream: int, depth: int, width: int) -> int:
     """Cycles from the fold's first streamed input (inclusive) to its last valid output (inclusive).
 
     WS: stream = m rows of A, depth = tk, width = tn.  OS: stream = K, depth = tm, width = tn.
-    Both equal ``stream + depth + width - 1``.
+    Both equal ``stream + depth + width - 1`` (unpipelined PEs, see :func:`tile_latency_cycles`).
     """
     return stream + depth + width - 1
 
@@ -67,7 +83,8 @@ def tile_latency_cycles(design, m: int, n: int, k: int) -> int:
     ``W[0, 0]``; IS: ``W[0, 0]``) and stops with, inclusive, the first cycle in which the last output
     (``Y[m-1, n-1]``) is valid at the array's output edge.  Value: ``stream + depth + width - 1`` where
     WS: (m, ceil(k/s), n), OS: (ceil(k/s), m, n), IS: (n, ceil(k/s), m), s = macs_per_pe_per_cycle.
-    ``k`` / ``m`` / ``n`` must fit the array (one fold); dequant latency is not included.
+    ``k`` / ``m`` / ``n`` must fit the array (one fold); dequant latency is not included.  Pipelined PEs
+    (``pe.pipeline_depth`` P) add ``(depth + 1) * P``.
     """
     rows, cols, df = design.array.rows, design.array.cols, design.array.dataflow
     flow = dataflows.get(df)
@@ -81,7 +98,7 @@ def tile_latency_cycles(design, m: int, n: int, k: int) -> int:
     if dims[1] > rows or dims[2] > cols:
         raise ConfigError(f"one {df} fold must fit the {rows}x{cols} array: {depth_name} must be in 1..{rows} "
                           f"and {width_name} in 1..{cols}, got {dims[1]!r} and {dims[2]!r}")
-    return fold_latency(df, *dims)
+    return fold_latency(df, *dims) + (dims[1] + 1) * pipeline_cycles(design)
 
 
 @dataclass
@@ -97,6 +114,7 @@ class ArrayPipeline:
 
     dataflow: str
     lanes: int = 1  # weight-write bus lanes per column (fold j writes on lane j mod lanes)
+    pipeline_depth: int = 0  # the PE's pipeline depth P (see the module docstring)
     _preloads: bool = field(init=False)
     n_folds: int = 0
     _lane_free: dict[int, int] = field(default_factory=dict)  # lane -> earliest next write start on it
@@ -114,7 +132,7 @@ class ArrayPipeline:
         if self.n_folds == 0:
             t_arr, s_stream = 0, 0
         else:
-            shrink = max(0, self._depth - depth)
+            shrink = max(0, self._depth - depth) * (self.pipeline_depth + 1)
             t_arr = max(self._lane_free.get(self.n_folds % self.lanes, 0), self._s + shrink)
             s_stream = self._s + self._stream + shrink
         t = max(t_arr, ready)
@@ -125,7 +143,7 @@ class ArrayPipeline:
             self._lane_free[self.n_folds % self.lanes] = t + depth
         self._s, self._stream, self._depth = start, stream, depth
         self.n_folds += 1
-        return start + stream + depth + width - 2
+        return start + stream + depth + width - 2 + (depth + 1) * self.pipeline_depth
 
 
 def array_schedule(dataflow: str, stream, depth, width, extra_delay=None,

@@ -11,8 +11,9 @@ Units (``design.dequant``): ``column_edge`` (default one per column; a unit serv
 columns), ``vector_unit`` (default one, shared), ``per_pe`` (default one per PE; work spread over the
 fold's active PEs).  A unit accepts ``throughput_per_cycle`` operations per cycle; the units work on a
 fold while it streams, and the next fold may start streaming only ``dequant_cycles`` after this one
-started (its partial-sum bank is double-buffered): extra time is a dequant stall.  ``latency_cycles``
-is paid once, after the op's last operation.
+started (its partial-sum bank is double-buffered), and at least ``accumulate_cycles`` after it (the
+accumulator loop of an output row must finish before the next fold's group sum of that row arrives):
+extra time is a dequant stall.  ``latency_cycles`` is paid once, after the op's last operation.
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ def dequant_ops(pe, fm, fn, k0, fk, last_k, k_el, transposed: bool) -> np.ndarra
 
 def dequant_cycles(design, ops: np.ndarray, width: np.ndarray, depth: np.ndarray) -> np.ndarray:
     """Cycles the dequant units need for each fold's operations (0 where a fold has none)."""
+    ops = np.asarray(ops, np.int64)
+    busy = _busy_cycles(design, ops, width, depth)
+    return np.where(ops > 0, np.maximum(busy, design.dequant.accumulate_cycles), busy)
+
+
+def _busy_cycles(design, ops: np.ndarray, width: np.ndarray, depth: np.ndarray) -> np.ndarray:
     dq = design.dequant
     R, C = design.array.rows, design.array.cols
     ops = np.asarray(ops, np.int64)

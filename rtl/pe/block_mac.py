@@ -13,8 +13,12 @@ Protocol: one beat per cycle, never stalls (``i.ready`` = 1).  A beat carries el
 ``w`` (bit patterns), the blocks' shared exponent bytes ``ea``, ``ew`` (read on ``last``), and flags:
 ``first``/``last`` delimit a block (at most ``block_size`` beats), ``start`` (with ``first``) opens a
 dot product, ``end`` (with ``last``) closes it.  Pipeline: stage 1 multiplies and accumulates the
-block; stage 2 converts and accumulates in FP32; ``o.y`` (FP32 bits) is valid 2 cycles after the beat
-carrying ``end``.  A new block can follow on the next cycle.
+block; stage 2 converts and accumulates in FP32; ``o.y`` (FP32 bits) is valid ``latency_cycles`` (2
+unpipelined) after the beat carrying ``end``.  A new block can follow on the next cycle.
+
+``pipeline_depth`` P: P registers in the block conversion and P inside the FP32 accumulator loop, whose
+P + 1 sums (and the block accumulator's P + 1) serve P + 1 dot products interleaved beat by beat, each in its
+own block order (as :class:`rtl.pe.fp_mac.FpMacPE`); ``latency_cycles`` = 2P + 2.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from accel.errors import ConfigError
-from rtl.arith.binary32 import fp32_add, round_fp32
+from rtl.arith.binary32 import ROUND_DEPTHS, round_fp32
+from rtl.arith.pipeline import Cuts, delay, split
 from rtl.pe.mac import MacConfig
 
 
@@ -54,42 +59,37 @@ class BlockConfig:
 
 
 class BlockMacPE(wiring.Component):
-    """The block_mac PE (see the module docstring); latency 2 cycles from the ``end`` beat."""
+    """The block_mac PE (see the module docstring)."""
 
-    latency_cycles = 2
-
-    def __init__(self, config: BlockConfig):
-        self.config = config
+    def __init__(self, config: BlockConfig, pipeline_depth: int = 0):
+        self.config, self.pipeline_depth = config, pipeline_depth
+        self.interleave = pipeline_depth + 1
+        self.latency_cycles = 2 * pipeline_depth + 2
         super().__init__({"i": In(stream.Signature(config.in_layout())),
                           "o": Out(stream.Signature(config.out_layout()))})
 
     def elaborate(self, platform):
+        from rtl.pe.fp_mac import accumulate_ring
+
         m = Module()
-        cfg, el = self.config, self.config.elements
+        cfg, el, P = self.config, self.config.elements, self.pipeline_depth
         p = self.i.payload
         m.d.comb += self.i.ready.eq(1)
-        # stage 1: exact block dot product
-        acc = Signal(signed(el.acc_bits))
+        # stage 1: exact block dot products, P + 1 of them in turn (the ring of block sums)
+        tail = Signal(signed(el.acc_bits))
         acc_next = Signal(signed(el.acc_bits))
-        m.d.comb += acc_next.eq((Mux(p.first, 0, acc) + el.product(p.a, p.w))[:el.acc_bits].as_signed())
-        blk_valid, blk_start, blk_end = Signal(), Signal(), Signal()
-        blk_d = Signal(signed(el.acc_bits))
-        blk_e = Signal(unsigned(cfg.exp_bits + 1))
+        m.d.comb += acc_next.eq(Mux(self.i.valid, (Mux(p.first, 0, tail) + el.product(p.a, p.w))[:el.acc_bits],
+                                    tail).as_signed())
+        m.d.comb += tail.eq(delay(m, {"acc": acc_next}, P + 1, "blk_ring")["acc"])
         closing = self.i.valid & p.last
-        m.d.sync += blk_valid.eq(closing)
-        with m.If(self.i.valid):
-            m.d.sync += acc.eq(acc_next)
-        with m.If(closing):
-            m.d.sync += [blk_d.eq(acc_next), blk_e.eq(p.ea + p.ew), blk_start.eq(p.start), blk_end.eq(p.end)]
-        # stage 2: one rounding to FP32 (exponents added), one FP32 add in block order
-        neg = blk_d < 0
-        mag = Mux(neg, -blk_d, blk_d)[:el.acc_bits]
-        value = round_fp32(m, neg, mag, blk_e + cfg.exp_offset, "blk")
-        facc = Signal(32)
-        total = fp32_add(m, Mux(blk_start, 0, facc), value, "facc")
-        with m.If(blk_valid):
-            m.d.sync += facc.eq(total)
-        m.d.sync += self.o.valid.eq(blk_valid & blk_end)
-        with m.If(blk_valid & blk_end):
-            m.d.sync += self.o.payload.y.eq(total)
+        blk = delay(m, {"valid": closing, "d": acc_next, "e": p.ea + p.ew, "start": p.start, "end": p.end}, 1, "blk")
+        # stage 2: one rounding to FP32 (exponents added, P registers), one FP32 add in block order
+        neg = blk["d"] < 0
+        mag = Mux(neg, -blk["d"], blk["d"])[:el.acc_bits]
+        cuts, extra = split(ROUND_DEPTHS, max(0, P - 1))
+        pipe = Cuts(m, cuts, "cvt", {"valid": blk["valid"], "start": blk["start"], "end": blk["end"]})
+        value = round_fp32(m, neg, mag, blk["e"] + cfg.exp_offset, "blk", pipe)
+        v = delay(m, {**pipe.passengers, "value": value}, extra + min(P, 1), "cvt_x")
+        total, done = accumulate_ring(m, v["value"], v["valid"], v["start"], v["valid"] & v["end"], P, "facc")
+        m.d.comb += [self.o.valid.eq(done), self.o.payload.y.eq(total)]
         return m

@@ -16,7 +16,9 @@ compare NaN by class.  Operand NaN/Inf codes follow IEEE 754 (the golden quantiz
 except an FP16 NaN activation); scales and mins must be finite.
 
 Protocol (as :class:`rtl.pe.mac.MacPE`): one beat per cycle, never stalls; ``first`` restarts from +0; on
-``last`` the FP32 sum leaves one cycle later.
+``last`` the FP32 sum leaves ``latency_cycles`` later.  Pipelined (``pipeline_depth`` P > 0), the
+accumulator loop holds P + 1 sums and beats of P + 1 dot products are interleaved (see :class:`FpMacPE`):
+the sum order of each is unchanged, so the results are the golden's at every depth.
 """
 
 from __future__ import annotations
@@ -28,8 +30,17 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from accel.errors import ConfigError
-from rtl.arith.binary32 import fp32_add
-from rtl.arith.floats import FP16, FloatLayout, exact_product, round_to_float, unpack
+from rtl.arith.binary32 import ADD_DEPTHS, fp32_add
+from rtl.arith.floats import (
+    FP16,
+    PRODUCT_DEPTHS,
+    ROUND_TO_FLOAT_DEPTHS,
+    FloatLayout,
+    exact_product,
+    round_to_float,
+    unpack,
+)
+from rtl.arith.pipeline import Cuts, carrying, cut, delay, split
 
 #: in-loop dequantization kinds: the weight formats of ``mixpe_w4a16`` (``accel.pe.operands``)
 DEQUANT = ("int4", "uint4", "q4_0", "q4_1")
@@ -101,7 +112,28 @@ class FpMacConfig:
             fields["min"] = unsigned(16)
         return data.StructLayout(fields)
 
-    def load(self, m: Module, beat, name: str = "dq"):
+    def load_depths(self) -> tuple[int, ...]:
+        """Estimated logic depth of the segments of :meth:`load` between its pipeline boundaries."""
+        if self.dequant is None:
+            return ()
+        scale = (6 + ROUND_TO_FLOAT_DEPTHS[0], *ROUND_TO_FLOAT_DEPTHS[1:])
+        if self.dequant != "q4_1":
+            return scale
+        return (*scale, 10, 10, *ROUND_TO_FLOAT_DEPTHS)  # | min on the grid | add, magnitude | round
+
+    def operations(self) -> int:
+        """Rounding FP operations from a beat to its product (each takes ``pipeline_depth`` registers)."""
+        return 1 + (self.dequant is not None) + (self.dequant == "q4_1")
+
+    def product_depths(self) -> tuple[int, ...]:
+        """Segments of :meth:`product` between its pipeline boundaries (estimated logic depth)."""
+        return PRODUCT_DEPTHS
+
+    def beat_depths(self) -> tuple[int, ...]:
+        """Segments from a beat to its product: :meth:`load`, then :meth:`product`."""
+        return (*self.load_depths(), *self.product_depths())
+
+    def load(self, m: Module, beat, name: str = "dq", pipe: Cuts | None = None):
         """The multiplier's weight from a weight beat (FP16 dequantization, see the module docstring)."""
         if self.dequant is None:
             return beat
@@ -113,47 +145,100 @@ class FpMacConfig:
         s = unpack(beat.scale, FP16)
         neg = qs < 0
         qmag = Mux(neg, -qs, qs)[:5]
-        w = round_to_float(m, s.sign ^ neg, s.sig * qmag, s.shift + s.lsb_exp, FP16, overflow="saturate",
-                           name=f"{name}_sq")
+        later = {"min": beat.min} if self.dequant == "q4_1" else {}  # read after the first rounding
+        w, later = carrying(pipe, later, lambda: round_to_float(
+            m, s.sign ^ neg, s.sig * qmag, s.shift + s.lsb_exp, FP16, overflow="saturate", name=f"{name}_sq",
+            pipe=pipe))
         if self.dequant != "q4_1":
             return w
         from rtl.arith.grid_products import grid_value
 
+        w, mn = cut(pipe, w, later["min"])
+        gw = Signal(signed(42), name=f"{name}_gw")
+        gm = Signal(signed(42), name=f"{name}_gm")
+        m.d.comb += [gw.eq(grid_value(w, FP16, unsigned(16))), gm.eq(grid_value(mn, FP16, unsigned(16)))]
+        both_neg_zero = (w[:15] == 0) & (mn[:15] == 0) & w[15] & mn[15]
+        gw, gm, both_neg_zero = cut(pipe, gw, gm, both_neg_zero)
         total = Signal(signed(43), name=f"{name}_sum")  # exact on FP16's 2^-24 grid
-        m.d.comb += total.eq(grid_value(w, FP16, unsigned(16)) + grid_value(beat.min, FP16, unsigned(16)))
+        m.d.comb += total.eq(gw + gm)
         neg_t = total < 0
-        both_neg_zero = (w[:15] == 0) & (beat.min[:15] == 0) & w[15] & beat.min[15]
-        return round_to_float(m, Mux(total == 0, both_neg_zero, neg_t), Mux(neg_t, -total, total)[:42], FP16.lsb_exp,
-                              FP16, overflow="saturate", name=f"{name}_add")
+        sign = Mux(total == 0, both_neg_zero, neg_t)
+        mag = Signal(42, name=f"{name}_mag")
+        m.d.comb += mag.eq(Mux(neg_t, -total, total)[:42])
+        sign, mag = cut(pipe, sign, mag)
+        return round_to_float(m, sign, mag, FP16.lsb_exp, FP16, overflow="saturate", name=f"{name}_add", pipe=pipe)
 
-    def product(self, m: Module, a, w, name: str = "prod"):
+    def product(self, m: Module, a, w, name: str = "prod", pipe: Cuts | None = None):
         """binary32 bits of the exact product of an activation and a (loaded) weight."""
-        return exact_product(m, self.act.unpack(a), self.weight.unpack(w), name=name)
+        return exact_product(m, self.act.unpack(a), self.weight.unpack(w), name=name, pipe=pipe)
 
 
 class FpMacPE(wiring.Component):
-    """Streaming FP32-accumulating MAC (see the module docstring); latency 1 cycle."""
+    """Streaming FP32-accumulating MAC (see the module docstring).
 
-    latency_cycles = 1
+    ``pipeline_depth`` P: P registers per rounding operation from a beat to its product (the FP16
+    dequantization's one or two roundings, the product; :meth:`FpMacConfig.operations`) and P inside the
+    accumulating adder, whose loop is then P + 1 registers long and holds P + 1 running sums
+    (``interleave``): beat t adds onto the sum of beat t - P - 1, so P + 1 dot products are interleaved beat
+    by beat, each in k order (a cycle without a valid beat adds -0, which leaves any sum unchanged).
+    ``latency_cycles`` = P (operations + 1) + 1 from the ``last`` beat to ``o``.  P = 0 is the one-cycle MAC.
+    """
 
-    def __init__(self, config: FpMacConfig):
-        self.config = config
+    def __init__(self, config: FpMacConfig, pipeline_depth: int = 0):
+        self.config, self.pipeline_depth = config, pipeline_depth
+        self.interleave = pipeline_depth + 1
+        self.latency_cycles = pipeline_depth * (config.operations() + 1) + 1
         in_layout = data.StructLayout({"a": config.act_shape, "w": config.load_layout, "first": 1, "last": 1})
         super().__init__({"i": In(stream.Signature(in_layout)),
                           "o": Out(stream.Signature(data.StructLayout({"acc": unsigned(32)})))})
 
     def elaborate(self, platform):
         m = Module()
-        cfg, b = self.config, self.i.payload
-        acc = Signal(32)
-        p = cfg.product(m, b.a, cfg.load(m, b.w))
-        nxt = fp32_add(m, Mux(b.first, 0, acc), p, "acc")
+        cfg, b, P = self.config, self.i.payload, self.pipeline_depth
         m.d.comb += self.i.ready.eq(1)
-        m.d.sync += self.o.valid.eq(self.i.valid & b.last)
-        with m.If(self.i.valid):
-            m.d.sync += [acc.eq(nxt), self.o.payload.acc.eq(nxt)]
+        p, side = product_pipeline(m, cfg, b.a, b.w, P * cfg.operations(),
+                                   {"valid": self.i.valid, "first": b.first, "last": b.last})
+        acc, closing = accumulate_ring(m, p, side["valid"], side["first"], side["valid"] & side["last"], P)
+        m.d.comb += [self.o.valid.eq(closing), self.o.payload.acc.eq(acc)]
         return m
 
+
+def product_pipeline(m: Module, cell, a, w_beat, registers: int, side: dict, name: str = "beat"):
+    """(binary32 product, ``side`` values) of a beat after ``registers`` registers: with any, one holds the
+    product, the others go over the cell's load and product (``cell.beat_depths()``; extra ones after)."""
+    cuts, extra = split(cell.beat_depths(), max(0, registers - 1))
+    pipe = Cuts(m, cuts, name, {**side, "_a": a})
+    w = cell.load(m, w_beat, f"{name}_dq", pipe)
+    if cell.load_depths():
+        (w,) = pipe.cut(w)
+    a = pipe.passengers.pop("_a")
+    p = cell.product(m, a, w, f"{name}_prod", pipe)
+    out = delay(m, {**pipe.passengers, "_p": p}, extra + min(registers, 1), f"{name}_x")
+    return out.pop("_p"), out
+
+
+def pipelined_product(m: Module, cell, a, w, registers: int, name: str = "prod"):
+    """The cell's product of an activation and a loaded weight after ``registers`` registers (one holds the
+    product, the others go over ``cell.product_depths()``)."""
+    cuts, extra = split(cell.product_depths(), max(0, registers - 1))
+    p = cell.product(m, a, w, name, Cuts(m, cuts, name))
+    return delay(m, {"p": p}, extra + min(registers, 1), f"{name}_x")["p"]
+
+
+def accumulate_ring(m: Module, p, valid, first, closing, registers: int, name: str = "acc",
+                    side: dict | None = None):
+    """The FP32 accumulator loop with ``registers`` pipeline registers: (running sum, ``closing`` and
+    ``side`` values delayed to it).  ``registers + 1`` sums circulate; an invalid beat adds -0; ``first``
+    restarts from +0."""
+    cuts, extra = split(ADD_DEPTHS, registers)
+    ring = Signal(32, name=f"{name}_ring")
+    pipe = Cuts(m, cuts, name, {**(side or {}), "closing": closing})
+    s = fp32_add(m, Mux(valid & first, 0, ring), Mux(valid, p, 1 << 31), name, pipe)
+    out = delay(m, {**pipe.passengers, "_s": s}, extra + 1, f"{name}_x")
+    m.d.comb += ring.eq(out.pop("_s"))
+    if side is None:
+        return ring, out["closing"]
+    return ring, out
 
 
 class FpProductBlock(wiring.Component):

@@ -14,7 +14,8 @@ down the columns, k order kept across folds by the psum input), so the lmul arra
 
 Protocol: one beat per cycle, never stalls.  A beat carries codes ``a``, ``w``, the FP32 scales
 ``sa``, ``sw`` (read on ``last``) and ``first``/``last`` flags delimiting one output's dot product.
-``o`` carries ``acc`` (the FP32 sum) and ``y`` (dequantized), valid 2 cycles after the ``last`` beat.
+``o`` carries ``acc`` (the FP32 sum) and ``y`` (dequantized), valid ``latency_cycles`` (2 unpipelined) after
+the ``last`` beat.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from amaranth.lib.wiring import In, Out
 
 from accel.errors import ConfigError
 from accel.pe.lmul_core import REALISATIONS
-from rtl.arith.binary32 import fp32_add, fp32_mul, leading_zeros, round_fp32
+from rtl.arith.binary32 import MUL_DEPTHS, ROUND_DEPTHS, fp32_mul, leading_zeros, round_fp32
+from rtl.arith.pipeline import Cuts, cut, delay, split
 
 
 @dataclass(frozen=True)
@@ -71,11 +73,24 @@ class LmulConfig:
     def load_layout(self):
         return self.weight_shape
 
-    def load(self, m: Module, beat, name: str = "load"):
+    def load(self, m: Module, beat, name: str = "load", pipe=None):
         return beat
 
-    def product(self, m: Module, a, w, name: str = "prod"):
-        return lmul_product(m, self, a, w, name)
+    def load_depths(self) -> tuple[int, ...]:
+        return ()
+
+    def operations(self) -> int:
+        return 1
+
+    def product_depths(self) -> tuple[int, ...]:
+        """Segments of :func:`lmul_product` between its pipeline boundaries (estimated logic depth)."""
+        return (10, *ROUND_DEPTHS)
+
+    def beat_depths(self) -> tuple[int, ...]:
+        return self.product_depths()
+
+    def product(self, m: Module, a, w, name: str = "prod", pipe: Cuts | None = None):
+        return lmul_product(m, self, a, w, name, pipe)
 
     def in_layout(self) -> data.StructLayout:
         return data.StructLayout({"a": unsigned(self.act_bits), "w": unsigned(self.weight_bits),
@@ -101,7 +116,7 @@ def _normalise(m: Module, code, ebits: int, mbits: int, bias: int, name: str):
     return s, sub & (f_field == 0), e, f
 
 
-def lmul_product(m: Module, cfg: LmulConfig, a, w, name: str = "lmul") -> Signal:
+def lmul_product(m: Module, cfg: LmulConfig, a, w, name: str = "lmul", pipe: Cuts | None = None) -> Signal:
     """The FP32 encoding of L(a, w) (exact; +0 when an operand is zero)."""
     M = cfg.mbits
     sa, za, ea, fa = _normalise(m, a, cfg.act_ebits, M, cfg.act_bias, f"{name}_a")
@@ -114,40 +129,45 @@ def lmul_product(m: Module, cfg: LmulConfig, a, w, name: str = "lmul") -> Signal
         carry = F[M:]
         sig, exp = Cat(F[:M], Const(1, 1)), ea + ew + carry - M
     zero = za | zw
-    return round_fp32(m, Mux(zero, 0, sa ^ sw), Mux(zero, 0, sig), exp, f"{name}_p")
+    e = Signal(signed(cfg.act_ebits + cfg.weight_ebits + 4), name=f"{name}_exp")
+    m.d.comb += e.eq(exp)
+    sign, mag, e = cut(pipe, Mux(zero, 0, sa ^ sw), Mux(zero, 0, sig), e)
+    return round_fp32(m, sign, mag, e, f"{name}_p", pipe)
 
 
 class LmulPE(wiring.Component):
-    """The lmul PE (see the module docstring); latency 2 cycles from the ``last`` beat."""
+    """The lmul PE (see the module docstring).  ``pipeline_depth`` P: P registers per rounding operation: from a
+    beat to its product, inside the accumulating adder (P + 1 dot products interleaved beat by beat, as
+    :class:`rtl.pe.fp_mac.FpMacPE`) and 2P over the output scaling's two multiplies; ``latency_cycles`` =
+    4P + 2 from the ``last`` beat."""
 
-    latency_cycles = 2
-
-    def __init__(self, config: LmulConfig):
-        self.config = config
+    def __init__(self, config: LmulConfig, pipeline_depth: int = 0):
+        self.config, self.pipeline_depth = config, pipeline_depth
+        self.interleave = pipeline_depth + 1
+        self.latency_cycles = 4 * pipeline_depth + 2
         super().__init__({"i": In(stream.Signature(config.in_layout())),
                           "o": Out(stream.Signature(config.out_layout()))})
 
     def elaborate(self, platform):
+        from rtl.pe.fp_mac import accumulate_ring, product_pipeline
+
         m = Module()
-        p = self.i.payload
+        p, P = self.i.payload, self.pipeline_depth
         m.d.comb += self.i.ready.eq(1)
-        acc = Signal(32)
-        prod = lmul_product(m, self.config, p.a, p.w)
-        acc_next = fp32_add(m, Mux(p.first, 0, acc), prod, "acc")
-        fin_valid = Signal()
-        fin_acc, fin_sa, fin_sw = Signal(32), Signal(32), Signal(32)
-        closing = self.i.valid & p.last
-        m.d.sync += fin_valid.eq(closing)
-        with m.If(self.i.valid):
-            m.d.sync += acc.eq(acc_next)
-        with m.If(closing):
-            m.d.sync += [fin_acc.eq(acc_next), fin_sa.eq(p.sa), fin_sw.eq(p.sw)]
-        # output stage: y = fp32(acc * fp32(s_a * s_w))
-        scale = fp32_mul(m, fin_sa, fin_sw, "scale")
-        y = fp32_mul(m, fin_acc, scale, "deq")
-        m.d.sync += self.o.valid.eq(fin_valid)
-        with m.If(fin_valid):
-            m.d.sync += [self.o.payload.acc.eq(fin_acc), self.o.payload.y.eq(y)]
+        prod, side = product_pipeline(m, self.config, p.a, p.w, P, {"valid": self.i.valid, "first": p.first,
+                                                                     "last": p.last, "sa": p.sa, "sw": p.sw})
+        acc, fin = accumulate_ring(m, prod, side["valid"], side["first"], side["valid"] & side["last"], P,
+                                   side={"sa": side["sa"], "sw": side["sw"]})
+        # output stage: y = fp32(acc * fp32(s_a * s_w)), 2P registers over the two multiplies
+        cuts, extra = split((*MUL_DEPTHS, *MUL_DEPTHS), 2 * P)
+        pipe = Cuts(m, cuts, "deq", {"valid": fin["closing"], "acc": acc})
+        scale = fp32_mul(m, fin["sa"], fin["sw"], "scale", pipe)
+        (scale,) = pipe.cut(scale)
+        y = fp32_mul(m, pipe.passengers["acc"], scale, "deq", pipe)
+        out = delay(m, {**pipe.passengers, "_y": y}, extra, "deq_x")
+        m.d.sync += self.o.valid.eq(out["valid"])
+        with m.If(out["valid"]):
+            m.d.sync += [self.o.payload.acc.eq(out["acc"]), self.o.payload.y.eq(out["_y"])]
         return m
 
 

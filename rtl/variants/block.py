@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from accel.pe.block import BlockMAC
 from accel.pe.minifloat import LMulPE
-from rtl.config import RtlBinding, register
+from rtl.config import RtlBinding, no_pipeline, register
 from rtl.verify.block_golden import block_config, lmul_config
 
 
@@ -36,11 +36,12 @@ class BlockMacBinding(_OwnConfigBinding):
     def pe(self, spec):
         from rtl.pe.block_mac import BlockMacPE
 
-        return BlockMacPE(block_config(spec))
+        return BlockMacPE(block_config(spec), spec.pipeline_depth)
 
     def array(self, spec, rows, cols, *, dequant=False, dequant_spec=None):
         from rtl.array.block_array import BlockMacArray, check_rows
 
+        no_pipeline(spec, "FP32 block accumulator without pipeline registers")
         check_rows(spec.group_size, rows)
         return BlockMacArray(block_config(spec), rows, cols)
 
@@ -75,12 +76,12 @@ class LmulBinding(_OwnConfigBinding):
     def pe(self, spec):
         from rtl.pe.lmul import LmulPE
 
-        return LmulPE(lmul_config(spec))
+        return LmulPE(lmul_config(spec), spec.pipeline_depth)
 
     def array(self, spec, rows, cols, *, dequant=False, dequant_spec=None):
         from rtl.array.fp_array import FpWSArray
 
-        return FpWSArray(lmul_config(spec), rows, cols)
+        return FpWSArray(lmul_config(spec), rows, cols, pipeline_depth=spec.pipeline_depth)
 
     def product_block(self, spec):
         """The L-Mul product in FP32 (:class:`rtl.pe.lmul.LmulProduct`)."""

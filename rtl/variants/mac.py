@@ -18,7 +18,16 @@ from accel.errors import ConfigError
 from accel.pe.intmac import Int8MAC
 from accel.pe.minifloat import MinifloatMAC
 from accel.pe.mixpe import FP16DequantFirst, MixPEW4A8, MixPEW4A16
-from rtl.config import KULISCH_MAX_K, RtlBinding, fp_mac_config, has_act_sum, mac_config, mixpe_array, register
+from rtl.config import (
+    KULISCH_MAX_K,
+    RtlBinding,
+    fp_mac_config,
+    has_act_sum,
+    mac_config,
+    mixpe_array,
+    no_pipeline,
+    register,
+)
 
 
 def _fp_operand(fmt):
@@ -64,9 +73,10 @@ class MacBinding(RtlBinding):
         if self.fp_accumulating(spec):
             from rtl.pe.fp_mac import FpMacPE
 
-            return FpMacPE(fp_mac_config(spec))
+            return FpMacPE(fp_mac_config(spec), spec.pipeline_depth)
         from rtl.pe.mac import MacPE
 
+        no_pipeline(spec)
         return MacPE(mac_config(spec))
 
     def array(self, spec, rows: int, cols: int, *, dequant: bool = False, dequant_spec=None):
@@ -74,7 +84,9 @@ class MacBinding(RtlBinding):
             from rtl.array.fp_array import FpWSArray
 
             cfg = fp_mac_config(spec)
-            return FpWSArray(cfg, rows, cols, out_scale=cfg.dequant is None)  # minifloat operands: scale outputs
+            return FpWSArray(cfg, rows, cols, out_scale=cfg.dequant is None,  # minifloat operands: scale outputs
+                             pipeline_depth=spec.pipeline_depth)
+        no_pipeline(spec)
         cfg = mac_config(spec)
         if dequant:
             return mixpe_array(spec, rows, cols, dequant=dequant_spec)

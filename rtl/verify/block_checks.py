@@ -20,7 +20,6 @@ from rtl.verify.block_golden import (
     block_schemes,
     golden_block_dots,
     golden_lmul_dots,
-    lmul_config,
     lmul_formats,
     lmul_gemm_operands,
     lmul_operand_codes,
@@ -37,11 +36,23 @@ def _compare(what, backend, n_vectors, got, want, res, operands=None) -> CheckRe
 
 
 # ----- block_mac vectors: (qa, qw) codes (G, J, L), (ea, ew) exponent bytes (G, J)
-def block_cycles(qa, qw, ea, ew) -> list[dict]:
+def block_cycles(qa, qw, ea, ew, interleave: int = 1) -> list[dict]:
+    """One cycle per element, ``interleave`` dots at a time beat by beat in turn (the PE's accumulator slots)."""
     G, J, L = qa.shape
-    return [{"i": {"a": int(qa[g, j, k]), "w": int(qw[g, j, k]), "ea": int(ea[g, j]), "ew": int(ew[g, j]),
-                   "first": int(k == 0), "last": int(k == L - 1), "start": int(j == 0), "end": int(j == J - 1)}}
-            for g in range(G) for j in range(J) for k in range(L)]
+
+    def beat(g, j, k):
+        return {"i": {"a": int(qa[g, j, k]), "w": int(qw[g, j, k]), "ea": int(ea[g, j]), "ew": int(ew[g, j]),
+                      "first": int(k == 0), "last": int(k == L - 1), "start": int(j == 0), "end": int(j == J - 1)}}
+
+    return [beat(g, j, k) if g < G else {} for g0 in range(0, G, interleave) for j in range(J) for k in range(L)
+            for g in range(g0, g0 + interleave)]
+
+
+def block_pe(spec):
+    """The spec's :class:`rtl.pe.block_mac.BlockMacPE` (its ``pipeline_depth``)."""
+    from rtl.config import binding
+
+    return binding(spec).pe(spec)
 
 
 def block_exhaustive_pairs(spec):
@@ -134,14 +145,14 @@ def block_corner_dots(spec):
 def check_block_pe(spec, dots: list, *, backend: str = "amaranth", what: str = "block_mac pe", workdir=None,
                    waves: bool = False) -> CheckReport:
     """Drive sets of dots (qa, qw, ea, ew) through the spec's PE in one run; compare with ``golden_block_dots``."""
-    from rtl.pe.block_mac import BlockMacPE
     from rtl.verify.bench import run_cycles
 
+    dut = block_pe(spec)
     cycles, want = [], []
     for qa, qw, ea, ew in dots:
-        cycles += block_cycles(qa, qw, ea, ew)
+        cycles += block_cycles(qa, qw, ea, ew, dut.interleave)
         want.append(f32_bits(golden_block_dots(spec, qa, qw, ea, ew)))
-    res = run_cycles(BlockMacPE(block_config(spec)), "block_mac", cycles, ["o"], backend=backend, drain=4,
+    res = run_cycles(dut, "block_mac", cycles, ["o"], backend=backend, drain=dut.latency_cycles + 2,
                      workdir=workdir, waves=waves)
     got = [p["y"] for _, p in res["outputs"]["o"]]
     return _compare(what, backend, len(cycles), got, np.concatenate(want), res)
@@ -157,24 +168,37 @@ def check_block_gemm(spec, A, W, *, backend: str = "amaranth", workdir=None) -> 
     gw = np.broadcast_to(qw.T.reshape(1, N, J, b), (M, N, J, b)).reshape(M * N, J, b)
     gea = np.repeat(ea.reshape(M, 1, J), N, axis=1).reshape(M * N, J)
     gew = np.broadcast_to(ew.T.reshape(1, N, J), (M, N, J)).reshape(M * N, J)
-    from rtl.pe.block_mac import BlockMacPE
     from rtl.verify.bench import run_cycles
 
     Y, _ = spec.gemm(A, W)
-    res = run_cycles(BlockMacPE(block_config(spec)), "block_mac", block_cycles(ga, gw, gea, gew), ["o"],
-                     backend=backend, drain=4, workdir=workdir)
+    dut = block_pe(spec)
+    res = run_cycles(dut, "block_mac", block_cycles(ga, gw, gea, gew, dut.interleave), ["o"],
+                     backend=backend, drain=dut.latency_cycles + 2, workdir=workdir)
     got = [p["y"] for _, p in res["outputs"]["o"]]
     return _compare(f"block_mac gemm {M}x{K}x{N}", backend, M * N * K, got, f32_bits(Y).reshape(-1), res)
 
 
 # ----- lmul vectors: codes (G, K)
-def lmul_cycles(qa, qw, sa=None, sw=None) -> list[dict]:
+def lmul_cycles(qa, qw, sa=None, sw=None, interleave: int = 1) -> list[dict]:
+    """One cycle per element, ``interleave`` dots at a time beat by beat in turn (the PE's accumulator slots)."""
     G, K = qa.shape
     one = int(f32_bits(1.0))
     sa = np.full(G, one) if sa is None else sa
     sw = np.full(G, one) if sw is None else sw
-    return [{"i": {"a": int(qa[g, k]), "w": int(qw[g, k]), "sa": int(sa[g]), "sw": int(sw[g]),
-                   "first": int(k == 0), "last": int(k == K - 1)}} for g in range(G) for k in range(K)]
+
+    def beat(g, k):
+        return {"i": {"a": int(qa[g, k]), "w": int(qw[g, k]), "sa": int(sa[g]), "sw": int(sw[g]),
+                      "first": int(k == 0), "last": int(k == K - 1)}}
+
+    return [beat(g, k) if g < G else {} for g0 in range(0, G, interleave) for k in range(K)
+            for g in range(g0, g0 + interleave)]
+
+
+def lmul_pe(spec):
+    """The spec's :class:`rtl.pe.lmul.LmulPE` (its ``pipeline_depth``)."""
+    from rtl.config import binding
+
+    return binding(spec).pe(spec)
 
 
 def lmul_exhaustive_pairs(spec):
@@ -261,14 +285,14 @@ def check_lmul_pe(spec, dots: list, *, backend: str = "amaranth", what: str = "l
                   waves: bool = False) -> CheckReport:
     """Drive sets of dots (qa, qw) through the spec's PE; compare ``acc`` with ``golden_lmul_dots`` (unit scales:
     ``y`` must then equal ``acc``, also checked)."""
-    from rtl.pe.lmul import LmulPE
     from rtl.verify.bench import run_cycles
 
+    dut = lmul_pe(spec)
     cycles, want = [], []
     for qa, qw in dots:
-        cycles += lmul_cycles(qa, qw)
+        cycles += lmul_cycles(qa, qw, interleave=dut.interleave)
         want.append(f32_bits(golden_lmul_dots(spec, qa, qw)))
-    res = run_cycles(LmulPE(lmul_config(spec)), "lmul", cycles, ["o"], backend=backend, drain=4, workdir=workdir,
+    res = run_cycles(dut, "lmul", cycles, ["o"], backend=backend, drain=dut.latency_cycles + 2, workdir=workdir,
                      waves=waves)
     out = [p for _, p in res["outputs"]["o"]]
     want = np.concatenate(want)
@@ -278,7 +302,6 @@ def check_lmul_pe(spec, dots: list, *, backend: str = "amaranth", what: str = "l
 
 def check_lmul_gemm(spec, A, W, *, backend: str = "amaranth", workdir=None) -> CheckReport:
     """``spec.gemm(A, W)`` by the PE RTL (one dot product per output, with its FP32 scales) vs its bits."""
-    from rtl.pe.lmul import LmulPE
     from rtl.verify.bench import run_cycles
 
     qa, qw, sa, sw = lmul_gemm_operands(spec, A, W)
@@ -287,8 +310,9 @@ def check_lmul_gemm(spec, A, W, *, backend: str = "amaranth", workdir=None) -> C
     ga = np.repeat(qa, N, axis=0)
     gw = np.tile(qw.T, (M, 1))
     Y, _ = spec.gemm(A, W)
-    cycles = lmul_cycles(ga, gw, np.repeat(f32_bits(sa), N), np.tile(f32_bits(sw), M))
-    res = run_cycles(LmulPE(lmul_config(spec)), "lmul", cycles, ["o"], backend=backend, drain=4, workdir=workdir)
+    dut = lmul_pe(spec)
+    cycles = lmul_cycles(ga, gw, np.repeat(f32_bits(sa), N), np.tile(f32_bits(sw), M), dut.interleave)
+    res = run_cycles(dut, "lmul", cycles, ["o"], backend=backend, drain=dut.latency_cycles + 2, workdir=workdir)
     got = [p["y"] for _, p in res["outputs"]["o"]]
     return _compare(f"lmul gemm {M}x{K}x{N}", backend, M * N * K, got, f32_bits(Y).reshape(-1), res)
 
@@ -358,12 +382,13 @@ def check_lmul_array_gemm(spec, rows: int, cols: int, A, W, *, backend: str = "a
     golden output stage fp32(acc * fp32(s_a s_w)) must equal ``spec.gemm``'s bits (``extra["y_mismatches"]``).
     ``extra["latency_cycles"]``: per fold, first activation row (inclusive) to last output (inclusive).
     """
-    from rtl.array.fp_array import FpWSArray
+    from rtl.config import binding
     from rtl.verify.bench import run_cycles
 
     qa, qw, sa, sw = lmul_gemm_operands(spec, A, W)
     M, K = qa.shape
     N = qw.shape[1]
+    dut = binding(spec).array(spec, rows, cols)
     if N > cols:
         from accel.errors import ConfigError
 
@@ -379,12 +404,12 @@ def check_lmul_array_gemm(spec, rows: int, cols: int, A, W, *, backend: str = "a
         starts.append(len(cycles))
         cycles += [{"a": {"x": [int(x) for x in qa[i, k0:k0 + rows]],
                           "psum": [int(x) for x in prev[i * cols:(i + 1) * cols]]}} for i in range(M)]
-        cycles += [{} for _ in range(rows + cols)]
+        cycles += [{} for _ in range(max(rows + cols, dut.latency_cycles))]  # drained before the next load
         kend = k0 + rows
         prev = f32_bits(golden_lmul_dots(spec, np.repeat(qa[:, :kend], cols, axis=0), np.tile(qw[:kend].T, (M, 1))))
         want.append(prev)
-    res = run_cycles(FpWSArray(lmul_config(spec), rows, cols), f"lmul_array_{rows}x{cols}", cycles, ["o"],
-                     backend=backend, drain=rows + cols + 2, workdir=workdir, waves=waves)
+    res = run_cycles(dut, f"lmul_array_{rows}x{cols}", cycles, ["o"],
+                     backend=backend, drain=dut.latency_cycles + 2, workdir=workdir, waves=waves)
     got = res["outputs"]["o"]
     got_sums = np.array([y for _, p in got for y in p["y"]], dtype=np.int64)
     report = _compare(f"lmul array {rows}x{cols} gemm {M}x{K}x{N}", backend, M * K * N, got_sums,

@@ -213,11 +213,12 @@ def f32_bits(x) -> np.ndarray:
 
 
 def check_mixpe_gemm(spec, A, W, *, backend: str = "amaranth", workdir=None,
-                     dequant_latency: int | None = None) -> CheckReport:
+                     dequant_latency: int | None = None, accumulate_cycles: int = 1) -> CheckReport:
     """``spec.gemm(A, W)`` computed by the RTL: the PE's group sums feed the dequant unit, per output.
 
     Compares the PE's P and S_a with ``spec.integer_parts`` and the dequant unit's FP32 ``y`` with the
-    bits of ``spec.gemm``'s Y.  ``extra`` holds both mismatch counts.
+    bits of ``spec.gemm``'s Y.  ``extra`` holds both mismatch counts.  The unit takes ``accumulate_cycles``
+    outputs at a time, their group sums in turn (its interleaved accumulators).
     """
     from pathlib import Path
 
@@ -247,21 +248,25 @@ def check_mixpe_gemm(spec, A, W, *, backend: str = "amaranth", workdir=None,
         pe_bad += int((S_rtl != np.broadcast_to(parts["Sa"].T[:, None, :], (M, N, J))).sum())
     # 2. the dequant unit RTL, fed with the PE RTL's sums
     scale_bits, sa_bits = f32_bits(gw.scales), f32_bits(parts["sa"])
+    def beat(m_, n, j):
+        b = {"p": int(P_rtl[m_, n, j]), "scale": int(scale_bits[j, n]), "act_scale": int(sa_bits[m_]),
+             "first": int(j == 0), "last": int(j == J - 1)}
+        if corr != "none":
+            b["act_sum"] = int(S_rtl[m_, n, j])
+        if corr == "zero":
+            b["zero"] = int(gw.zeros[j, n])
+        if corr == "min":
+            b["min"] = int(f32_bits(gw.mins)[j, n])
+        return {"i": b}
+
+    unit = dequant_unit(spec, dequant_latency, accumulate_cycles)
+    outs = [(m_, n) for m_ in range(M) for n in range(N)]
+    S = unit.interleave
     cycles = []
-    for m_ in range(M):
-        for n in range(N):
-            for j in range(J):
-                beat = {"p": int(P_rtl[m_, n, j]), "scale": int(scale_bits[j, n]), "act_scale": int(sa_bits[m_]),
-                        "first": int(j == 0), "last": int(j == J - 1)}
-                if corr != "none":
-                    beat["act_sum"] = int(S_rtl[m_, n, j])
-                if corr == "zero":
-                    beat["zero"] = int(gw.zeros[j, n])
-                if corr == "min":
-                    beat["min"] = int(f32_bits(gw.mins)[j, n])
-                cycles.append({"i": beat})
+    for o0 in range(0, len(outs), S):
+        for j in range(J):
+            cycles += [beat(*outs[o], j) if o < len(outs) else {} for o in range(o0, o0 + S)]
     sub = None if workdir is None else Path(workdir) / "dequant"
-    unit = dequant_unit(spec, dequant_latency)
     dq = run_cycles(unit, "mixpe_dequant", cycles, ["o"], backend=backend, drain=4 + unit.latency_cycles,
                     workdir=sub)
     y_bits = np.array([p["y"] for _, p in dq["outputs"]["o"]])

@@ -267,32 +267,45 @@ def special_beats(spec) -> dict:
 
 
 # ----- PE
-def pe_cycles(beats: dict) -> list[dict]:
-    """One cycle per element; ``first``/``last`` mark each row (dot product)."""
+def pe_cycles(beats: dict, interleave: int = 1) -> list[dict]:
+    """One cycle per element; ``first``/``last`` mark each row (dot product).  ``interleave`` rows at a time
+    go beat by beat in turn (the pipelined PE's accumulator slots; a missing row leaves its slot empty), so
+    the results still leave in row order."""
     G, g = beats["a"].shape
     extra = [k for k in ("scale", "zero", "min") if k in beats]
+
+    def beat(j, k):
+        w = int(beats["w"][j, k])
+        if extra:
+            w = {"code": w, **{f: int(beats[f][j, k]) for f in extra}}
+        return {"i": {"a": int(beats["a"][j, k]), "w": w, "first": int(k == 0), "last": int(k == g - 1)}}
+
     cycles = []
-    for j in range(G):
+    for j0 in range(0, G, interleave):
         for k in range(g):
-            w = int(beats["w"][j, k])
-            if extra:
-                w = {"code": w, **{f: int(beats[f][j, k]) for f in extra}}
-            cycles.append({"i": {"a": int(beats["a"][j, k]), "w": w, "first": int(k == 0), "last": int(k == g - 1)}})
+            cycles += [beat(j, k) if j < G else {} for j in range(j0, j0 + interleave)]
     return cycles
+
+
+def fp_pe(spec):
+    """The spec's :class:`rtl.pe.fp_mac.FpMacPE` (its ``pipeline_depth``)."""
+    from rtl.config import binding
+
+    return binding(spec).pe(spec)
 
 
 def check_fp_pe(spec, sets: list[dict], *, backend: str = "amaranth", what: str = "fp pe", workdir=None,
                 waves: bool = False) -> CheckReport:
     """Drive beat sets through the spec's :class:`rtl.pe.fp_mac.FpMacPE` in one run; compare with the golden."""
-    from rtl.pe.fp_mac import FpMacPE
     from rtl.verify.bench import run_cycles
 
+    dut = fp_pe(spec)
     cycles, want = [], []
     for b in sets:
-        cycles += pe_cycles(b)
+        cycles += pe_cycles(b, dut.interleave)
         want.append(golden_beats(spec, b))
     want = np.concatenate(want)
-    res = run_cycles(FpMacPE(fp_mac_config(spec)), spec.name, cycles, ["o"], backend=backend, drain=4,
+    res = run_cycles(dut, spec.name, cycles, ["o"], backend=backend, drain=dut.latency_cycles + 3,
                      workdir=workdir, waves=waves)
     got = np.array([p["acc"] for _, p in res["outputs"]["o"]], dtype=np.int64)
     bad, first = compare_fp32(got, want)
@@ -383,19 +396,26 @@ def check_fp_gemm(spec, A, W, *, backend: str = "amaranth", workdir=None) -> Che
     The PE's FP32 sums must equal ``ordered_fp32_dot`` (``extra["acc_mismatches"]``) and, through the
     golden output stage, the bits of ``spec.gemm``'s Y (``extra["y_mismatches"]``).
     """
-    from rtl.pe.fp_mac import FpMacPE
     from rtl.verify.bench import run_cycles
 
     ops = gemm_operands(spec, A, W)
     a = ops["a"]
     M, K = a.shape
     N = len(ops["wl"][0])
+    dut = fp_pe(spec)
+    S = dut.interleave
+    dots = [(i, n) for i in range(M) for n in range(N)]
     cycles = []
-    for i in range(M):
-        for n in range(N):
-            cycles += [{"i": {"a": int(a[i, k]), "w": ops["wl"][k][n], "first": int(k == 0), "last": int(k == K - 1)}}
-                       for k in range(K)]
-    res = run_cycles(FpMacPE(fp_mac_config(spec)), spec.name, cycles, ["o"], backend=backend, drain=4,
+    for j0 in range(0, len(dots), S):  # S dot products at a time, beat by beat in turn
+        for k in range(K):
+            for j in range(j0, j0 + S):
+                if j < len(dots):
+                    i, n = dots[j]
+                    cycles.append({"i": {"a": int(a[i, k]), "w": ops["wl"][k][n], "first": int(k == 0),
+                                         "last": int(k == K - 1)}})
+                else:
+                    cycles.append({})
+    res = run_cycles(dut, spec.name, cycles, ["o"], backend=backend, drain=dut.latency_cycles + 3,
                      workdir=workdir)
     got = np.array([p["acc"] for _, p in res["outputs"]["o"]], dtype=np.int64)
     want = np.stack([golden_dots(ops["va"], np.broadcast_to(ops["vw"][:, n], ops["va"].shape)) for n in range(N)], 1)
@@ -457,7 +477,7 @@ def check_fp_array_gemm(spec, rows: int, cols: int, A, W, *, backend: str = "ama
                 if dut.out_scale:
                     beat.update(act_scale=int(ops["act_scale"][i]), last=int(last))
                 cycles.append({"a": beat})
-            cycles += [{} for _ in range(rows + cols)]
+            cycles += [{} for _ in range(max(rows + cols, dut.latency_cycles))]  # drained before the next load
             # golden prefix sums after this fold, per column of the tile
             sub_a, sub_w = va[:, :k0 + kk], vw[:k0 + kk, n0:n0 + ncols]
             cur = np.stack([golden_dots(sub_a, np.broadcast_to(sub_w[:, c], sub_a.shape)) for c in range(ncols)], 1)
@@ -466,7 +486,7 @@ def check_fp_array_gemm(spec, rows: int, cols: int, A, W, *, backend: str = "ama
             prev = cur
         acc_final[:, n0:n0 + ncols] = prev
     res = run_cycles(dut, f"{spec.name}_fparray_{rows}x{cols}", cycles, ["o"],
-                     backend=backend, drain=rows + cols + 2, workdir=workdir, waves=waves)
+                     backend=backend, drain=dut.latency_cycles + 2, workdir=workdir, waves=waves)
     got = res["outputs"]["o"]
     bad, first, results, y_fold_bad = 0, None, 0, 0
     latencies = []

@@ -40,9 +40,7 @@ def test_binary32_units_equal_numpy_float32():
     from amaranth.lib.wiring import In, Out
     from amaranth.sim import Simulator
 
-    from rtl.arith.binary32 import fp32_add_normal as fp32_add
-    from rtl.arith.binary32 import fp32_mul_normal as fp32_mul
-    from rtl.arith.binary32 import int_to_fp32, leading_zeros_tree
+    from rtl.arith.binary32 import fp32_add, fp32_mul, int_to_fp32
 
     class Units(wiring.Component):
         a: In(32)
@@ -51,19 +49,16 @@ def test_binary32_units_equal_numpy_float32():
         add: Out(32)
         mul: Out(32)
         cvt: Out(32)
-        cvt_tree: Out(32)
 
         def elaborate(self, platform):
             m = Module()
             m.d.comb += [self.add.eq(fp32_add(m, self.a, self.b)), self.mul.eq(fp32_mul(m, self.a, self.b)),
-                         self.cvt.eq(int_to_fp32(m, self.x.as_signed())),
-                         self.cvt_tree.eq(int_to_fp32(m, self.x.as_signed(), "tree", leading_zeros_tree))]
+                         self.cvt.eq(int_to_fp32(m, self.x.as_signed()))]
             return m
 
     a, b, x = operand_pairs()
     with np.errstate(over="ignore"):
-        want = {"add": _bits(a + b), "mul": _bits(a * b), "cvt": _bits(x.astype(np.float32)),
-                "cvt_tree": _bits(x.astype(np.float32))}
+        want = {"add": _bits(a + b), "mul": _bits(a * b), "cvt": _bits(x.astype(np.float32))}
     in_range = np.abs(a.astype(np.float64) * b) < 3e38
     dut = Units()
     got = {k: [] for k in want}
@@ -83,7 +78,6 @@ def test_binary32_units_equal_numpy_float32():
     np.testing.assert_array_equal(np.array(got["add"]), want["add"])
     np.testing.assert_array_equal(np.array(got["mul"])[in_range], want["mul"][in_range])
     np.testing.assert_array_equal(np.array(got["cvt"]), want["cvt"])
-    np.testing.assert_array_equal(np.array(got["cvt_tree"]), want["cvt_tree"])
 
 
 @pytest.mark.parametrize("fmt", ["int4", "uint4", "q4_0", "q4_1"])
@@ -108,6 +102,26 @@ def test_pipelined_dequant_unit_equals_spec_gemm_at_every_latency(latency):
     report = check_mixpe_gemm(spec, A, rng.standard_normal((96, 3)), dequant_latency=latency)
     assert report.ok, (report.first_mismatch, report.extra)
     assert report.results == 2 * 3
+
+
+@pytest.mark.parametrize(("latency", "loop"), [(3, 4), (6, 3), (8, 5)])
+def test_dequant_unit_with_a_pipelined_accumulator_equals_spec_gemm(latency, loop):
+    """Registers inside the accumulator loop: ``loop`` outputs interleaved, the same bits as ``spec.gemm``."""
+    spec = parse("mixpe_w4a8:weight_format=q4_1")
+    rng = np.random.default_rng(loop)
+    A = rng.standard_normal((3, 96)) * np.exp(rng.standard_normal((3, 96)))
+    report = check_mixpe_gemm(spec, A, rng.standard_normal((96, 3)), dequant_latency=latency, accumulate_cycles=loop)
+    assert report.ok, (report.first_mismatch, report.extra)
+    assert report.results == 3 * 3
+
+
+def test_accumulator_loop_registers_must_fit_the_latency():
+    from accel.errors import ConfigError
+    from rtl.config import dequant_unit
+
+    with pytest.raises(ConfigError, match=r"^dequant accumulate_cycles must be an integer in 1\.\.3 \(at most "
+                                          r"latency_cycles \+ 1 and the accumulator adders' stages\), got 4$"):
+        dequant_unit(parse("mixpe_w4a8"), 2, 4)
 
 
 def test_stand_alone_unit_needs_a_registered_output():

@@ -1,40 +1,32 @@
-"""Placement of the dequant pipeline registers (``rtl.array.dequant.stage_boundaries``)."""
+"""Placement of the dequant pipeline registers (``DequantConfig.segments`` / ``cuts``)."""
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from rtl.array.dequant import DequantConfig, stage_boundaries
+from rtl.array.dequant import DequantConfig
 
 pytestmark = pytest.mark.unit
 
 
-def stages(depths, regs, pre=0):
-    out, cur = [], pre
-    for b, r in enumerate(regs):
-        if r:
-            out.append(cur)
-            cur = 0
-        if b < len(depths):
-            cur += depths[b]
-    return out + [cur]
+@pytest.mark.parametrize("correction", ["none", "zero", "min"])
+@pytest.mark.parametrize(("latency", "loop"), [(0, 1), (1, 1), (4, 1), (8, 4), (30, 3)])
+def test_every_register_is_placed(correction, latency, loop):
+    cfg = DequantConfig(correction, latency_cycles=latency, accumulate_cycles=loop)
+    depths, first = cfg.segments()
+    cuts, extra = cfg.cuts()
+    assert len(cuts) + extra + loop - 1 == latency
+    assert all(1 <= b < len(depths) for b in cuts)
+    assert list(first) == [op for op, _ in cfg.ops()] and first["pre"] == 0
 
 
-@given(st.lists(st.integers(1, 200), min_size=1, max_size=6), st.integers(0, 10), st.integers(0, 50))
-def test_every_register_is_placed_and_more_registers_never_deepen_a_stage(depths, registers, pre):
-    regs = stage_boundaries(depths, registers, pre)
-    assert len(regs) == len(depths) + 1 and sum(regs) == registers
-    more = stage_boundaries(depths, registers + 1, pre)
-    assert max(stages(depths, more, pre)) <= max(stages(depths, regs, pre))
-    if registers >= len(depths) + 1:  # one register at every boundary: the deepest stage is the deepest step
-        assert max(stages(depths, regs, pre)) == max(max(depths), pre)
+def test_more_registers_never_deepen_a_stage():
+    def deepest(cfg):
+        depths, _ = cfg.segments()
+        bounds = [0, *sorted(cfg.cuts()[0]), len(depths)]
+        return max(sum(depths[a:b]) for a, b in zip(bounds, bounds[1:], strict=False))
 
-
-def test_q4_1_w4a8_with_the_default_four_registers_cuts_between_every_fp_step():
-    cfg = DequantConfig("min", latency_cycles=4)
-    assert cfg.steps() == ["convert", "scale", "min_add", "accumulate", "act_scale"]
-    assert stage_boundaries(cfg.step_depths(), 4) == [0, 1, 1, 1, 1, 0]
+    got = [deepest(DequantConfig("min", latency_cycles=n, accumulate_cycles=3)) for n in range(2, 20)]
+    assert got == sorted(got, reverse=True) and got[-1] < got[0]
 
 
 def test_zero_registers_is_one_combinational_stage():
-    assert stage_boundaries([31, 130, 144], 0) == [0, 0, 0, 0]
+    assert DequantConfig("none", latency_cycles=0).cuts() == (frozenset(), 0)

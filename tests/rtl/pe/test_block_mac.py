@@ -112,7 +112,9 @@ def test_a_wrong_exponent_offset_is_caught(monkeypatch):
     spec = parse("block_mac")
     cfg = block_config(spec)
     wrong = dataclasses.replace(cfg, exp_offset=cfg.exp_offset + 1)
-    monkeypatch.setattr(rtl.verify.block_checks, "block_config", lambda s: wrong)
+    from rtl.pe.block_mac import BlockMacPE
+
+    monkeypatch.setattr(rtl.verify.block_checks, "block_pe", lambda s: BlockMacPE(wrong))
     report = check_block_pe(spec, [block_random_dots(spec, 2, seed=4)])
     assert report.mismatches == 2 and not report.ok
 

@@ -79,7 +79,9 @@ def test_realisations_differ_and_a_swap_is_caught(monkeypatch):
 
     spec = parse("lmul")
     wrong = dataclasses.replace(lmul_config(spec), realisation="adder")
-    monkeypatch.setattr(rtl.verify.block_checks, "lmul_config", lambda s: wrong)
+    from rtl.pe.lmul import LmulPE
+
+    monkeypatch.setattr(rtl.verify.block_checks, "lmul_pe", lambda s: LmulPE(wrong))
     report = check_lmul_pe(spec, [lmul_random_dots(spec, 4, seed=5)])
     assert report.mismatches > 0 and not report.ok
 
