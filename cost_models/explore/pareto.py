@@ -19,8 +19,10 @@ def _check_metrics(df: pd.DataFrame, metrics) -> None:
 
 
 def feasible_mask(df: pd.DataFrame, constraints) -> np.ndarray:
-    """Rows meeting every ``(constraint_name, bound)`` (see :data:`spec.CONSTRAINTS`)."""
-    ok = np.ones(len(df), dtype=bool)
+    """Rows meeting every ``(constraint_name, bound)`` (see :data:`spec.CONSTRAINTS`) and fitting their FPGA part."""
+    from cost_models.explore.fpga import fitting
+
+    ok = fitting(df)
     for name, bound in constraints:
         metric, kind = CONSTRAINTS[name]
         col = df[metric].to_numpy(dtype=float)

@@ -1,0 +1,223 @@
+"""Fmax of a design on an FPGA part, predicted from its logic levels and calibrated on our own place-and-route runs.
+
+Model, per timing class (parts of one family and speed grade share one; :data:`TIMING_CLASS`): the critical path
+is a fixed part (clock-to-out, setup, the first and last routes) plus a delay per mapped logic level::
+
+    1 / fmax = t0 + t_level * levels          (ns; ``levels`` from rtl.synth.levels, before placement)
+
+fitted by weighted least squares (``scipy.optimize.curve_fit``, relative residuals) to the rows of the P&R table
+(``rtl/reports/pnr_table.json``, :func:`rtl.synth.table.write_pnr_table`).  ``levels`` of a design is the deeper
+of its PE and its dequant unit, synthesised alone (:func:`rtl.synth.levels.design_levels`), so the prediction
+needs no place and route and the table's arrays check what the PE leaves out (the array around it, routing
+across a larger part).  :meth:`FmaxModel.validation` states the error on runs the model was not fitted on: each
+block is held out (all its rows, on every part of the class) and predicted from the others.
+
+LUTs on a part: the LUT model of :mod:`cost_models.fpga.model` (its ``ice40`` LUT4 target; ECP5's slices are
+LUT4s too) times a per-class factor fitted (geometric mean) to the same P&R runs, with its held-out error.
+A design fits a part when its predicted LUTs and flip-flops are within the part's.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+
+from accel.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+#: device -> timing class (devices of one class share the fitted delays)
+TIMING_CLASS = {"ecp5-25k": "ecp5", "ecp5-85k": "ecp5", "ice40-up5k": "ice40-up5k", "ice40-hx8k": "ice40-hx8k"}
+#: the LUT model target whose structural counts a family's LUTs are scaled from
+LUT_MODEL_TARGET = {"ecp5": "ice40", "ice40": "ice40"}
+MIN_ROWS = 3  # rows a class needs for a fit (two parameters)
+
+
+def timing_class(device: str) -> str:
+    try:
+        return TIMING_CLASS[device]
+    except KeyError:
+        raise ConfigError(f"no Fmax model for device {device!r}; valid devices: {', '.join(TIMING_CLASS)}") from None
+
+
+def _delay(levels, t0, t_level):
+    return t0 + t_level * np.asarray(levels, dtype=float)
+
+
+def fit_delay(levels, fmax_mhz) -> tuple[float, float]:
+    """(t0, t_level) in ns minimising the relative error of the predicted critical-path delay."""
+    from scipy.optimize import curve_fit
+
+    y = 1e3 / np.asarray(fmax_mhz, dtype=float)
+    x = np.asarray(levels, dtype=float)
+    slope0 = max(np.ptp(y) / max(np.ptp(x), 1.0), 1e-3)
+    p, _ = curve_fit(_delay, x, y, p0=(float(y.min()), slope0), sigma=y, bounds=([0.0, 0.0], [np.inf, np.inf]))
+    return float(p[0]), float(p[1])
+
+
+@dataclass(frozen=True)
+class FmaxPrediction:
+    device: str
+    fmax_mhz: float
+    levels: int
+    luts: float
+    ffs: float
+    luts_available: int
+    ffs_available: int
+    fits: bool
+    why_not: str  # "" when it fits
+    source: str
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+class FmaxModel:
+    """Fmax and LUT scale of one timing class, fitted to the P&R rows of its devices."""
+
+    def __init__(self, cls: str, rows: tuple[dict, ...] | None = None):
+        if cls not in set(TIMING_CLASS.values()):
+            raise ConfigError(f"unknown timing class {cls!r}; valid: {', '.join(sorted(set(TIMING_CLASS.values())))}")
+        self.cls = cls
+        self.rows = tuple(r for r in (pnr_rows() if rows is None else rows)
+                          if TIMING_CLASS.get(r["device"]) == cls and r.get("levels"))
+        if len(self.rows) < MIN_ROWS:
+            raise ConfigError(f"timing class {cls!r} has {len(self.rows)} place-and-route rows, the Fmax fit needs "
+                              f"at least {MIN_ROWS}; regenerate rtl/reports/pnr_table.json (accel rtl table --pnr)")
+        self.t0_ns, self.t_level_ns = fit_delay([r["levels"] for r in self.rows], [r["fmax_mhz"] for r in self.rows])
+
+    def fmax_mhz(self, levels: float) -> float:
+        return 1e3 / float(_delay(levels, self.t0_ns, self.t_level_ns))
+
+    def validation(self) -> list[dict]:
+        """Predicted vs measured Fmax of every row, with the row's block held out of the fit."""
+        out = []
+        for r in self.rows:
+            rest = [x for x in self.rows if x["block"] != r["block"]]
+            held = None
+            if len({x["levels"] for x in rest}) >= 2:
+                t0, tl = fit_delay([x["levels"] for x in rest], [x["fmax_mhz"] for x in rest])
+                held = 1e3 / float(_delay(r["levels"], t0, tl))
+            pred = self.fmax_mhz(r["levels"])
+            out.append({"block": r["block"], "device": r["device"], "nodsp": r["nodsp"], "levels": r["levels"],
+                        "measured_fmax_mhz": r["fmax_mhz"], "predicted_fmax_mhz": round(pred, 2),
+                        "error": pred / r["fmax_mhz"] - 1,
+                        "held_out_fmax_mhz": None if held is None else round(held, 2),
+                        "error_held_out": None if held is None else held / r["fmax_mhz"] - 1})
+        return out
+
+    def describe(self) -> str:
+        return (f"1/fmax = {self.t0_ns:.3f} ns + {self.t_level_ns:.3f} ns x levels, fitted to {len(self.rows)} "
+                f"place-and-route runs ({self.cls})")
+
+
+@cache
+def pnr_rows() -> tuple[dict, ...]:
+    """The committed P&R table's rows (empty when it is absent)."""
+    from rtl.synth.results import PNR_TABLE, read_pnr_rows
+
+    return read_pnr_rows(PNR_TABLE) if PNR_TABLE.exists() else ()
+
+
+@cache
+def model(device: str) -> FmaxModel:
+    return FmaxModel(timing_class(device))
+
+
+def _lut_target(device: str) -> str:
+    from rtl.synth.pnr import device as get_device
+
+    return LUT_MODEL_TARGET[get_device(device).family]
+
+
+def predicted_block_luts(row: dict) -> float | None:
+    """The LUT model's count for a P&R row's PE or dequant unit (arrays, whose harness the model does not know:
+    None), on the device's LUT model target."""
+    from accel.pe import parse
+    from cost_models.datapath import pe_datapath
+    from cost_models.fpga.model import FpgaModel
+
+    if row["kind"] not in ("pe", "dequant") or row.get("harness"):
+        return None
+    m = FpgaModel(_lut_target(row["device"]))
+    dp = pe_datapath(parse(row["pe"]))
+    units = dp.dequant_ops if row["kind"] == "dequant" else dp.pe_ops
+    return float(sum(m.luts(u.key) * u.instances for u in units)) if units else None
+
+
+@cache
+def lut_scale(cls: str) -> tuple[float, list[dict]]:
+    """(factor, validation rows): placed LUTs / LUT-model LUTs, geometric mean over the class's bare PE and dequant
+    rows (``-nodsp``), each row's held-out error from the factor of the other blocks."""
+    rows = [r for r in pnr_rows() if TIMING_CLASS.get(r["device"]) == cls and r["nodsp"]]
+    pairs = [(r, p) for r in rows if (p := predicted_block_luts(r))]
+    if not pairs:
+        return 1.0, []
+    logs = {r["block"] + "@" + r["device"]: math.log(r["luts"] / p) for r, p in pairs}
+    factor = math.exp(sum(logs.values()) / len(logs))
+    out = []
+    for r, p in pairs:
+        rest = [v for (x, _), v in zip(pairs, logs.values(), strict=True) if x["block"] != r["block"]]
+        held = math.exp(sum(rest) / len(rest)) * p if rest else None
+        out.append({"block": r["block"], "device": r["device"], "measured_luts": r["luts"],
+                    "predicted_luts": round(factor * p), "error": factor * p / r["luts"] - 1,
+                    "error_held_out": None if held is None else held / r["luts"] - 1})
+    return factor, out
+
+
+def predict(design, device: str, luts_model: float, ffs: float, *, nodsp: bool = True) -> FmaxPrediction:
+    """Fmax and fit of ``design`` on ``device``: ``luts_model`` is the LUT model's count for the whole array on the
+    device's LUT model target (``FpgaModel(...).design_luts``), ``ffs`` its flip-flops."""
+    from rtl.synth.levels import design_levels
+    from rtl.synth.pnr import device as get_device
+
+    dev = get_device(device)
+    m = model(device)
+    dequant = design.dequant.placement == "column_edge" and _has_group_dequant(design.pe)
+    lv = design_levels(design.pe, dev.family, dequant=dequant, nodsp=nodsp)
+    factor, _ = lut_scale(m.cls)
+    luts = luts_model * factor
+    why = []
+    if luts > dev.luts:
+        why.append(f"needs {luts:,.0f} LUTs (predicted), {dev.name} has {dev.luts:,}")
+    if ffs > dev.ffs:
+        why.append(f"needs {ffs:,.0f} flip-flops, {dev.name} has {dev.ffs:,}")
+    return FmaxPrediction(device=dev.name, fmax_mhz=m.fmax_mhz(lv["levels"]), levels=lv["levels"], luts=luts,
+                          ffs=float(ffs), luts_available=dev.luts, ffs_available=dev.ffs, fits=not why,
+                          why_not="; ".join(why),
+                          source=f"{m.describe()}; LUTs: LUT model ({_lut_target(device)}) x {factor:.3f}")
+
+
+def _has_group_dequant(pe_spec) -> bool:
+    from rtl.config import has_group_dequant
+
+    return has_group_dequant(pe_spec)
+
+
+def _stats(errors: list[float]) -> dict:
+    a = np.abs(np.asarray(errors, dtype=float))
+    return {"n": int(a.size), "median_abs": float(np.median(a)) if a.size else None,
+            "mean_abs": float(a.mean()) if a.size else None, "max_abs": float(a.max()) if a.size else None}
+
+
+def summary() -> dict:
+    """Every timing class with P&R runs: the fitted delays, each run predicted (in the fit and held out), the LUT
+    scale and its validation, and the held-out error statistics."""
+    out = {}
+    for cls in dict.fromkeys(TIMING_CLASS[r["device"]] for r in pnr_rows() if r["device"] in TIMING_CLASS):
+        try:
+            m = FmaxModel(cls)
+        except ConfigError as exc:
+            log.warning("%s", exc)
+            continue
+        v = m.validation()
+        factor, luts = lut_scale(cls)
+        out[cls] = {"model": m.describe(), "t0_ns": m.t0_ns, "t_level_ns": m.t_level_ns, "fmax": v,
+                    "fmax_held_out": _stats([x["error_held_out"] for x in v if x["error_held_out"] is not None]),
+                    "lut_scale": factor, "luts": luts,
+                    "luts_held_out": _stats([x["error_held_out"] for x in luts if x["error_held_out"] is not None])}
+    return {"classes": out, "source": "rtl/reports/pnr_table.json (accel rtl table --pnr)"}
