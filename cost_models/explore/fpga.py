@@ -50,8 +50,8 @@ def clocked(point, design):
     from rtl.synth.pnr import device
 
     fam = device(point.fpga_device).family
-    lv = design_levels(design.pe, fam, dequant=_has_dequant(design), nodsp=NODSP)
-    fmax = round(model(point.fpga_device).fmax_mhz(lv["levels"]), 3)
+    lv = design_levels(design.pe, fam, dequant=_has_dequant(design), nodsp=NODSP)["critical"]
+    fmax = round(model(point.fpga_device).fmax_mhz(lv), 3)
     design = dataclasses.replace(design, array=dataclasses.replace(design.array, freq_mhz=fmax))
     return design, {"clock_mhz": fmax, "fpga_fmax_mhz": fmax, "fpga_levels": float(lv["levels"])}
 

