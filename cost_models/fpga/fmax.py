@@ -8,9 +8,10 @@ is a fixed part (clock-to-out, setup, the first and last routes) plus a delay pe
 fitted by non-negative least squares on relative residuals (``scipy.optimize.nnls``) to the rows of the P&R table
 (``rtl/reports/pnr_table.json``, :func:`rtl.synth.table.write_pnr_table`).  ``levels`` of a design is the deeper
 of its PE and its dequant unit, synthesised alone (:func:`rtl.synth.levels.design_levels`), so the prediction
-needs no place and route and the table's arrays check what the PE leaves out (the array around it, routing
-across a larger part).  :meth:`FmaxModel.validation` states the error on runs the model was not fitted on: each
-block is held out (all its rows, on every part of the class) and predicted from the others.
+needs no place and route.  The delays are fitted to the bare PEs and dequant units (:func:`fitted`); the table's
+arrays are never fitted and check what the PE leaves out (the array and harness around it, routing across a larger
+part).  :meth:`FmaxModel.validation` states the error on runs the model was not fitted on: each block is held out
+(all its rows, on every part of the class) and predicted from the others.
 
 LUTs on a part: the LUT model of :mod:`cost_models.fpga.model` (its ``ice40`` LUT4 target; ECP5's slices are
 LUT4s too) times a per-class factor fitted (geometric mean) to the same P&R runs, with its held-out error.
@@ -68,6 +69,12 @@ def _fmax(coef: np.ndarray, levels: dict) -> float:
     return 1e3 / float(_x([levels])[0] @ coef)
 
 
+def fitted(row: dict) -> bool:
+    """Rows the delays are fitted to: bare PEs and dequant units with multipliers in LUTs (what a prediction reads
+    the levels of); arrays and runs with DSP blocks only check the model."""
+    return row["kind"] in ("pe", "dequant") and bool(row["nodsp"])
+
+
 class FmaxModel:
     """Fmax and LUT scale of one timing class, fitted to the P&R rows of its devices."""
 
@@ -77,10 +84,12 @@ class FmaxModel:
         self.cls = cls
         self.rows = tuple(r for r in (pnr_rows() if rows is None else rows)
                           if TIMING_CLASS.get(r["device"]) == cls and all(f in r for f in FEATURES))
-        if len(self.rows) < MIN_ROWS:
-            raise ConfigError(f"timing class {cls!r} has {len(self.rows)} place-and-route rows, the Fmax fit needs "
-                              f"at least {MIN_ROWS}; regenerate rtl/reports/pnr_table.json (accel rtl table --pnr)")
-        self.coef = fit_delay(self.rows, [r["fmax_mhz"] for r in self.rows])
+        self.fitted = tuple(r for r in self.rows if fitted(r))
+        if len(self.fitted) < MIN_ROWS:
+            raise ConfigError(f"timing class {cls!r} has {len(self.fitted)} place-and-route rows to fit, the Fmax fit "
+                              f"needs at least {MIN_ROWS}; regenerate rtl/reports/pnr_table.json "
+                              "(accel rtl table --pnr)")
+        self.coef = fit_delay(self.fitted, [r["fmax_mhz"] for r in self.fitted])
 
     def fmax_mhz(self, levels: dict) -> float:
         """Predicted Fmax of a path with these level counts (a :class:`rtl.synth.levels.Levels` as a dict)."""
@@ -90,7 +99,7 @@ class FmaxModel:
         """Predicted vs measured Fmax of every row, with the row's block held out of the fit (on every part)."""
         out = []
         for r in self.rows:
-            rest = [x for x in self.rows if x["block"] != r["block"]]
+            rest = [x for x in self.fitted if x["block"] != r["block"]]
             held = _fmax(fit_delay(rest, [x["fmax_mhz"] for x in rest]), r) if len(rest) >= MIN_ROWS else None
             pred = self.fmax_mhz(r)
             out.append({"block": r["block"], "device": r["device"], "nodsp": r["nodsp"],
@@ -102,8 +111,8 @@ class FmaxModel:
 
     def describe(self) -> str:
         terms = " + ".join(f"{c:.3f} ns x {f}" for c, f in zip(self.coef[1:], FEATURES, strict=True))
-        return (f"1/fmax = {self.coef[0]:.3f} ns + {terms}, fitted to {len(self.rows)} place-and-route runs "
-                f"({self.cls})")
+        return (f"1/fmax = {self.coef[0]:.3f} ns + {terms}, fitted to {len(self.fitted)} place-and-route runs "
+                f"of PEs and dequant units ({self.cls})")
 
 
 @cache

@@ -48,8 +48,8 @@ def test_a_block_is_held_out_on_every_part_of_its_class():
 
 @pytest.mark.unit
 def test_too_few_runs_and_unknown_parts_are_refused():
-    with pytest.raises(ConfigError, match=r"^timing class 'ice40-hx8k' has 0 place-and-route rows, the Fmax fit "
-                                          r"needs at least 4; regenerate rtl/reports/pnr_table.json "
+    with pytest.raises(ConfigError, match=r"^timing class 'ice40-hx8k' has 0 place-and-route rows to fit, the Fmax "
+                                          r"fit needs at least 4; regenerate rtl/reports/pnr_table.json "
                                           r"\(accel rtl table --pnr\)$"):
         fmax.FmaxModel("ice40-hx8k", ())
     with pytest.raises(ConfigError, match=r"^no Fmax model for device 'xc7a35t'; valid devices: ecp5-25k, ecp5-85k, "
