@@ -103,7 +103,7 @@ def fitting(results: pd.DataFrame) -> np.ndarray:
     """Rows that fit their part (every ASIC row does)."""
     if "fpga_fits" not in results:
         return np.ones(len(results), dtype=bool)
-    return results["fpga_fits"].fillna(True).astype(bool).to_numpy()
+    return np.array([True if pd.isna(v) else bool(v) for v in results["fpga_fits"]], dtype=bool)
 
 
 def _fmt(v, f="{:,.0f}") -> str:

@@ -14,7 +14,8 @@ part).  :meth:`FmaxModel.validation` states the error on runs the model was not 
 (all its rows, on every part of the class) and predicted from the others.
 
 LUTs on a part: the LUT model of :mod:`cost_models.fpga.model` (its ``ice40`` LUT4 target; ECP5's slices are
-LUT4s too) times a per-class factor fitted (geometric mean) to the same P&R runs, with its held-out error.
+LUT4s too) times a per-class factor fitted (geometric mean) to the same P&R runs' bare PEs (their stand-alone RTL
+structure, :func:`cost_models.fpga.blocks._rtl_pe_structure`) and dequant units, with its held-out error.
 A design fits a part when its predicted LUTs and flip-flops are within the part's
 (:mod:`cost_models.explore.fpga`).
 """
@@ -139,14 +140,18 @@ def predicted_block_luts(row: dict) -> float | None:
     None), on the device's LUT model target."""
     from accel.pe import parse
     from cost_models.datapath import pe_datapath
+    from cost_models.fpga.blocks import _rtl_pe_structure
     from cost_models.fpga.model import FpgaModel
 
     if row["kind"] not in ("pe", "dequant") or row.get("harness"):
         return None
     m = FpgaModel(_lut_target(row["device"]))
     dp = pe_datapath(parse(row["pe"]))
-    units = dp.dequant_ops if row["kind"] == "dequant" else dp.pe_ops
-    return float(sum(m.luts(u.key) * u.instances for u in units)) if units else None
+    if row["kind"] == "dequant":
+        keys = [u.key for u in dp.dequant_ops for _ in range(u.instances)]
+    else:  # the stand-alone RTL PE's operators, as the LUT model's own validation takes them
+        keys = _rtl_pe_structure(row["pe"], dp)[0]
+    return float(sum(m.luts(k) for k in keys)) if keys else None
 
 
 @cache

