@@ -116,7 +116,7 @@ def report_lines(results: pd.DataFrame) -> list[str]:
     if "fpga_device" not in results or results["fpga_device"].isna().all():
         return []
     from cost_models.explore.report import md_table
-    from cost_models.fpga.fmax import model
+    from cost_models.fpga.fmax import fitted, model
 
     def _table(rows: list[dict]) -> str:
         return md_table(rows, rows[0]) if rows else ""
@@ -158,5 +158,17 @@ def report_lines(results: pd.DataFrame) -> list[str]:
                     for _, r in checked.sort_values(["pe", "array_rows"]).iterrows()]
             lines += ["Placed and routed for real (nextpnr, seed 1; the array in the SPI + RAM harness, whose LUTs "
                       "the measured count includes and the model does not):", "", _table(rows), ""]
+        table = [v for v in m.validation() if v["device"] == dev and not fitted(_pnr_row(v))]
+        if table:
+            lines += [f"Runs of the P&R table on {dev} the model was not fitted on (`rtl/reports/pnr_table.md`):", "",
+                      _table([{"block": v["block"], "predicted_fmax_mhz": f"{v['predicted_fmax_mhz']:.1f}",
+                               "measured_fmax_mhz": f"{v['measured_fmax_mhz']:.1f}",
+                               "fmax_error": f"{v['error_held_out']:+.1%}"} for v in table]), ""]
     return lines
 
+
+
+def _pnr_row(v: dict) -> dict:
+    from cost_models.fpga.fmax import pnr_rows
+
+    return next(r for r in pnr_rows() if (r["block"], r["device"], r["nodsp"]) == (v["block"], v["device"], v["nodsp"]))
