@@ -9,7 +9,6 @@ import dataclasses
 import logging
 import math
 
-import numpy as np
 import pandas as pd
 
 from accel.errors import ConfigError
@@ -99,23 +98,15 @@ def _place_and_route(point, design) -> dict:
     return {"fpga_fmax_measured_mhz": float(r.fmax_mhz), "fpga_luts_measured": float(r.luts["used"])}
 
 
-def fitting(results: pd.DataFrame) -> np.ndarray:
-    """Rows that fit their part (every ASIC row does)."""
-    if "fpga_fits" not in results:
-        return np.ones(len(results), dtype=bool)
-    return np.array([True if pd.isna(v) else bool(v) for v in results["fpga_fits"]], dtype=bool)
-
-
 def _fmt(v, f="{:,.0f}") -> str:
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f.format(v)
 
 
-def report_lines(results: pd.DataFrame) -> list[str]:
+def report_lines(results: pd.DataFrame, md_table) -> list[str]:
     """The FPGA section of a report: per part, each design's clock and tokens/s, the largest array of each PE that
     fits, the misfits, and predicted vs measured Fmax and LUTs where a point was placed and routed."""
     if "fpga_device" not in results or results["fpga_device"].isna().all():
         return []
-    from cost_models.explore.report import md_table
     from cost_models.fpga.fmax import fitted, model
 
     def _table(rows: list[dict]) -> str:

@@ -12,6 +12,7 @@ from cost_models.explore import fpga
 from cost_models.explore.chain import ChainEvaluator
 from cost_models.explore.pareto import feasible_mask
 from cost_models.explore.records import Point, Workload
+from cost_models.explore.report import md_table
 from cost_models.explore.spec import accel_canonical_pe, sweep_from_dict
 from cost_models.explore.store import derive_metrics, point_row
 
@@ -59,5 +60,5 @@ def test_fpga_points_run_at_their_predicted_fmax_and_misfits_are_infeasible():
                                                        b.cycles / (b.clock_mhz * 1e3)])
     assert df["tokens_per_s"].tolist() == pytest.approx((4 / (df["latency_ms"] / 1e3)).tolist())
     assert feasible_mask(df, ()).tolist() == [True, True, False]
-    text = "\n".join(fpga.report_lines(df.assign(accuracy_loss=np.nan)))
+    text = "\n".join(fpga.report_lines(df.assign(accuracy_loss=np.nan), md_table))
     assert "| int8_mac | 4x4 (" in text and "64x64: needs" in text
