@@ -53,7 +53,8 @@ def test_fpga_points_run_at_their_predicted_fmax_and_misfits_are_infeasible():
     factor, _ = lut_scale("ecp5")
     assert factor > 0 and s.fpga_fits and s.fpga_luts_available == 24288
     assert not b.fpga_fits
-    assert re.fullmatch(r"needs [\d,]+ LUTs \(predicted\), ecp5-25k has 24,288", b.fpga_misfit)
+    assert re.fullmatch(r"needs [\d,]+ LUTs \(predicted\), ecp5-25k has 24,288; "
+                        r"needs 196,608 flip-flops, ecp5-25k has 24,288", b.fpga_misfit)  # 4096 PEs x 48 bits
 
     df = derive_metrics(pd.DataFrame([point_row(p, r) for p, r in ((asic, a), (small, s), (big, b))]))
     assert df["latency_ms"].tolist() == pytest.approx([a.cycles / 500e3, s.cycles / (s.clock_mhz * 1e3),
