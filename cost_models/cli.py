@@ -18,14 +18,14 @@ _DESCRIPTION = """Energy (pJ), area (um^2) and FPGA LUTs of a design on a worklo
 
     accel cost (--design D.yaml | --pe SPEC [--array RxC] [--dataflow D])
                (--gemm M,N,K | --trace DIR | --model NAME [--phase P] [--tokens N]) [--json]
-    accel cost --show anchors|ops|sram|calibration|fpga|lmul|mac-sweep [--plot FILE] [--json]
+    accel cost --show anchors|ops|sram|calibration|fpga|fmax|lmul|mac-sweep [--plot FILE] [--json]
     accel cost --show mixpe [--model NAME --phase P --tokens N | --trace DIR] [--array RxC] [--json]
 
 Every number carries its unit, source and technology node (docs/cost_models.md).
 """
 
 DEFAULT_CONTEXT = 64
-SHOW = ("anchors", "ops", "sram", "calibration", "fpga", "lmul", "mac-sweep", "mixpe")
+SHOW = ("anchors", "ops", "sram", "calibration", "fpga", "fmax", "lmul", "mac-sweep", "mixpe")
 _OPS_SHOWN = ("int_add:8", "int_add:32", "int_mul:8x8", "int_mul:8x4", "int_mul:32x32", "shift_add_mul:8x4",
               "shift_add_mul:8x8", "fp_mul:fp16xfp16", "fp_mul:fp32xfp32", "fp_mul:bf16xbf16", "fp_mul:e4m3xe4m3",
               "fp_mul:e5m2xe5m2", "fp_mul:e2m1xe2m1", "fp_add:fp16", "fp_add:fp32", "fp_add:e4m3", "exp_add:5",
@@ -213,6 +213,17 @@ def _show(args):
                   f"{b['predicted_dsps']} DSP", "exact" if b["measured_dsps"] == b["predicted_dsps"] else "MISS", "")
                  for b in out["dsp_blocks"]]
         header = ("block", f"{fm.target} LUTs synth", "model", "err", "err held out")
+    elif args.show == "fmax":
+        from cost_models.fpga import fmax
+
+        out = fmax.summary()
+        rows = [(f"{v['block']} [{v['device']}]", v["levels"], v["measured_fmax_mhz"], v["predicted_fmax_mhz"],
+                 f"{v['error']:+.1%}", f"{v['error_held_out']:+.1%}")
+                for c in out["classes"].values() for v in c["fmax"]]
+        rows += [(f"{v['block']} [{v['device']}] LUTs", "", v["measured_luts"], v["predicted_luts"],
+                  f"{v['error']:+.1%}", f"{v['error_held_out']:+.1%}")
+                 for c in out["classes"].values() for v in c["luts"]]
+        header = ("block [device]", "levels", "P&R", "model", "err", "err held out")
     elif args.show == "lmul":
         model = OperatorModel(t)
         out = {"accumulate_fp32": claims.lmul_energy(model, accumulate="fp32"),

@@ -148,11 +148,14 @@ def cmd_table(args):
     from pathlib import Path
 
     from accel.cliutil import check_output_dir
-    from rtl.synth.table import write_table
+    from rtl.synth.table import write_pnr_table, write_table
 
     out = check_output_dir(args.output, "-o/--output") if args.output is not None else \
         Path(__file__).with_name("reports")
-    paths = write_table(out, targets=args.targets.split(","), resume=args.resume)
+    if args.pnr:
+        paths = write_pnr_table(out, resume=args.resume)
+    else:
+        paths = write_table(out, targets=args.targets.split(","), resume=args.resume)
     if not args.json:
         print("\n".join(f"wrote {p}" for p in paths.values()))
     return paths
@@ -207,3 +210,6 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", metavar="DIR", help="output directory (default: the package's rtl/reports)")
     p.add_argument("--targets", default="generic,ice40,ecp5,xc7", help="comma-separated targets")
     p.add_argument("--resume", action="store_true", help="reuse rows of the existing table (unchanged blocks)")
+    p.add_argument("--pnr", action="store_true",
+                   help="the place-and-route table instead (rtl/reports/pnr_table.*: Fmax, utilisation and logic "
+                        "levels per PE, array and device; nextpnr results are cached by content)")

@@ -22,6 +22,7 @@ import logging
 import math
 from dataclasses import dataclass
 
+from cost_models.explore import fpga
 from cost_models.explore.records import AccuracyResult, ArithConfig, OpPerf, PerfResult, Point
 from cost_models.explore.uncertainty import cosine_result, decoder_result
 
@@ -103,11 +104,13 @@ class ChainEvaluator:
         from accel import pe
 
         spec = pe.parse(point.pe)
-        design = point.to_design(spec)
+        design, fpga_fields = fpga.clocked(point, point.to_design(spec))  # an FPGA point: at its predicted Fmax
         w = point.workload
         trace = _trace(w.model, w.phases, w.prefill_tokens, w.decode_tokens, w.batch)
         result = sim.simulate(trace, design)
-        cost = cost_models.evaluate(design, result, table=self.cost_table, fpga_target=self.fpga_target)
+        fpga_target = fpga.lut_target(point, self.fpga_target)
+        cost = cost_models.evaluate(design, result, table=self.cost_table, fpga_target=fpga_target)
+        fpga_fields.update(fpga.fit(point, design, cost))
         by_phase = {"prefill": 0, "decode": 0}
         ops = []
         for o in result.ops:
@@ -125,14 +128,15 @@ class ChainEvaluator:
         prov = cost.provenance
         sources = sorted({item.source for item in cost.energy_breakdown_pj.values()})
         source = (f"{prov.get('table', self.cost_table)} table at {prov.get('node_nm', '?')} nm; "
-                  f"FPGA {self.fpga_target}; " + "; ".join(sources))
+                  f"FPGA {point.fpga_device or fpga_target}; " + "; ".join(sources))
         return PerfResult(cycles=result.cycles, prefill_cycles=by_phase["prefill"], decode_cycles=by_phase["decode"],
                           compute_cycles=result.compute_cycles, fill_drain_cycles=result.fill_drain_cycles,
                           memory_stall_cycles=result.memory_stall_cycles,
                           dequant_stall_cycles=result.dequant_stall_cycles, utilization=float(result.utilization),
                           macs=result.macs, dram_bits=result.dram_bits, tokens=tokens,
                           energy_pj=float(cost.energy_pj), area_um2=float(cost.area_um2),
-                          fpga_luts=float(cost.fpga_luts), peak_macs_per_cycle=float(result.peak_macs_per_cycle),
+                          fpga_luts=fpga_fields.pop("fpga_luts", float(cost.fpga_luts)),
+                          peak_macs_per_cycle=float(result.peak_macs_per_cycle),
                           cost_source=source, weight_scheme=str(spec.weight_scheme), act_scheme=str(spec.act_scheme),
                           weight_bits=int(spec.weight_bits), act_bits=int(spec.act_bits), **per_token, **latency,
-                          ops=tuple(ops))
+                          ops=tuple(ops), **fpga_fields)

@@ -18,9 +18,16 @@ def _check_metrics(df: pd.DataFrame, metrics) -> None:
         raise ConfigError(f"cannot build a front over {bad!r}; valid metrics: {', '.join(METRICS)}")
 
 
+def fitting(df: pd.DataFrame) -> np.ndarray:
+    """Rows that fit their FPGA part (``fpga_fits``; every ASIC row does)."""
+    if "fpga_fits" not in df:
+        return np.ones(len(df), dtype=bool)
+    return np.array([True if pd.isna(v) else bool(v) for v in df["fpga_fits"]], dtype=bool)
+
+
 def feasible_mask(df: pd.DataFrame, constraints) -> np.ndarray:
-    """Rows meeting every ``(constraint_name, bound)`` (see :data:`spec.CONSTRAINTS`)."""
-    ok = np.ones(len(df), dtype=bool)
+    """Rows meeting every ``(constraint_name, bound)`` (see :data:`spec.CONSTRAINTS`) and fitting their FPGA part."""
+    ok = fitting(df)
     for name, bound in constraints:
         metric, kind = CONSTRAINTS[name]
         col = df[metric].to_numpy(dtype=float)

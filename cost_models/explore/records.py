@@ -74,6 +74,8 @@ class Point:
     kv_cache_format: str | None = Design.kv_cache_format
     kv_sort_k_channels: bool = False  # K-channel sorting before K-cache quantization (accuracy only)
     attention: str = "reference"  # accuracy: attention products in float64 ("reference") or through the PE ("pe")
+    fpga_device: str | None = None  # an FPGA part (rtl.synth.pnr.DEVICES): clocked at its predicted Fmax, must fit
+    fpga_place_and_route: bool = False  # with fpga_device: also place and route the array for real (model check)
 
     @property
     def key(self) -> str:
@@ -208,6 +210,14 @@ class PerfResult:
     ttft_ms: float = math.nan  # decoders: time to first token (the prefill) and per output token (one decode step)
     tpot_ms: float = math.nan
     ops: tuple[OpPerf, ...] = ()
+    clock_mhz: float = math.nan  # the clock latency is counted at: freq_mhz, or the predicted Fmax on an FPGA part
+    fpga_fmax_mhz: float = math.nan  # FPGA points (cost_models.fpga.fmax): predicted Fmax, logic levels, fit
+    fpga_levels: float = math.nan
+    fpga_fits: bool = True
+    fpga_misfit: str = ""  # why it does not fit the part ("" when it fits)
+    fpga_luts_available: float = math.nan
+    fpga_fmax_measured_mhz: float = math.nan  # fpga_place_and_route: nextpnr's Fmax and LUTs of the array in the
+    fpga_luts_measured: float = math.nan  # harness (rtl.harness), its harness included
 
 
 @runtime_checkable

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 
 from accel import __version__
-from cost_models.explore import atomic, plots
+from cost_models.explore import atomic, fpga, plots
 from cost_models.explore.claims import ATTENTION_LABELS, claims_table
-from cost_models.explore.pareto import feasible_mask, front_per_model, hypervolume_by_family
+from cost_models.explore.pareto import feasible_mask, fitting, front_per_model, hypervolume_by_family
 from cost_models.explore.provenance import provenance_line
 from cost_models.explore.spec import SweepSpec
 from cost_models.explore.store import ResultsStore, git_commit
@@ -274,6 +274,9 @@ def write_report(spec: SweepSpec, results: pd.DataFrame, ops: pd.DataFrame, out_
                   md_table(acc.to_dict("records"), acc.columns), ""]
     lines += kv_cache_section(results)
     lines += lmul_section(results)
+    lines += fpga.report_lines(results, md_table)
+    fits = fitting(results)  # designs that do not fit their FPGA part are not plotted
+    results, feasible = results[fits], feasible[fits]
 
     front_union = np.zeros(len(results), dtype=bool)
     first_front = None

@@ -45,6 +45,7 @@ METRICS: dict[str, str] = {
     "energy_per_token_pj": "min",
     "energy_pj": "min",
     "latency_ms": "min",
+    "tokens_per_s": "max",
     "cycles": "min",
     "area_um2": "min",
     "area_mm2": "min",
@@ -233,8 +234,16 @@ def _axis_values(name: str, raw: Any, problems: list[str]) -> list[Any]:
                 problems.append(f"axes.attention values must be one of {', '.join(ATTENTION_MODES)}, "
                                 f"got {short_repr(v)}")
             continue
-        if name == "kv_sort_k_channels":
+        if name in ("kv_sort_k_channels", "fpga_place_and_route"):
             out.append({name: v})
+            continue
+        if name == "fpga_device":
+            from cost_models.explore.fpga import check_device
+
+            if errs := check_device(v):
+                problems.extend(errs)
+            else:
+                out.append({name: v})
             continue
         errs = _design_axis_problems(name, v)
         problems.extend(errs)

