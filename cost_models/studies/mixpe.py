@@ -45,17 +45,20 @@ class Setting:
     weight_format: str
     dram_bandwidth_bytes_per_cycle: float
     array: tuple[int, int]  # the baseline's array
-    describe: str
+    kind: str  # what the setting is, e.g. "the paper's setting: published shapes of"
+    weights: str  # the weights, in words
+
+    def describe(self, model: str) -> str:
+        return (f"{self.kind} {model}: batch {self.batch}, prefill of {self.prefill_tokens} tokens + "
+                f"{self.decode_tokens} decode step(s), {self.weights}, 500 MHz, 128/256/128 KiB buffers, "
+                f"{self.dram_bandwidth_bytes_per_cycle:g} B/cycle DRAM")
 
 
 SETTINGS = {s.name: s for s in (
     Setting("paper", ("llama2-13b", "opt-6.7b"), 64, 128, 1, 128, "int4", 128.0, (32, 32),
-            "the paper's setting: published {model} shapes (FC layers and attention), batch 64, prefill of 128 "
-            "tokens + 1 decode step, INT4 weights in groups of 128, 500 MHz, 128/256/128 KiB buffers, "
-            "128 B/cycle DRAM"),
-    Setting("smollm2", ("smollm2-135m",), 1, 64, 4, 32, "q4_1", 64.0, (32, 32),
-            "single-stream {model}: batch 1, prefill of 64 tokens + 4 decode steps, its stored Q4_1 weights "
-            "(group 32), 500 MHz, 128/256/128 KiB buffers, 64 B/cycle DRAM"),
+            "the paper's setting, published shapes (FC layers and attention) of", "INT4 weights in groups of 128"),
+    Setting("smollm2", ("smollm2-135m",), 1, 64, 4, 32, "q4_1", 64.0, (32, 32), "single-stream",
+            "its stored Q4_1 weights (group 32)"),
 )}
 
 
@@ -242,7 +245,7 @@ def records(settings=tuple(SETTINGS), pairs=PAIRS, table: str = "horowitz45") ->
     for name in settings:
         s = SETTINGS[name]
         for model in s.models:
-            where = s.describe.format(model=model)
+            where = s.describe(model)
             for pair in pairs:
                 for what, metric, paper in (("speedup", "cycles", PAPER["speedup"]),
                                             ("energy reduction", "energy_pj", PAPER["energy_reduction"])):

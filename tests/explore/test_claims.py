@@ -136,3 +136,17 @@ def test_arith_kind():
     assert arith_kind("int4_g32", "float16") == "other"
     assert arith_kind("int4_g32", "float8_e4m3fn") == "minifloat"
     assert arith_kind("mxfp4", "mxfp8_e4m3") == "other"
+
+
+def test_a_sweep_lists_its_cost_studies_and_unknown_ones_are_refused():
+    from accel.errors import ConfigError
+    from cost_models.explore.spec import load_preset, sweep_from_dict
+
+    base = {"workload": {"model": "toy"}, "axes": {"pe": ["int8_mac"], "array": "8x8"}}
+    assert sweep_from_dict({**base, "studies": ["mixpe"]}).studies == ("mixpe",)
+    assert sweep_from_dict(base).studies == ()
+    assert load_preset("default").studies == ("mixpe",)
+    for bad in (["nope"], "mixpe", [{"a": 1}]):
+        with pytest.raises(ConfigError, match=r"^<dict>: 1 problem\(s\): .*studies must be a list of study names "
+                                              r"from mixpe, got "):
+            sweep_from_dict({**base, "studies": bad})
