@@ -6,11 +6,15 @@ Two settings are kept apart (:data:`SETTINGS`): the paper's (LLaMA-2-13B / OPT-6
 group 128, the authors' memory system: 500 MHz, 128/256/128 KiB buffers, 1024 bit/cycle) and SmolLM2-135M
 single-stream (its stored Q4_1 weights, group 32, 64 bytes/cycle).
 
-Iso-area: the baseline runs on the setting's array; the MixPE design gets the largest R x C array (any R
-and C within a factor of 2 of each other; most PEs, then the squarest) whose area fits the baseline's, solved once on the whole design and
-once on the compute logic alone (PEs + dequant units, buffers excluded).  The MixPE dequant unit is priced
-as its synthesised RTL says (:func:`synthesised_dequant`, ``rtl/reports/synth_table.json``).  Every op of a
-layer repeats in each block, so the trace is simulated with identical ops folded into one (``count``).
+Iso-area: the baseline runs on the setting's array; the MixPE design gets the largest R x C array (any R and
+C within a factor of 2 of each other; most PEs, then the squarest) whose area fits the baseline's, solved once
+on the whole design and once on the compute logic alone (PEs + dequant units, buffers excluded; both designs
+have the same buffers, so the two budgets give the same array).  The MixPE dequant unit is priced as its
+synthesised RTL says (:func:`synthesised_dequant`, ``rtl/reports/synth_table.json``).  Every op of a layer
+repeats in each block, so the trace is simulated with identical ops folded into one (``count``).
+
+The conventional W4A8 design (INT8 activations, INT4 weights dequantized before an INT8 MAC) is not a PE of
+``accel.pe`` yet: its rows say "not measured".
 """
 
 from __future__ import annotations
