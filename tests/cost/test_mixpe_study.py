@@ -86,3 +86,13 @@ def test_records_of_one_pair_state_the_setting_and_the_iso_area_array(monkeypatc
     assert "MixPE at iso-area on the whole design: " in speed.setting and "on compute logic alone: " in speed.setting
     assert speed.setting.startswith("single-stream smollm2-135m: batch 1, prefill of 8 tokens + 1 decode step(s)")
     assert missing.verdict == "not measured" and missing.setting.startswith("accel.pe has no W4A8 dequant-first PE")
+
+
+def test_the_paper_setting_is_batched_fc_layers_of_one_token_per_sequence():
+    paper = m.SETTINGS["paper"]
+    trace = m.folded_trace(paper, "llama2-13b")
+    assert {o.phase for o in trace.ops} == {"decode"}
+    assert {o.m for o in trace.ops if o.weight_ref is not None} == {64}
+    assert {(o.name, o.count) for o in trace.ops if o.name.startswith("ffn")} == {
+        ("ffn_gate", 40), ("ffn_up", 40), ("ffn_down", 40)}  # LLaMA-2-13B: 40 blocks
+    assert "batch 64, 1 step(s) of one token per sequence (M = 64) after a 128-token context" in paper.describe("x")
