@@ -84,6 +84,12 @@ def test_lmul_design_saving_and_accuracy_per_attention_mode():
     assert weights.ours == pytest.approx(0.001) and weights.ours_ci95[1] < 0.01 and weights.verdict == "holds"
     attn = c["L-Mul is near lossless (L-Mul in every product incl. attention)"]
     assert attn.ours == pytest.approx(0.1) and attn.ours_ci95[0] > 0.01 and attn.verdict == "does not hold"
+    paper = c["L-Mul is near lossless (L-Mul in attention products only (weights exact))"]
+    assert paper.verdict == "not measured" and "attention: pe_only" in paper.setting
+    df.loc[2:3, "attention"] = "pe_only"  # the paper's setting: L-Mul in attention only, weight products exact
+    paper = _by_claim(df)[paper.claim]
+    assert paper.verdict == "does not hold" and paper.setting.startswith(
+        "L-Mul in attention products only (weights exact): lmul minus minifloat_mac, paired over 8 windows")
 
 
 def test_zeroquant_rows_pair_designs_that_differ_in_one_operand_and_can_be_unresolved():
