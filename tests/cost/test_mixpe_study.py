@@ -83,7 +83,9 @@ def test_records_of_one_pair_state_the_setting_and_the_iso_area_array(monkeypatc
         "smollm2-135m"]
     speed, energy, missing = recs[0], recs[1], recs[2]
     assert speed.paper_value == 2.6 and energy.paper_value == 1.4 and speed.ours_ci95 is None
-    assert "MixPE at iso-area on the whole design: " in speed.setting and "on compute logic alone: " in speed.setting
+    assert "MixPE on the largest square array within the baseline's whole-design area: " in speed.setting
+    assert "within its compute-logic area: " in speed.setting
+    assert "most PEs with rows and columns within 2x" in speed.setting
     assert speed.setting.startswith("single-stream smollm2-135m: batch 1, prefill of 8 tokens + 1 decode step(s)")
     assert missing.verdict == "not measured" and missing.setting.startswith("accel.pe has no W4A8 dequant-first PE")
 
