@@ -12,7 +12,7 @@ import pandas as pd
 
 from accel import __version__
 from cost_models.explore import atomic, fpga, plots
-from cost_models.explore.claims import ATTENTION_LABELS, claims_table
+from cost_models.explore.claims import ATTENTION_LABELS, claims_lines, claims_table
 from cost_models.explore.pareto import feasible_mask, fitting, front_per_model, hypervolume_by_family
 from cost_models.explore.provenance import provenance_line
 from cost_models.explore.spec import SweepSpec
@@ -72,11 +72,11 @@ def _cost_metric(df: pd.DataFrame) -> str:
     return "fpga_luts" if np.isfinite(luts).all() and (luts > 0).all() else "area_um2"
 
 
-def claim_rows(results: pd.DataFrame, feasible: np.ndarray):
+def claim_rows(results: pd.DataFrame, feasible: np.ndarray, studies=()):
     """The claims table of a results table; the accuracy-vs-hardware-cost front is taken per model."""
     cost = _cost_metric(results)
     acc_front = front_per_model(results, ("accuracy_loss", cost), where=feasible)
-    return claims_table(results, acc_front, f"accuracy_loss vs {cost}")
+    return claims_table(results, acc_front, f"accuracy_loss vs {cost}", studies)
 
 
 def pm(value: float, stderr: float) -> str:
@@ -318,12 +318,9 @@ def write_report(spec: SweepSpec, results: pd.DataFrame, ops: pd.DataFrame, out_
                   "Each op of the workload on front designs (one per family): achieved MACs per cycle against "
                   "MACs per DRAM byte, under the compute roof and the DRAM-bandwidth roof.", ""]
 
-    claims = claim_rows(results, feasible)
-    lines += ["## Claims from the papers, side by side", "",
-              "Each row: the paper's claim, our measured number on this sweep, and whether it holds here.", "",
-              md_table([c.__dict__ for c in claims], ("claim", "source", "ours", "verdict", "reason")), "",
-              "Files: `results.parquet` (one row per design), `ops.parquet` (per-op figures), `plots/` "
-              "(PNG and SVG).", ""]
+    lines += claims_lines(claim_rows(results, feasible, spec.studies), out_dir, md_table)
+    lines += ["Files: `results.parquet` (one row per design), `ops.parquet` (per-op figures), `plots/` (PNG and "
+              "SVG), `claims.json` (the claims table).", ""]
     path = out_dir / "report.md"
     atomic.write_text(path, "\n".join(lines))
     log.info("report written to %s", path)

@@ -19,6 +19,7 @@ A sweep file::
       - axes: {pe: [fp16_dequant_first], array: 32x32, kv_cache_format: [bfp12_b32, bfp16_b32]}
       - workload: {model: llama2-13b, batch: 64}   # keys override the main workload's
         axes: {pe: [int8_mac, mixpe_w4a8], array: [32x32, 64x64]}
+    studies: [mixpe]                        # cost studies run beside the points for the claims table
 
 Every axis takes a list (swept) or a single value (fixed).  Points are the Cartesian product of each
 grid (the main one and every ``also`` entry), built with ``dataclasses.replace`` on :class:`Point`;
@@ -38,6 +39,7 @@ from typing import Any
 
 from accel.errors import AccelError, ConfigError, list_problems, short_repr
 from cost_models.explore.records import Point, Workload
+from cost_models.studies import STUDIES
 
 #: Result columns an objective or constraint may name, with the direction that is better.
 METRICS: dict[str, str] = {
@@ -65,7 +67,7 @@ CONSTRAINTS: dict[str, tuple[str, str]] = {
 DEFAULT_FRONTS = (("accuracy_loss", "energy_per_token_pj"), ("latency_ms", "area_mm2"))
 _DESIGN_AXES = tuple(f.name for f in dataclasses.fields(Point) if f.name not in ("workload", "pe"))
 AXES = ("pe", "array", *_DESIGN_AXES)
-_TOP_KEYS = ("name", "description", "workload", "axes", "constraints", "fronts", "max_points", "also")
+_TOP_KEYS = ("name", "description", "workload", "axes", "constraints", "fronts", "max_points", "also", "studies")
 _ALSO_KEYS = ("workload", "axes")
 CONTEXT_ALIAS = "context"
 _FIELD_TYPES = {f.name: f.type for f in dataclasses.fields(Point)}
@@ -87,6 +89,7 @@ class SweepSpec:
     constraints: tuple[tuple[str, float], ...] = ()
     fronts: tuple[tuple[str, str], ...] = DEFAULT_FRONTS
     source: str = "<dict>"
+    studies: tuple[str, ...] = ()  # cost studies run beside the points for the claims table (cost_models.studies)
 
     @property
     def workload(self) -> Workload:
@@ -370,6 +373,11 @@ def sweep_from_dict(data: Any, *, source: str = "<dict>",
                                         f"valid metrics: {', '.join(METRICS)}")
             fronts = tuple(tuple(f) for f in raw_f)
 
+    studies = data.get("studies", [])
+    if not (isinstance(studies, list) and all(isinstance(s, str) and s in STUDIES for s in studies)):
+        problems.append(f"studies must be a list of study names from {', '.join(STUDIES)}, got {short_repr(studies)}")
+        studies = []
+
     max_points = data.get("max_points", 5000)
     if not (_is_int(max_points) and max_points >= 1):
         problems.append(f"max_points must be an integer >= 1, got {short_repr(max_points)}")
@@ -400,7 +408,8 @@ def sweep_from_dict(data: Any, *, source: str = "<dict>",
                           "narrow the axes or raise max_points")
     all_workloads = tuple(dict.fromkeys(w for ws, _ in grids for w in ws))
     return SweepSpec(name=name, description=str(data.get("description", "")), workloads=all_workloads,
-                     points=tuple(points), constraints=tuple(constraints), fronts=fronts, source=source)
+                     points=tuple(points), constraints=tuple(constraints), fronts=fronts, source=source,
+                     studies=tuple(dict.fromkeys(studies)))
 
 
 def accel_canonical_pe(text: str) -> str:

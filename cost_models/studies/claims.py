@@ -22,11 +22,15 @@ from dataclasses import dataclass
 from cost_models.datapath import exact_product_keys
 from cost_models.fpga.model import FpgaModel
 from cost_models.operators import OperatorModel, operand
+from cost_models.studies.verdict import ClaimRecord, ratio_verdict
 
 LMUL_PAPER = {"elementwise_saving": 0.95, "dot_product_saving": 0.80,
               "source": "Luo & Sun, 'Addition is All You Need for Energy-efficient Language Models', "
                         "arXiv 2410.00907 (abstract)"}
 LMUL_FORMATS = ("e4m3", "e5m2", "fp16", "bf16", "fp32")
+#: The claim's formats (the paper's fp32 and bf16) and our extension (e4m3), in the order the table shows them.
+LMUL_CLAIM_FORMATS = (("fp32", ""), ("bf16", ""), ("e4m3", "; e4m3 is our extension, not the paper's"))
+LMUL_SOURCE = "Addition is All You Need (L-Mul, arXiv 2410.00907)"
 
 
 def lmul_energy(model: OperatorModel | None = None, formats=LMUL_FORMATS, accumulate: str = "fp32") -> dict:
@@ -49,6 +53,29 @@ def lmul_energy(model: OperatorModel | None = None, formats=LMUL_FORMATS, accumu
     return {"accumulate": accumulate, "rows": rows, "paper": LMUL_PAPER,
             "provenance": model.table.provenance,
             "law": "lmul = int_add(E+M); fp_mul, fp_add: power laws through Horowitz fp16/fp32 anchors"}
+
+
+def lmul_records(model: OperatorModel | None = None) -> list[ClaimRecord]:
+    """The L-Mul energy claims per operation as the paper states them: per multiply (95%) and per dot-product
+    element (multiply + FP32 accumulate, 80%), at fp32 and bf16 (and e4m3), from the operator energies."""
+    model = model or OperatorModel()
+    res = lmul_energy(model, formats=tuple(f for f, _ in LMUL_CLAIM_FORMATS), accumulate="fp32")
+    rows = {r["format"]: r for r in res["rows"]}
+    table = f"{model.table.name} operator energies ({model.table.node_nm:g} nm)"
+    out = []
+    for fmt, extra in LMUL_CLAIM_FORMATS:
+        r = rows[fmt]
+        for what, key, paper, how in (
+                ("multiply", "elementwise_saving", LMUL_PAPER["elementwise_saving"],
+                 f"one L-Mul (an int_add over the {operand(fmt).ebits + operand(fmt).mbits} exponent|mantissa "
+                 f"bits, {r['lmul_pj']:.3g} pJ) vs fp_mul:{fmt} ({r['fp_mul_pj']:.3g} pJ)"),
+                ("dot product", "dot_product_saving", LMUL_PAPER["dot_product_saving"],
+                 f"per dot-product element, multiply + fp_add:fp32 accumulate ({r['accumulate_add_pj']:.3g} pJ): "
+                 f"{r['dot_lmul_pj']:.3g} vs {r['dot_fp_pj']:.3g} pJ")):
+            out.append(ClaimRecord(f"L-Mul saves {paper:.0%} energy per {what} ({fmt})", LMUL_SOURCE, paper,
+                                   float(r[key]), None, ratio_verdict(r[key], paper),
+                                   f"cost model per operation: {how}; {table}{extra}"))
+    return out
 
 
 @dataclass(frozen=True)

@@ -80,17 +80,21 @@ def test_lmul_section_has_both_attention_modes(study):
 def test_every_claim_the_sweep_covers_is_measured(study):
     _, report, _ = study
     claims = {r[0]: r for r in _table(report, "## Claims from the papers, side by side")}
-    mixpe = [c for c in claims if c.startswith("MixPE")]
-    assert len(mixpe) == 8 and sum("on toy-shapes)" in c for c in mixpe) == 4
-    for name in mixpe:
-        assert claims[name][3] != "not measured", claims[name]
-    bfp = claims["BFP KV cache with K-channel sorting: 2x memory saving without significant accuracy loss"]
-    assert bfp[3] == "holds" and bfp[2].startswith("best small format bfp12_b32 sorted")
-    lmul = claims["L-Mul saves 80% energy per dot product at near-equal accuracy"]
-    assert lmul[2].startswith("every product incl. attention: ") and "; weight products only: " in lmul[2]
-    assert lmul[3] == "does not hold"  # toy L-Mul through attention loses 0.2 > 0.05
-    assert claims["over 3-8 bits, integer quantization often remains Pareto-optimal (accuracy vs hardware cost)"][
-        3] != "not measured"
+    verdict = {name: r[4] for name, r in claims.items()}
+    measured = [name for name, v in verdict.items() if v != "not measured"]
+    assert {"BFP KV cache: 2x memory saving", "BFP KV cache with K-channel sorting: no significant accuracy loss",
+            "L-Mul's 80% per dot product, as a whole-design energy saving",
+            "L-Mul is near lossless (L-Mul in weight products only)",
+            "L-Mul is near lossless (L-Mul in every product incl. attention)",
+            "L-Mul saves 95% energy per multiply (fp32)", "L-Mul saves 80% energy per dot product (fp32)",
+            "over 3-8 bits, integer quantization often remains Pareto-optimal (accuracy vs hardware cost)"
+            } <= set(measured)
+    # the toy's L-Mul through attention adds 0.2 relative perplexity on every window (the exact PE 0.02): the
+    # paired NLL difference lies far beyond the 0.01-nat tolerance
+    assert verdict["L-Mul is near lossless (L-Mul in every product incl. attention)"] == "does not hold"
+    # MixPE like for like is a cost study the spec must list (the default preset does)
+    mixpe = [r for name, r in claims.items() if name.startswith("MixPE")]
+    assert len(mixpe) == 1 and mixpe[0][4] == "not measured" and "studies: [mixpe]" in mixpe[0][5]
     # fronts over accuracy are drawn only for the model that has accuracy
     assert "on toy-shapes](plots/front_energy_per_token_pj_vs_accuracy_loss" not in report
     assert "(plots/front_area_mm2_vs_latency_ms_toy-shapes.png)" in report
