@@ -37,6 +37,9 @@ class DramTechnology:
         """Peak bytes per cycle at a clock of ``freq_mhz``."""
         if self.bandwidth_bits_per_cycle is not None:
             return self.bandwidth_bits_per_cycle / 8
+        if self.bandwidth_gb_per_s is None:
+            raise ConfigError(f"DRAM technology {self.name!r} has no bandwidth: give bandwidth_gb_per_s or "
+                              "bandwidth_bits_per_cycle")
         return self.bandwidth_gb_per_s * 1e3 / freq_mhz  # GB/s / MHz = 1e9 B / 1e6 cycles
 
 

@@ -49,7 +49,7 @@ def variant(name: str) -> type[PESpec]:
 
 def _fields(spec_or_cls) -> list[dataclasses.Field]:
     """A spec's fields, the variant's own first, then the ones every spec has (keyword-only)."""
-    return sorted(dataclasses.fields(spec_or_cls), key=lambda f: f.kw_only)
+    return sorted(dataclasses.fields(spec_or_cls), key=lambda f: f.kw_only is True)
 
 
 def get(name: str, **params: Any) -> PESpec:
