@@ -135,7 +135,7 @@ def embedding_similarity(model, *, provider: prov.Provider, n_sentences: int = D
         ids = model.encode(s)
         if ids.size > limit + 2:
             ids = np.concatenate([ids[:limit + 1], ids[-1:]])
-        ref = model.embed(ids, provider=prov.reference)
+        ref = model.reference_embedding(ids)
         got = model.embed(ids, provider=provider)
         cos.append(float(np.dot(ref, got) / (np.linalg.norm(ref) * np.linalg.norm(got))))
     est = stats.window_mean([[c] for c in cos])
