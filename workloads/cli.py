@@ -86,6 +86,21 @@ def register(subparsers) -> None:
     p.add_argument("--text", metavar="FILE", help="UTF-8 text file to evaluate on instead of the CPython topics")
 
 
+    p = add_command(sub, "claims", "run the accuracy configurations of paper claims and their paired comparisons",
+                    _claims, description="Claims: lmul-attention, bfp-kv, zeroquant-fp, minifloat-int (see "
+                    "workloads.claims). Each configuration's result is saved as DIR/<claim>/<model>/<name>.json "
+                    "(existing files are reused, so a run resumes); the summary (per configuration: the paired "
+                    "metrics against the float64 reference with 95% intervals and the seconds it took; per pair: "
+                    "the paired difference) is printed and saved as DIR/<claim>/summary.json.")
+    p.add_argument("names", nargs="*", metavar="CLAIM", help="claims to run (default: all)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("--model", action="append", dest="models", metavar="MODEL",
+                   help="run only this model's configurations (repeatable)")
+    _protocol_args(p)
+    add_int(p, "--sentences", default=DEFAULT_SENTENCES,
+            help=f"sentences of the text (encoder; default {DEFAULT_SENTENCES})")
+
+
 def _protocol_args(p: argparse.ArgumentParser) -> None:
     add_int(p, "--tokens", low=4, default=DEFAULT_TOKENS,
             help=f"tokens per window, N (decoder; default {DEFAULT_TOKENS})")
@@ -304,6 +319,38 @@ def _compare(args) -> dict:
                   f"{res['delta_nll']:+.5f} {_ci(res['delta_nll_ci95'])}, ratio {res['perplexity_ratio']:.4f} "
                   f"{_ci(res['perplexity_ratio_ci95'])} over {res['tokens_scored']} tokens: {verdict}")
     return res
+
+
+def _claims(args) -> dict:
+    import json
+    from pathlib import Path
+
+    from workloads import claims
+
+    names = args.names or list(claims.CLAIMS)
+    for n in names:
+        claims.claim(n)  # unknown names fail before anything runs
+    out = {}
+    for n in names:
+        d = Path(args.output) / n
+        res = claims.run(n, d, tokens=args.tokens, windows=args.windows, sentences=args.sentences,
+                         score=args.score, models=args.models)
+        (d / "summary.json").parent.mkdir(parents=True, exist_ok=True)
+        (d / "summary.json").write_text(json.dumps(res, indent=1), encoding="utf-8")
+        out[n] = res
+        if not args.json:
+            print(f"{n}:")
+            for label, r in res["configs"].items():
+                if "delta_nll" in r:
+                    fig = f"delta NLL {r['delta_nll']:+.5f} {_ci(r['delta_nll_ci95'])}, KLD {r['kld']:.5f}"
+                else:
+                    fig = f"cosine {r['cosine_similarity']:.5f} {_ci(r['cosine_similarity_ci95'])}"
+                print(f"  {label}: {fig} ({r['seconds']:.0f} s)")
+            for p in res["pairs"]:
+                key = "delta_nll" if "delta_nll" in p else "delta_cosine_similarity"
+                print(f"  {p['b']} - {p['a']}: {key} {p[key]:+.5f} {_ci(p[key + '_ci95'])} "
+                      f"({'resolved' if p['resolved'] else 'unresolved'})")
+    return {"claims": out}
 
 
 def _label(settings: dict) -> str:
