@@ -167,3 +167,24 @@ def test_keys_only_needs_a_format_and_unknown_query_formats_are_refused():
         KVCache(1, 1, 8, keys_only=True)
     with pytest.raises(WorkloadError, match=r"^unknown query format 'bfp99'"):
         KVCache(1, 1, 8, query_format="bfp99")
+
+
+def test_key_statistics_see_an_injected_dominant_rope_pair(tmp_path):
+    """Scaling one RoPE pair of W_k by 30 in every head makes it hold most of the key energy: the statistics
+    say so, and the relative K error is computed exactly as quantizing the keys block by block."""
+    from workloads.keystats import key_statistics, post_rope_keys
+
+    m = LlamaModel.from_gguf(write_tiny_llama(tmp_path / "d.gguf", seed=5, n_heads=2, n_kv_heads=1).path)
+    ids = m.encode("the big red cat sat on a mat and the dog ran")
+    plain = key_statistics(m, ids, kv_formats=("bfp12_b16",))
+    hd = m.config.head_dim
+    for i in range(m.config.n_layers):
+        w = m.weights[f"blk.{i}.attn_k.weight"].float64()
+        w[:, 6:8] *= 30.0  # pair 3 of the one KV head
+    got = key_statistics(m, ids, kv_formats=("bfp12_b16",))
+    assert got["heads"] == m.config.n_layers and got["tokens"] == ids.size
+    assert got["top_pair_share"]["min"] > 0.9 > plain["top_pair_share"]["max"]
+    k = np.concatenate([x.reshape(-1, hd) for x in post_rope_keys(m, ids)])
+    q = quant.quantize(k, "bfp12_b16", axis=-1).dequantize()
+    want = np.sqrt(((q - k) ** 2).sum() / (k ** 2).sum())
+    assert got["relative_error"]["bfp12_b16"]["unsorted"] == pytest.approx(want, rel=1e-12)
