@@ -8,7 +8,8 @@ sentences); every pair is a paired difference on the same tokens or sentences (:
   products exact; its exact-e4m3 peer in the same place.  Pair: exact e4m3 -> L-Mul.
 - ``bfp-kv`` (Accurate Block Quantization in LLMs with Outliers): keys in BFP12 or BFP16, values as
   computed, queries in BFP16 of the keys' block, blocks 16/32/64, key channels unsorted or sorted by W_k
-  row norm where sorting can change a block.  Pairs: BFP16 -> BFP12 keys per block and sorting.
+  row norm where sorting can change a block.  Pairs per block: BFP16 keys (channels in their natural
+  order) -> BFP12 keys unsorted and sorted, and unsorted -> sorted.
 - ``zeroquant-fp`` (ZeroQuant-FP): group-wise FP4 (e2m1, g32, fp16 scales) vs INT4 (g32) weights, float64
   arithmetic otherwise; MiniLM from its FP32 weights, SmolLM2 from its stored Q4_1 / Q8_0 values (the
   least-quantized weights it ships).  Pair: INT4 -> FP4.
@@ -104,20 +105,22 @@ def _bfp_kv() -> tuple[list[Config], list[Pair]]:
 
     model = "smollm2-135m"
     head_dim = MODELS[model].head_dim
+
+    def keys(bits: int, block: int, s: bool = False) -> Config:
+        return Config(f"{model}/k-bfp{bits}-b{block}{'-sorted' if s else ''}", model, kv_format=f"bfp{bits}_b{block}",
+                      kv_keys_only=True, query_format=f"bfp16_b{block}", kv_sort_k_channels=s)
+
     configs, pairs = [], []
-    for block in (16, 32, 64):
-        sorts = (False, True) if sorting_changes_blocks(f"bfp12_b{block}", head_dim) else (False,)
-        for s in sorts:
-            tag = "-sorted" if s else ""
-            k16, k12 = (Config(f"{model}/k-bfp{n}-b{block}{tag}", model, kv_format=f"bfp{n}_b{block}",
-                               kv_keys_only=True, query_format=f"bfp16_b{block}", kv_sort_k_channels=s)
-                        for n in (16, 12))
-            configs += [k16, k12]
-            pairs.append(Pair(k16.label, k12.label, f"BFP12 vs BFP16 keys, block {block}"
-                              + (", channels sorted" if s else "")))
-        if len(sorts) == 2:
-            pairs.append(Pair(f"{model}/k-bfp12-b{block}", f"{model}/k-bfp12-b{block}-sorted",
+    for block in (16, 32, 64):  # BFP12 first: the claim's subject; the BFP16 baselines after
+        configs.append(keys(12, block))
+        pairs.append(Pair(keys(16, block).label, keys(12, block).label, f"BFP12 vs BFP16 keys, block {block}"))
+        if sorting_changes_blocks(f"bfp12_b{block}", head_dim):
+            configs.append(keys(12, block, True))
+            pairs.append(Pair(keys(16, block).label, keys(12, block, True).label,
+                              f"BFP12 keys with channels sorted vs BFP16 keys, block {block}"))
+            pairs.append(Pair(keys(12, block).label, keys(12, block, True).label,
                               f"sorted vs unsorted key channels, BFP12 block {block}"))
+    configs += [keys(16, block) for block in (16, 32, 64)]
     return configs, pairs
 
 

@@ -40,7 +40,8 @@ def test_bfp_kv_is_the_papers_setting_and_sorts_only_where_blocks_change():
         assert formats.get(c.query_format).block_size == formats.get(c.kv_format).block_size
         assert not c.kv_sort_k_channels or sorting_changes_blocks(c.kv_format, 64)
     assert {formats.get(c.kv_format).block_size for c in configs} == {16, 32, 64}
-    assert sum(p.question.startswith("BFP12 vs BFP16") for p in pairs) == 5
+    assert sum(" vs BFP16 keys" in p.question for p in pairs) == 5
+    assert len(configs) == 8 and not any(c.kv_sort_k_channels and c.kv_format.startswith("bfp16") for c in configs)
 
 
 def test_zeroquant_pairs_group_wise_fp4_against_int4_on_both_models():
