@@ -29,6 +29,7 @@ import numpy as np
 from accel.errors import WorkloadError
 from workloads import providers as prov
 from workloads import statistics as stats
+from workloads.kvcache import sorting_changes_blocks
 from workloads.protocol import DEFAULT_SENTENCES, DEFAULT_TOKENS, DEFAULT_WINDOWS
 from workloads.refcache import KL_METHOD, reference_window, run_key, scored_positions
 from workloads.scoring import ScoredHead, log_softmax, scored_logits  # noqa: F401  (part of this API)
@@ -64,8 +65,12 @@ def _window_metrics(model, lp: np.ndarray, ref_hidden: np.ndarray, targets: np.n
 
 def perplexity(model, *, provider: prov.Provider = prov.reference, tokens: int = DEFAULT_TOKENS,
                n_windows: int = DEFAULT_WINDOWS, score: str = "half", text: str | None = None,
-               kv_format: str | None = None, sort_k_channels: bool | str = False) -> dict[str, Any]:
+               kv_format: str | None = None, sort_k_channels: bool | str = False, kv_keys_only: bool = False,
+               query_format: str | None = None) -> dict[str, Any]:
     """Perplexity of a decoder through ``provider`` and its paired metrics against the float64 reference.
+
+    KV-cache settings as :meth:`workloads.llama.LlamaModel.new_cache`; ``k_channels_sorted`` in the result
+    is true only when sorting was asked for and changes the stored blocks (a block shorter than the head).
 
     Keys: ``perplexity``, ``mean_nll``, ``tokens_scored``, ``kld``, ``top1_agreement``, ``delta_nll``
     (each paired metric with a ``_ci95`` pair), ``per_window`` (per-window mean NLLs), ``per_token_nll``
@@ -78,7 +83,8 @@ def perplexity(model, *, provider: prov.Provider = prov.reference, tokens: int =
     per: dict[str, list[np.ndarray]] = {"nll": [], "ref_nll": [], "kld": [], "top1": []}
     keys = []
     for w, win in enumerate(wins):
-        logits, _ = scored_logits(model, win, rows, provider, kv_format=kv_format, sort_k_channels=sort_k_channels)
+        logits, _ = scored_logits(model, win, rows, provider, kv_format=kv_format, sort_k_channels=sort_k_channels,
+                                  kv_keys_only=kv_keys_only, query_format=query_format)
         ref = reference_window(model, win, rows)
         keys.append(ref.key)
         m = _window_metrics(model, log_softmax(logits), ref.hidden, win[rows + 1])
@@ -86,8 +92,10 @@ def perplexity(model, *, provider: prov.Provider = prov.reference, tokens: int =
             per[k].append(v)
         log.info("window %d/%d: mean NLL %.4f (reference %.4f), KLD %.5f", w + 1, n_windows, m["nll"].mean(),
                  m["ref_nll"].mean(), m["kld"].mean())
+    sorted_k = bool(sort_k_channels) and sorting_changes_blocks(kv_format, model.config.head_dim)
     return summarize(per, tokens=tokens, windows=n_windows, score=score, text=desc, kv_format=kv_format,
-                     sort_k_channels=sort_k_channels, reference_cache=run_key(keys))
+                     sort_k_channels=sort_k_channels, k_channels_sorted=sorted_k, kv_keys_only=kv_keys_only,
+                     query_format=query_format, reference_cache=run_key(keys))
 
 
 def summarize(per: dict[str, list[np.ndarray]], **settings: Any) -> dict[str, Any]:
@@ -127,7 +135,7 @@ def embedding_similarity(model, *, provider: prov.Provider, n_sentences: int = D
         ids = model.encode(s)
         if ids.size > limit + 2:
             ids = np.concatenate([ids[:limit + 1], ids[-1:]])
-        ref = model.embed(ids, provider=prov.reference)
+        ref = model.reference_embedding(ids)
         got = model.embed(ids, provider=provider)
         cos.append(float(np.dot(ref, got) / (np.linalg.norm(ref) * np.linalg.norm(got))))
     est = stats.window_mean([[c] for c in cos])
@@ -137,7 +145,14 @@ def embedding_similarity(model, *, provider: prov.Provider, n_sentences: int = D
 
 
 def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    """Paired difference of two saved decoder results on the same tokens: mean NLL of ``b`` minus ``a``."""
+    """Paired difference of two saved results on the same tokens or sentences.
+
+    Decoders: mean NLL of ``b`` minus ``a`` per scored token and the perplexity ratio (bootstrap over
+    windows).  Encoders: mean cosine similarity to the reference of ``b`` minus ``a`` per sentence
+    (bootstrap over sentences).  ``resolved``: the interval excludes 0.
+    """
+    if "per_sentence" in a or "per_sentence" in b:
+        return _compare_sentences(a, b)
     keys = ("tokens", "windows", "score", "reference_cache")
     diff = {k: (a.get(k), b.get(k)) for k in keys if a.get(k) != b.get(k)}
     if diff:
@@ -153,3 +168,19 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
             "perplexity_ratio_ci95": [math.exp(d.low), math.exp(d.high)],
             "perplexity": [a["perplexity"], b["perplexity"]], "tokens_scored": int(sum(x.size for x in xa)),
             "resolved": bool(d.low > 0 or d.high < 0), "ci_method": CI_METHOD}
+
+
+def _compare_sentences(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    keys = ("sentences", "text")
+    diff = {k: (a.get(k), b.get(k)) for k in keys if a.get(k) != b.get(k)}
+    if diff:
+        raise WorkloadError(f"results must cover the same sentences to be paired; they differ in {diff!r}")
+    try:
+        xa, xb = (np.asarray(r["per_sentence"], dtype=np.float64) for r in (a, b))
+    except KeyError:
+        raise WorkloadError("both results need 'per_sentence' (saved by `accel workloads accuracy MODEL --json` "
+                            "for an encoder)") from None
+    d = stats.paired_difference([[x] for x in xa], [[y] for y in xb])
+    return {"delta_cosine_similarity": d.value, "delta_cosine_similarity_ci95": d.ci,
+            "cosine_similarity": [a["cosine_similarity"], b["cosine_similarity"]], "sentences": int(xa.size),
+            "resolved": bool(d.low > 0 or d.high < 0), "ci_method": CI_METHOD.replace("windows", "sentences")}

@@ -91,6 +91,7 @@ class BertModel:
         self.t = tensors
         self.weights = {n: FloatWeight(n, a) for n, a in tensors.items() if n.endswith(".weight") and a.ndim == 2
                         and n.startswith("encoder.")}
+        self._reference: dict[bytes, np.ndarray] = {}
 
     @classmethod
     def from_dir(cls, path: str | Path, name: str | None = None) -> BertModel:
@@ -176,6 +177,13 @@ class BertModel:
         """Mean-pooled, L2-normalised sentence embedding (hidden,)."""
         e = self.forward(ids, provider=provider, dtype=dtype).mean(axis=0)
         return e / np.linalg.norm(e)
+
+    def reference_embedding(self, ids) -> np.ndarray:
+        """:meth:`embed` through the float64 reference, kept per token sequence (every design is compared with it)."""
+        key = np.asarray(ids, dtype=np.int64).tobytes()
+        if key not in self._reference:
+            self._reference[key] = self.embed(ids, provider=prov.reference)
+        return self._reference[key]
 
     def _ln(self, x: np.ndarray, n: str, dtype) -> np.ndarray:
         mu = x.mean(axis=-1, keepdims=True)

@@ -11,7 +11,9 @@ from typing import Any
 
 from accel.cliutil import add_command, add_group, add_int
 from accel.errors import WorkloadError
-from workloads.protocol import DEFAULT_SENTENCES, DEFAULT_TOKENS, DEFAULT_WINDOWS, SCORE_MODES
+from workloads.protocol import ATTENTION_MODES, DEFAULT_SENTENCES, DEFAULT_TOKENS, DEFAULT_WINDOWS, SCORE_MODES
+
+_ATTENTION_HELP = "which products go through the PE: " + "; ".join(f"{k}: {v}" for k, v in ATTENTION_MODES.items())
 
 
 def register(subparsers) -> None:
@@ -58,22 +60,45 @@ def register(subparsers) -> None:
     p.add_argument("--kv-sort", choices=("weights", "calibration"), default=None,
                    help="quantize the K cache with key channels (RoPE pairs together) sorted by W_k row norm "
                    "(weights) or by key RMS on a calibration window (BFP KV-cache paper)")
+    p.add_argument("--kv-keys-only", action="store_true",
+                   help="store only the keys in --kv-format; values stay as computed (the BFP KV-cache paper's "
+                   "setting)")
+    p.add_argument("--query-format", default=None, metavar="FORMAT",
+                   help="quantize queries before Q.K^T in this format, in the key channel order, e.g. bfp16_b16")
     _pe_args(p)
 
-    p = add_command(sub, "compare", "paired NLL difference of two decoder configurations on the same tokens",
-                    _compare, description="A and B are result files saved by `accel workloads accuracy --json` "
-                    "or PE specs (run here; 'reference' is the float64 reference). Prints mean NLL of B minus A "
-                    "per scored token and the perplexity ratio B/A, each with a 95% bootstrap-over-windows "
-                    "interval; 'resolved' says whether the interval excludes zero.")
+    p = add_command(sub, "compare", "paired difference of two configurations on the same tokens (decoder) or "
+                    "sentences (encoder)", _compare,
+                    description="A and B are result files saved by `accel workloads accuracy --json` "
+                    "or PE specs (run here; 'reference' is the float64 reference). Decoder: mean NLL of B minus "
+                    "A per scored token and the perplexity ratio B/A, each with a 95% bootstrap-over-windows "
+                    "interval. Encoder: cosine similarity to the reference of B minus A per sentence, with a "
+                    "bootstrap-over-sentences interval. 'resolved' says whether the interval excludes zero.")
     p.add_argument("a", metavar="A")
     p.add_argument("b", metavar="B")
-    p.add_argument("--model", default="smollm2-135m", help="decoder for PE specs (default smollm2-135m)")
+    p.add_argument("--model", default="smollm2-135m", help="model for PE specs (default smollm2-135m)")
     _protocol_args(p)
-    p.add_argument("--attention", choices=("reference", "pe"), default="reference",
-                   help="attention products of PE specs: float64 or through the PE")
+    add_int(p, "--sentences", default=DEFAULT_SENTENCES,
+            help=f"sentences of the text (encoder; default {DEFAULT_SENTENCES})")
+    p.add_argument("--attention", choices=tuple(ATTENTION_MODES), default="reference", help=_ATTENTION_HELP)
     p.add_argument("--mismatched", choices=("reference", "requantize"), default="reference",
                    help="see `accel workloads accuracy --help`")
     p.add_argument("--text", metavar="FILE", help="UTF-8 text file to evaluate on instead of the CPython topics")
+
+
+    p = add_command(sub, "claims", "run the accuracy configurations of paper claims and their paired comparisons",
+                    _claims, description="Claims: lmul-attention, bfp-kv, zeroquant-fp, minifloat-int (see "
+                    "workloads.claims). Each configuration's result is saved as DIR/<claim>/<model>/<name>.json "
+                    "(existing files are reused, so a run resumes); the summary (per configuration: the paired "
+                    "metrics against the float64 reference with 95% intervals and the seconds it took; per pair: "
+                    "the paired difference) is printed and saved as DIR/<claim>/summary.json.")
+    p.add_argument("names", nargs="*", metavar="CLAIM", help="claims to run (default: all)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("--model", action="append", dest="models", metavar="MODEL",
+                   help="run only this model's configurations (repeatable)")
+    _protocol_args(p)
+    add_int(p, "--sentences", default=DEFAULT_SENTENCES,
+            help=f"sentences of the text (encoder; default {DEFAULT_SENTENCES})")
 
 
 def _protocol_args(p: argparse.ArgumentParser) -> None:
@@ -91,8 +116,7 @@ def _pe_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--design", metavar="FILE.yaml", help="design file; its pe (and kv_cache_format) are used")
     g.add_argument("--weights", metavar="SCHEME", help="weight-only quantization with an accel.formats scheme "
                    "(e.g. int4_g32, mxfp4, bfp12_b32); float64 arithmetic otherwise")
-    p.add_argument("--attention", choices=("reference", "pe"), default="reference",
-                   help="attention products (both operands activations): float64 or through the PE")
+    p.add_argument("--attention", choices=tuple(ATTENTION_MODES), default="reference", help=_ATTENTION_HELP)
     p.add_argument("--mismatched", choices=("reference", "requantize"), default="reference",
                    help="GGML weights stored in another format than the PE's (SmolLM2's Q8_0 embedding / LM "
                    "head under a Q4_1 PE): keep them as stored on the float64 reference (default), or "
@@ -220,7 +244,8 @@ def _accuracy(args) -> dict:
     if kind == "decoder":
         res = accuracy.perplexity(model, provider=provider, tokens=args.tokens, n_windows=args.windows,
                                   score=args.score, text=args.text, kv_format=kv_format,
-                                  sort_k_channels=args.kv_sort or False)
+                                  sort_k_channels=args.kv_sort or False, kv_keys_only=args.kv_keys_only,
+                                  query_format=args.query_format)
         if not args.json:
             lo, hi = res["kld_ci95"]
             print(f"{args.model} perplexity {res['perplexity']:.4f} (reference {res['reference_perplexity']:.4f}; "
@@ -229,8 +254,9 @@ def _accuracy(args) -> dict:
             print(f"  KLD {res['kld']:.6f} [{lo:.6f}, {hi:.6f}]  top-1 agreement {res['top1_agreement']:.4f} "
                   f"{_ci(res['top1_agreement_ci95'])}  delta NLL {res['delta_nll']:+.5f} {_ci(res['delta_nll_ci95'])}")
     else:
-        if kv_format or args.kv_sort:
-            raise WorkloadError(f"--kv-format/--kv-sort apply to decoders only; {args.model!r} is an encoder")
+        if kv_format or args.kv_sort or args.kv_keys_only or args.query_format:
+            raise WorkloadError(f"--kv-format/--kv-sort/--kv-keys-only/--query-format apply to decoders only; "
+                                f"{args.model!r} is an encoder")
         res = accuracy.embedding_similarity(model, provider=provider, n_sentences=args.sentences, text=args.text)
         if not args.json:
             print(f"{args.model} mean cosine similarity {res['cosine_similarity']:.6f} "
@@ -254,8 +280,7 @@ def _compare(args) -> dict:
     from workloads import providers as prov
     from workloads.models import load_model, real_model_kind
 
-    if real_model_kind(args.model) != "decoder":
-        raise WorkloadError(f"compare pairs per-token NLLs of a decoder; {args.model!r} is an encoder")
+    kind = real_model_kind(args.model)
 
     def result(arg: str) -> dict:
         p = Path(arg)
@@ -271,17 +296,57 @@ def _compare(args) -> dict:
             from accel import pe
 
             provider = prov.PEProvider(pe.parse(arg), attention=args.attention, mismatched=args.mismatched)
+        if kind == "encoder":
+            return accuracy.embedding_similarity(load_model(args.model), provider=provider,
+                                                 n_sentences=args.sentences, text=args.text)
         return accuracy.perplexity(load_model(args.model), provider=provider, tokens=args.tokens,
                                    n_windows=args.windows, score=args.score, text=args.text)
 
     res = accuracy.compare(result(args.a), result(args.b))
     res.update({"a": args.a, "b": args.b})
     if not args.json:
-        print(f"perplexity {res['perplexity'][0]:.4f} (A) -> {res['perplexity'][1]:.4f} (B); mean NLL B - A "
-              f"{res['delta_nll']:+.5f} {_ci(res['delta_nll_ci95'])}, ratio {res['perplexity_ratio']:.4f} "
-              f"{_ci(res['perplexity_ratio_ci95'])} over {res['tokens_scored']} tokens: "
-              + ("resolved" if res["resolved"] else "unresolved"))
+        verdict = "resolved" if res["resolved"] else "unresolved"
+        if "delta_cosine_similarity" in res:
+            print(f"cosine similarity {res['cosine_similarity'][0]:.6f} (A) -> {res['cosine_similarity'][1]:.6f} "
+                  f"(B); B - A {res['delta_cosine_similarity']:+.6f} {_ci(res['delta_cosine_similarity_ci95'])} "
+                  f"over {res['sentences']} sentences: {verdict}")
+        else:
+            print(f"perplexity {res['perplexity'][0]:.4f} (A) -> {res['perplexity'][1]:.4f} (B); mean NLL B - A "
+                  f"{res['delta_nll']:+.5f} {_ci(res['delta_nll_ci95'])}, ratio {res['perplexity_ratio']:.4f} "
+                  f"{_ci(res['perplexity_ratio_ci95'])} over {res['tokens_scored']} tokens: {verdict}")
     return res
+
+
+def _claims(args) -> dict:
+    import json
+    from pathlib import Path
+
+    from workloads import claims
+
+    names = args.names or list(claims.CLAIMS)
+    for n in names:
+        claims.claim(n)  # unknown names fail before anything runs
+    out = {}
+    for n in names:
+        d = Path(args.output) / n
+        res = claims.run(n, d, tokens=args.tokens, windows=args.windows, sentences=args.sentences,
+                         score=args.score, models=args.models)
+        (d / "summary.json").parent.mkdir(parents=True, exist_ok=True)
+        (d / "summary.json").write_text(json.dumps(res, indent=1), encoding="utf-8")
+        out[n] = res
+        if not args.json:
+            print(f"{n}:")
+            for label, r in res["configs"].items():
+                if "delta_nll" in r:
+                    fig = f"delta NLL {r['delta_nll']:+.5f} {_ci(r['delta_nll_ci95'])}, KLD {r['kld']:.5f}"
+                else:
+                    fig = f"cosine {r['cosine_similarity']:.5f} {_ci(r['cosine_similarity_ci95'])}"
+                print(f"  {label}: {fig} ({r['seconds']:.0f} s)")
+            for p in res["pairs"]:
+                key = "delta_nll" if "delta_nll" in p else "delta_cosine_similarity"
+                print(f"  {p['b']} - {p['a']}: {key} {p[key]:+.5f} {_ci(p[key + '_ci95'])} "
+                      f"({'resolved' if p['resolved'] else 'unresolved'})")
+    return {"claims": out}
 
 
 def _label(settings: dict) -> str:

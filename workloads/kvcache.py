@@ -9,7 +9,12 @@ accelerator would.
 sorting of the BFP KV-cache paper: keys are quantized in that channel order, so channels of similar
 magnitude share a block exponent.  q.k is unchanged by a permutation applied to both q and k; here
 the cache undoes it after dequantizing, which gives the same scores as permuting W_q and W_k (and
-the RoPE pairs with them) at compile time.
+the RoPE pairs with them) at compile time.  Sorting changes a block only when a block is shorter than
+the head dimension (:func:`sorting_changes_blocks`).
+
+The BFP KV-cache paper's setting: ``keys_only`` stores the keys in ``kv_format`` and keeps the values as
+computed (the reference format), and ``query_format`` quantizes each query head in the channel order of
+its KV head's keys before Q.K^T (queries in BFP16 against BFP12 keys).
 """
 
 from __future__ import annotations
@@ -19,20 +24,46 @@ import numpy as np
 from accel.errors import AccelError, WorkloadError
 
 
+def block_size(fmt: str) -> int | None:
+    """Elements sharing one scale or exponent in format ``fmt`` (None: per element, or along a whole axis)."""
+    from accel import formats
+
+    try:
+        obj = formats.get(fmt)
+    except AccelError as exc:
+        raise WorkloadError(f"unknown KV-cache format {fmt!r}: {exc}") from None
+    size = getattr(obj, "block_size", None)
+    return size if isinstance(size, int) else None
+
+
+def sorting_changes_blocks(kv_format: str | None, head_dim: int) -> bool:
+    """Whether sorting key channels can change what ``kv_format`` stores: only when a block is shorter than
+    the head dimension (one block per head holds the same channels in any order)."""
+    if kv_format is None:
+        return False
+    size = block_size(kv_format)
+    return size is not None and size < head_dim
+
+
 class KVCache:
     """Per-layer growing arrays of shape (positions, kv_heads, head_dim)."""
 
     def __init__(self, n_layers: int, n_kv_heads: int, head_dim: int, kv_format: str | None = None,
-                 k_order: np.ndarray | None = None):
+                 k_order: np.ndarray | None = None, *, keys_only: bool = False, query_format: str | None = None):
         self.n_layers, self.n_kv_heads, self.head_dim = n_layers, n_kv_heads, head_dim
         self.kv_format = kv_format
-        if kv_format is not None:
-            from accel import formats
+        self.keys_only = keys_only
+        self.query_format = query_format
+        for what, fmt in (("KV-cache", kv_format), ("query", query_format)):
+            if fmt is not None:
+                from accel import formats
 
-            try:
-                formats.get(kv_format)
-            except AccelError as exc:
-                raise WorkloadError(f"unknown KV-cache format {kv_format!r}: {exc}") from None
+                try:
+                    formats.get(fmt)
+                except AccelError as exc:
+                    raise WorkloadError(f"unknown {what} format {fmt!r}: {exc}") from None
+        if keys_only and kv_format is None:
+            raise WorkloadError("keys_only stores the keys in kv_format; give a kv_format, got None")
         if k_order is not None:
             k_order = np.asarray(k_order)
             want = (n_layers, n_kv_heads, head_dim)
@@ -58,10 +89,11 @@ class KVCache:
             return empty, empty
         return self._k[i][:n], self._v[i][:n]
 
-    def _store(self, x: np.ndarray, order: np.ndarray | None = None) -> np.ndarray:
-        """x (T, kv_heads, head_dim) as stored and read back; ``order`` (kv_heads, head_dim) permutes channels
-        for quantization."""
-        if self.kv_format is None:
+    def _store(self, x: np.ndarray, order: np.ndarray | None = None, fmt: str | None = None) -> np.ndarray:
+        """x (T, heads, head_dim) as stored in ``fmt`` (default the cache's format) and read back; ``order``
+        (heads, head_dim) permutes channels for quantization."""
+        fmt = fmt or self.kv_format
+        if fmt is None:
             return x
         from accel import quant
 
@@ -69,7 +101,7 @@ class KVCache:
         if order is not None:
             x64 = np.take_along_axis(x64, order[None, :, :], axis=-1)
         flat = x64.reshape(-1, self.head_dim)
-        out = quant.quantize(flat, self.kv_format, axis=-1).dequantize().reshape(x.shape)
+        out = quant.quantize(flat, fmt, axis=-1).dequantize().reshape(x.shape)
         if order is not None:
             back = np.empty_like(out)
             np.put_along_axis(back, np.broadcast_to(order[None], out.shape), out, axis=-1)
@@ -83,7 +115,8 @@ class KVCache:
             raise WorkloadError(f"KV cache expects (T, {want[0]}, {want[1]}) keys and values, got {k.shape!r} "
                                 f"and {v.shape!r}")
         k = self._store(k, None if self.k_order is None else self.k_order[layer])
-        v = self._store(v)
+        if not self.keys_only:
+            v = self._store(v)
         n = self._len[layer]
         buf_k = self._k[layer]
         if buf_k is None or buf_k.shape[0] < n + k.shape[0] or buf_k.dtype != k.dtype:
@@ -97,3 +130,15 @@ class KVCache:
         self._v[layer][n:n + k.shape[0]] = v
         self._len[layer] = n + k.shape[0]
         return self._k[layer][:self._len[layer]], self._v[layer][:self._len[layer]]
+
+    def queries(self, layer: int, q: np.ndarray) -> np.ndarray:
+        """Queries (T, heads, head_dim) as Q.K^T reads them: quantized in ``query_format`` in the channel order
+        of their KV head's keys (query heads grouped over KV heads in order), or unchanged without one."""
+        if self.query_format is None:
+            return q
+        heads = q.shape[1]
+        if q.ndim != 3 or q.shape[2] != self.head_dim or heads % self.n_kv_heads:
+            raise WorkloadError(f"queries must be (T, heads, {self.head_dim}) with heads a multiple of "
+                                f"{self.n_kv_heads}, got shape {q.shape!r}")
+        order = None if self.k_order is None else np.repeat(self.k_order[layer], heads // self.n_kv_heads, axis=0)
+        return self._store(q, order, self.query_format)

@@ -168,14 +168,17 @@ class LlamaModel:
         return self.tokenizer.decode([int(i) for i in ids], skip_special_tokens=False)
 
     # ------------------------------------------------------------------ forward
-    def new_cache(self, kv_format: str | None = None, sort_k_channels: bool | str = False) -> KVCache:
-        """An empty KV cache; ``kv_format`` stores K and V quantized; ``sort_k_channels`` (True or
-        "weights", or "calibration") quantizes keys in the channel order of :meth:`k_channel_order`."""
+    def new_cache(self, kv_format: str | None = None, sort_k_channels: bool | str = False, *,
+                  keys_only: bool = False, query_format: str | None = None) -> KVCache:
+        """An empty KV cache; ``kv_format`` stores K and V quantized (``keys_only``: K only); ``sort_k_channels``
+        (True or "weights", or "calibration") quantizes keys (and queries in ``query_format``) in the channel
+        order of :meth:`k_channel_order`."""
         c = self.config
         order = None
         if sort_k_channels:
             order = self.k_channel_order("weights" if sort_k_channels is True else sort_k_channels)
-        return KVCache(c.n_layers, c.n_kv_heads, c.head_dim, kv_format=kv_format, k_order=order)
+        return KVCache(c.n_layers, c.n_kv_heads, c.head_dim, kv_format=kv_format, k_order=order,
+                       keys_only=keys_only, query_format=query_format)
 
     def k_channel_order(self, by: str = "weights", calibration_ids=None) -> np.ndarray:
         """Compile-time K-channel sorting: per layer and KV head, RoPE pairs (2i, 2i+1) ordered largest
@@ -237,7 +240,7 @@ class LlamaModel:
             q = provider(h, w[b + "attn_q.weight"], name="attn_q", layer=i).astype(dtype, copy=False)
             k = provider(h, w[b + "attn_k.weight"], name="attn_k", layer=i).astype(dtype, copy=False)
             v = provider(h, w[b + "attn_v.weight"], name="attn_v", layer=i).astype(dtype, copy=False)
-            q = _rope(q.reshape(T, H, hd), cos, sin)
+            q = cache.queries(i, _rope(q.reshape(T, H, hd), cos, sin))
             k = _rope(k.reshape(T, KVH, hd), cos, sin)
             keys, values = cache.append(i, k, v.reshape(T, KVH, hd))
             keys = keys.astype(dtype, copy=False)

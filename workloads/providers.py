@@ -14,6 +14,7 @@ import numpy as np
 
 from accel.activity import Activity
 from accel.errors import AccelError, WorkloadError
+from workloads.protocol import ATTENTION_MODES
 from workloads.weights import GGML_FORMATS, FloatWeight, GGMLWeight, as_float64
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,6 @@ class WeightOnly:
         return {"weights": self.scheme}
 
 
-ATTENTION_MODES = ("reference", "pe")
 MISMATCHED_MODES = ("requantize", "reference")
 
 
@@ -85,8 +85,10 @@ class PEProvider:
     Model weights go in their stored format when the spec takes it (GGML Q4_1 SmolLM2 weights as a
     QTensor), otherwise quantized from their float values with the spec's weight scheme (MiniLM).
     Attention products (both operands activations) use the float64 reference unless
-    ``attention="pe"``.  When the spec takes stored GGML blocks, a GGML weight stored in another format
-    (SmolLM2's Q8_0 tied embedding / LM head under a Q4_1 spec) stays as stored on the float64 reference by default
+    ``attention="pe"`` (every product through the PE) or ``"pe_only"`` (attention through the PE,
+    weight products exact on the float64 reference: L-Mul's attention-only setting).  When the spec
+    takes stored GGML blocks, a GGML weight stored in another format (SmolLM2's Q8_0 tied embedding /
+    LM head under a Q4_1 spec) stays as stored on the float64 reference by default
     (``mismatched="reference"``, as a deployment that keeps the 8-bit head on its own path would), or
     is requantized with the spec's scheme (``mismatched="requantize"``).  ``routes`` records, per
     weight tensor used, which arithmetic it went through.  Activity counts of every product through
@@ -139,6 +141,9 @@ class PEProvider:
             if self.attention == "reference":
                 return reference(x, weight, name=name, layer=layer)
             y, act = self.spec.gemm(np.asarray(x, dtype=np.float64), np.asarray(weight, dtype=np.float64))
+        elif self.attention == "pe_only":
+            self.routes[weight.name] = f"float64 reference, stored {weight.format} values"
+            return reference(x, weight, name=name, layer=layer)
         elif self.mismatched == "reference" and self.mismatched_weight(weight):
             self.routes[weight.name] = f"float64 reference, stored {weight.format} values"
             return reference(x, weight, name=name, layer=layer)

@@ -37,11 +37,13 @@ class ScoredHead:
 
 
 def scored_logits(model, ids: np.ndarray, rows: np.ndarray, provider: prov.Provider = prov.reference, *,
-                  kv_format: str | None = None, sort_k_channels: bool | str = False
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """(logits, final hidden states) of the scored positions ``rows`` of one window, from an empty cache."""
+                  kv_format: str | None = None, sort_k_channels: bool | str = False, kv_keys_only: bool = False,
+                  query_format: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(logits, final hidden states) of the scored positions ``rows`` of one window, from an empty cache
+    (:meth:`workloads.llama.LlamaModel.new_cache` takes the KV-cache settings)."""
     head = ScoredHead(provider, rows)
-    cache = model.new_cache(kv_format=kv_format, sort_k_channels=sort_k_channels)
+    cache = model.new_cache(kv_format=kv_format, sort_k_channels=sort_k_channels, keys_only=kv_keys_only,
+                            query_format=query_format)
     logits = np.asarray(model.forward(np.asarray(ids, dtype=np.int64), cache=cache, provider=head),
                         dtype=np.float64)
     return logits, head.hidden

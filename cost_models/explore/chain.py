@@ -2,7 +2,8 @@
 
 - Accuracy (once per :class:`ArithConfig`): perplexity of the real model's forward pass with every
   weight product through the PE's golden model (``workloads.providers.PEProvider``; attention products
-  in float64 unless the point's ``attention`` is ``pe``; SmolLM2's Q8_0 LM head on the float64
+  in float64 unless the point's ``attention`` is ``pe``, or ``pe_only``: attention through the PE and
+  weight products exact; SmolLM2's Q8_0 LM head on the float64
   reference under PEs that take its stored Q4_1 blocks), over consecutive windows of the evaluation
   text (llama.cpp's protocol, second half of each window scored), paired with the cached float64
   reference on the same tokens (``workloads.accuracy``).  MiniLM: cosine similarity over 256
@@ -93,7 +94,8 @@ class ChainEvaluator:
             return cosine_result(res["per_sentence"], res["cosine_similarity_ci95"], provider.routes)
         res = accuracy.perplexity(model, provider=provider, tokens=arith.accuracy_tokens,
                                   n_windows=arith.accuracy_windows, kv_format=arith.kv_cache_format,
-                                  sort_k_channels=arith.kv_sort_k_channels)
+                                  sort_k_channels=arith.kv_sort_k_channels, kv_keys_only=arith.kv_keys_only,
+                                  query_format=arith.query_format)
         out = decoder_result(res, provider.routes)
         log.info("%s: perplexity %.4f (reference %.4f), KLD %.5f", arith.pe, out.value, out.reference, out.kld)
         return out

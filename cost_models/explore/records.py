@@ -41,6 +41,8 @@ class ArithConfig:
     accuracy_tokens: int
     kv_sort_k_channels: bool = False
     attention: str = "reference"
+    kv_keys_only: bool = False
+    query_format: str | None = None
 
     @property
     def key(self) -> str:
@@ -73,7 +75,9 @@ class Point:
     dequant_count: int | None = _DEQUANT.count
     kv_cache_format: str | None = Design.kv_cache_format
     kv_sort_k_channels: bool = False  # K-channel sorting before K-cache quantization (accuracy only)
-    attention: str = "reference"  # accuracy: attention products in float64 ("reference") or through the PE ("pe")
+    attention: str = "reference"  # accuracy: which products go through the PE (workloads.protocol.ATTENTION_MODES)
+    kv_keys_only: bool = False  # only keys stored in kv_cache_format, values as computed (accuracy only)
+    query_format: str | None = None  # queries quantized before Q.K^T, in the key channel order (accuracy only)
     fpga_device: str | None = None  # an FPGA part (rtl.synth.pnr.DEVICES): clocked at its predicted Fmax, must fit
     fpga_place_and_route: bool = False  # with fpga_device: also place and route the array for real (model check)
 
@@ -96,7 +100,8 @@ class Point:
         w = self.workload
         return ArithConfig(model=w.model, pe=self.pe, kv_cache_format=self.kv_cache_format,
                            accuracy_windows=w.accuracy_windows, accuracy_tokens=w.accuracy_tokens,
-                           kv_sort_k_channels=self.kv_sort_k_channels, attention=self.attention)
+                           kv_sort_k_channels=self.kv_sort_k_channels, attention=self.attention,
+                           kv_keys_only=self.kv_keys_only, query_format=self.query_format)
 
     def to_design(self, pe_spec) -> Design:
         """The :class:`accel.design.Design` of this point around an already parsed PE spec."""

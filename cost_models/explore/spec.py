@@ -40,6 +40,7 @@ from typing import Any
 from accel.errors import AccelError, ConfigError, list_problems, short_repr
 from cost_models.explore.records import Point, Workload
 from cost_models.studies import STUDIES
+from workloads.protocol import ATTENTION_MODES
 
 #: Result columns an objective or constraint may name, with the direction that is better.
 METRICS: dict[str, str] = {
@@ -73,7 +74,6 @@ CONTEXT_ALIAS = "context"
 _FIELD_TYPES = {f.name: f.type for f in dataclasses.fields(Point)}
 _FLOAT_AXES = {name for name, t in _FIELD_TYPES.items() if t == "float"}
 PRESET_PACKAGE = "cost_models.explore.presets"
-ATTENTION_MODES = ("reference", "pe")
 MAX_NAME = 100
 MAX_COMBINATIONS = 200_000  # axis-value combinations expanded before duplicates are removed
 
@@ -219,14 +219,14 @@ def _axis_values(name: str, raw: Any, problems: list[str]) -> list[Any]:
         if not type_ok:
             problems.append(f"axes.{name} values must be of type {ftype}, got {short_repr(v)}")
             continue
-        if name == "kv_cache_format":
+        if name in ("kv_cache_format", "query_format"):
             if v is not None:
                 try:
                     from accel import formats
 
                     formats.get(v)
                 except AccelError as exc:
-                    problems.append(f"axes.kv_cache_format: {exc}")
+                    problems.append(f"axes.{name}: {exc}")
                     continue
             out.append({name: v})
             continue
@@ -237,7 +237,7 @@ def _axis_values(name: str, raw: Any, problems: list[str]) -> list[Any]:
                 problems.append(f"axes.attention values must be one of {', '.join(ATTENTION_MODES)}, "
                                 f"got {short_repr(v)}")
             continue
-        if name in ("kv_sort_k_channels", "fpga_place_and_route"):
+        if name in ("kv_sort_k_channels", "kv_keys_only", "fpga_place_and_route"):
             out.append({name: v})
             continue
         if name == "fpga_device":
@@ -399,8 +399,10 @@ def sweep_from_dict(data: Any, *, source: str = "<dict>",
                     for c in combo:
                         changes.update(c)
                     point = dataclasses.replace(base, **changes)
-                    if point.kv_sort_k_channels and point.kv_cache_format is None:
-                        continue  # sorting key channels changes nothing without a quantized cache
+                    if point.kv_sort_k_channels and not _sorting_changes_blocks(point):
+                        continue  # sorting key channels changes nothing without a block shorter than a head
+                    if point.kv_keys_only and point.kv_cache_format is None:
+                        continue  # no key format to store
                     points.append(point)
     points = list(dict.fromkeys(points))
     if len(points) > max_points:
@@ -410,6 +412,18 @@ def sweep_from_dict(data: Any, *, source: str = "<dict>",
     return SweepSpec(name=name, description=str(data.get("description", "")), workloads=all_workloads,
                      points=tuple(points), constraints=tuple(constraints), fronts=fronts, source=source,
                      studies=tuple(dict.fromkeys(studies)))
+
+
+def _sorting_changes_blocks(point: Point) -> bool:
+    """Whether K-channel sorting can change the point's cache (block shorter than the model's head dim; a
+    model without a known shape is given the benefit of the doubt when its cache is quantized)."""
+    from workloads.kvcache import sorting_changes_blocks
+    from workloads.shapes import MODELS
+
+    shape = MODELS.get(point.workload.model)
+    if shape is None:
+        return point.kv_cache_format is not None
+    return sorting_changes_blocks(point.kv_cache_format, shape.head_dim)
 
 
 def accel_canonical_pe(text: str) -> str:

@@ -151,3 +151,25 @@ def test_workload_context_is_the_prompt_length():
         sweep({"context": 2048, "prefill_tokens": 64})
     with pytest.raises(ConfigError, match=r"workload\.context must be an integer >= 1, got 0"):
         sweep({"context": 0})
+
+
+def test_k_sorting_points_exist_only_where_a_block_is_shorter_than_the_head():
+    """SmolLM2's head dim is 64: sorting changes bfp12_b16 and bfp12_b32 blocks, never bfp12_b64's."""
+    axes = {"pe": "int8_mac", "kv_cache_format": [None, "bfp12_b16", "bfp12_b32", "bfp12_b64"],
+            "kv_sort_k_channels": [False, True], "kv_keys_only": [False, True], "query_format": [None, "bfp16_b16"]}
+    sweep = sweep_from_dict({"name": "kv", "workload": {"model": "smollm2-135m"}, "axes": axes})
+    sorted_formats = {p.kv_cache_format for p in sweep.points if p.kv_sort_k_channels}
+    assert sorted_formats == {"bfp12_b16", "bfp12_b32"}
+    assert not any(p.kv_keys_only and p.kv_cache_format is None for p in sweep.points)
+    arith = {p.arith() for p in sweep.points}
+    assert {(a.kv_keys_only, a.query_format) for a in arith} == {(False, None), (True, None), (False, "bfp16_b16"),
+                                                                 (True, "bfp16_b16")}
+
+
+def test_attention_only_mode_and_query_formats_are_validated():
+    sweep = sweep_from_dict({"name": "a", "axes": {"pe": "lmul", "attention": ["reference", "pe", "pe_only"]}})
+    assert [p.attention for p in sweep.points] == ["reference", "pe", "pe_only"]
+    with pytest.raises(ConfigError, match=r"axes\.attention values must be one of reference, pe, pe_only, got 'x'"):
+        sweep_from_dict({"name": "a", "axes": {"pe": "lmul", "attention": "x"}})
+    with pytest.raises(ConfigError, match=r"axes\.query_format: .*'bfp99'"):
+        sweep_from_dict({"name": "a", "axes": {"pe": "lmul", "query_format": "bfp99"}})

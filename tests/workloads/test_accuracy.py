@@ -192,3 +192,34 @@ def test_compare_command_on_saved_results(tiny, text, tmp_path, capsys):
     bad.write_text("{")
     assert main(["workloads", "compare", str(bad), str(files[1])]) != 0
     assert re.search(r"cannot read result file '.*bad\.json' as JSON: ", capsys.readouterr().err)
+
+
+def test_compare_pairs_two_encoder_results_per_sentence(tmp_path, capsys):
+    """Two weight formats on the same sentences: the paired difference is the mean of the per-sentence
+    differences, with the window bootstrap over sentences (an independent recomputation of the mean)."""
+    import json
+
+    from cost_models.cli import main
+
+    d = tmp_path / "b"
+    write_tiny_bert(d)
+    bert = BertModel.from_dir(d)
+    t = tmp_path / "s.txt"
+    t.write_text(" ".join(f"the big red cat sat on {'a mat' if i % 2 else 'the dog'} {i}." for i in range(40)))
+    a = accuracy.embedding_similarity(bert, provider=prov.WeightOnly("int4_g32"), n_sentences=30, text=str(t))
+    b = accuracy.embedding_similarity(bert, provider=prov.WeightOnly("int8_per_channel"), n_sentences=30,
+                                      text=str(t))
+    c = accuracy.compare(a, b)
+    want = np.mean(np.array(b["per_sentence"]) - np.array(a["per_sentence"]))
+    assert c["delta_cosine_similarity"] == pytest.approx(want, abs=1e-15) and c["sentences"] == 30
+    lo, hi = c["delta_cosine_similarity_ci95"]
+    assert lo <= c["delta_cosine_similarity"] <= hi and c["resolved"] == (lo > 0 or hi < 0)
+    files = [tmp_path / "a.json", tmp_path / "b.json"]
+    for f, r in zip(files, (a, b), strict=True):
+        f.write_text(json.dumps(r))
+    assert main(["workloads", "compare", str(files[0]), str(files[1]), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["delta_cosine_similarity_ci95"] == [lo, hi]
+    fewer = accuracy.embedding_similarity(bert, provider=prov.reference, n_sentences=20, text=str(t))
+    with pytest.raises(WorkloadError, match=r"^results must cover the same sentences to be paired; they differ in "
+                                            r"\{'sentences': \(30, 20\)\}$"):
+        accuracy.compare(a, fewer)

@@ -8,7 +8,7 @@ import pytest
 from accel import quant
 from accel.errors import WorkloadError
 from tests.workloads.tiny import write_tiny_llama
-from workloads.kvcache import KVCache
+from workloads.kvcache import KVCache, sorting_changes_blocks
 from workloads.llama import LlamaModel
 
 pytestmark = pytest.mark.unit
@@ -103,3 +103,88 @@ def test_bad_kv_settings():
         KVCache(1, 1, 8, kv_format="bfp12_b16", k_order=np.zeros((1, 1, 8), dtype=int))
     with pytest.raises(WorkloadError, match=r"^KV cache expects \(T, 1, 8\) keys and values, got \(2, 1, 4\)"):
         KVCache(1, 1, 8).append(0, np.zeros((2, 1, 4)), np.zeros((2, 1, 4)))
+
+
+def test_keys_only_keeps_values_as_computed():
+    rng = np.random.default_rng(4)
+    k, v = rng.normal(size=(3, 2, 32)), rng.normal(size=(3, 2, 32))
+    keys, values = KVCache(1, 2, 32, kv_format="bfp12_b16", keys_only=True).append(0, k, v)
+    np.testing.assert_array_equal(values, v)
+    np.testing.assert_array_equal(keys, quant.quantize(k.reshape(-1, 32), "bfp12_b16", axis=-1).dequantize()
+                                  .reshape(k.shape))
+
+
+def test_queries_are_quantized_in_their_kv_heads_key_order():
+    rng = np.random.default_rng(5)
+    q = rng.normal(size=(4, 4, 32))  # 4 query heads over 2 KV heads: heads 0, 1 read KV head 0
+    order = np.stack([rng.permutation(32), rng.permutation(32)])[None]
+    c = KVCache(1, 2, 32, kv_format="bfp12_b16", k_order=order, keys_only=True, query_format="bfp16_b16")
+    got = c.queries(0, q)
+    for h in range(4):
+        o = order[0, h // 2]
+        perm = quant.quantize(q[:, h, o], "bfp16_b16", axis=-1).dequantize()
+        want = np.empty_like(perm)
+        want[:, o] = perm
+        np.testing.assert_array_equal(got[:, h], want)
+    assert KVCache(1, 2, 32).queries(0, q) is q  # no query format: unchanged
+    with pytest.raises(WorkloadError, match=r"^queries must be \(T, heads, 32\) with heads a multiple of 2, "
+                       r"got shape \(4, 3, 32\)$"):
+        c.queries(0, q[:, :3])
+
+
+def test_query_format_changes_the_forward_pass(llama):
+    ids = llama.encode("the cat sat on the mat")
+    base = llama.forward(ids, cache=llama.new_cache("bfp12_b16", keys_only=True))
+    withq = llama.forward(ids, cache=llama.new_cache("bfp12_b16", keys_only=True, query_format="bfp12_b16"))
+    assert not np.array_equal(base, withq)
+
+
+@pytest.mark.parametrize(("fmt", "head_dim", "changes"), [
+    ("bfp12_b16", 64, True), ("bfp12_b32", 64, True), ("bfp12_b64", 64, False), ("bfp12_b128", 64, False),
+    ("int4_per_channel", 64, False), ("float8_e4m3fn", 64, False), (None, 64, False), ("bfp12_b32", 32, False)])
+def test_sorting_changes_blocks_only_when_a_block_is_shorter_than_the_head(fmt, head_dim, changes):
+    assert sorting_changes_blocks(fmt, head_dim) is changes
+
+
+def test_sorting_with_one_block_per_head_is_a_no_op_and_not_reported_as_sorted(llama, tmp_path):
+    """The tiny model's head dim is 16: bfp12_b16 holds a whole head, whichever the channel order."""
+    from workloads import accuracy
+
+    assert llama.config.head_dim == 16
+    ids = llama.encode("the cat sat on the mat and the big dog ran")
+    a = llama.forward(ids, cache=llama.new_cache("bfp12_b16"))
+    b = llama.forward(ids, cache=llama.new_cache("bfp12_b16", sort_k_channels=True))
+    np.testing.assert_array_equal(a, b)
+    text = tmp_path / "t.txt"
+    text.write_text(" ".join(["the big red cat sat on a mat and the dog ran"] * 8), encoding="utf-8")
+    res = accuracy.perplexity(llama, tokens=8, n_windows=2, text=str(text), kv_format="bfp12_b16",
+                              sort_k_channels=True)
+    assert res["sort_k_channels"] is True and res["k_channels_sorted"] is False
+
+
+def test_keys_only_needs_a_format_and_unknown_query_formats_are_refused():
+    with pytest.raises(WorkloadError, match=r"^keys_only stores the keys in kv_format; give a kv_format, got None$"):
+        KVCache(1, 1, 8, keys_only=True)
+    with pytest.raises(WorkloadError, match=r"^unknown query format 'bfp99'"):
+        KVCache(1, 1, 8, query_format="bfp99")
+
+
+def test_key_statistics_see_an_injected_dominant_rope_pair(tmp_path):
+    """Scaling one RoPE pair of W_k by 30 in every head makes it hold most of the key energy: the statistics
+    say so, and the relative K error is computed exactly as quantizing the keys block by block."""
+    from workloads.keystats import key_statistics, post_rope_keys
+
+    m = LlamaModel.from_gguf(write_tiny_llama(tmp_path / "d.gguf", seed=5, n_heads=2, n_kv_heads=1).path)
+    ids = m.encode("the big red cat sat on a mat and the dog ran")
+    plain = key_statistics(m, ids, kv_formats=("bfp12_b16",))
+    hd = m.config.head_dim
+    for i in range(m.config.n_layers):
+        w = m.weights[f"blk.{i}.attn_k.weight"].float64()
+        w[:, 6:8] *= 30.0  # pair 3 of the one KV head
+    got = key_statistics(m, ids, kv_formats=("bfp12_b16",))
+    assert got["heads"] == m.config.n_layers and got["tokens"] == ids.size
+    assert got["top_pair_share"]["min"] > 0.9 > plain["top_pair_share"]["max"]
+    k = np.concatenate([x.reshape(-1, hd) for x in post_rope_keys(m, ids)])
+    q = quant.quantize(k, "bfp12_b16", axis=-1).dequantize()
+    want = np.sqrt(((q - k) ** 2).sum() / (k ** 2).sum())
+    assert got["relative_error"]["bfp12_b16"]["unsorted"] == pytest.approx(want, rel=1e-12)

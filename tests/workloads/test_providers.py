@@ -86,8 +86,28 @@ def test_attention_through_pe(llama):
     assert settings["pe"] == "int8_mac" and settings["attention"] == "pe"
     assert len(settings["requantized"]) == 2 * 7 + 1  # every weight: int8_mac takes no GGML blocks
     assert settings["requantized"]["token_embd.weight"] == "q8_0 -> int8_per_channel_fp32"
-    with pytest.raises(WorkloadError, match=r"^attention mode must be one of reference, pe, got 'fp8'$"):
+    with pytest.raises(WorkloadError, match=r"^attention mode must be one of reference, pe, pe_only, got 'fp8'$"):
         prov.PEProvider(spec, attention="fp8")
+
+
+def test_attention_only_through_pe(llama):
+    """pe_only: exactly the attention products reach the PE; weight products stay on the float64 reference."""
+    spec = pe.parse("lmul")
+    p = prov.PEProvider(spec, attention="pe_only")
+    rec = Recorder(p, keep_tensors=False)
+    ids = llama.encode("the dog sat on a mat")
+    got = llama.forward(ids, provider=rec)
+    attn = [o for o in rec.ops if o.weight_ref is None]
+    assert {o.name.split("[")[0] for o in attn} == {"attn_qk", "attn_pv"}
+    want = Activity.merge(spec.activity_for(o.m, o.n, o.k) for o in attn)
+    assert Activity({k: v for k, v in p.activity.items() if not k.startswith("acc_overflow")}) == want
+    routes = p.settings()["routes"]
+    assert len(routes) == 2 * 7 + 1 and all(r.startswith("float64 reference, stored ") for r in routes.values())
+    assert p.requantized == {}
+    # L-Mul on e4m3 attention operands moves the logits, but only a little (weights exact)
+    ref = llama.forward(ids)
+    assert not np.array_equal(got, ref)
+    assert np.abs(got - ref).max() < 0.1 * np.abs(ref).max()
 
 
 def test_minilm_style_similarity_with_quantized_weights(bert, tmp_path):
