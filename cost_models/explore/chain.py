@@ -101,6 +101,7 @@ class ChainEvaluator:
         import cost_models
         import sim
         from accel import pe
+        from sim.bounds import binding
 
         spec = pe.parse(point.pe)
         design = point.to_design(spec)
@@ -114,7 +115,8 @@ class ChainEvaluator:
             by_phase[o.phase] += o.cycles * o.count
             ops.append(OpPerf(phase=o.phase, name=o.name, macs=o.macs, dram_bits=int(sum(o.dram_bits.values())),
                               cycles=o.cycles, compute_bound_cycles=float(o.roofline_compute_cycles),
-                              memory_bound_cycles=float(o.roofline_memory_cycles)))
+                              memory_bound_cycles=float(o.roofline_memory_cycles),
+                              bound=binding(o.limits) if o.limits else ""))
         prov = cost.provenance
         sources = sorted({item.source for item in cost.energy_breakdown_pj.values()})
         source = (f"{prov.get('table', self.cost_table)} table at {prov.get('node_nm', '?')} nm; "

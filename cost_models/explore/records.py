@@ -162,6 +162,7 @@ class OpPerf:
     cycles: int
     compute_bound_cycles: float
     memory_bound_cycles: float
+    bound: str = ""  # the limit that binds the op (sim.bounds.LIMITS), "" when not known
 
 
 @dataclass(frozen=True)
