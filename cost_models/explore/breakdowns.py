@@ -34,9 +34,9 @@ def energy_columns(df: pd.DataFrame) -> dict[str, str]:
 
 
 def _scaled_table(sub: pd.DataFrame, columns: dict[str, str], metric: str) -> tuple[list[dict], list[str]]:
-    """Rows of ``label`` plus ``columns`` (result column -> heading) in one SI unit picked for ``metric``."""
-    values = sub[list(columns)].to_numpy(dtype=float)
-    factor, unit = si_scale(metric, values[np.isfinite(values)])
+    """Rows of ``label`` plus ``columns`` (result column -> heading) in one SI unit picked for ``metric``
+    from the last column's values (the total, where there is one)."""
+    factor, unit = si_scale(metric, sub[list(columns)[-1]].to_numpy(dtype=float))
     heads = [f"{h} ({unit})" for h in columns.values()]
     rows = [{"label": r["label"], **{h: r[c] * factor for c, h in zip(columns, heads, strict=True)}}
             for _, r in sub.iterrows()]
@@ -89,7 +89,8 @@ def latency_section(results: pd.DataFrame, front: np.ndarray, groups) -> list[st
         rows = sel & front & np.isfinite(lat["ttft_ms"].to_numpy()) & np.isfinite(lat["tpot_ms"].to_numpy())
         if not rows.any():
             continue
-        sub = pd.concat([results[rows], lat[rows]], axis=1).sort_values("tpot_ms")
+        sub = pd.concat([results[rows].drop(columns=list(lat.columns), errors="ignore"), lat[rows]],
+                        axis=1).sort_values("tpot_ms")
         w = sub.iloc[0]
         table, heads = _scaled_table(sub, {"ttft_ms": "TTFT"}, "ttft_ms")
         t2, h2 = _scaled_table(sub, {"tpot_ms": "time per output token"}, "tpot_ms")
