@@ -61,6 +61,15 @@ def _tokens(point: Point) -> int:
     return w.batch * per_sequence
 
 
+def _model_files(model: str) -> str:
+    """JSON ``{file: SHA-256}`` of a real model's files, each checked against its pinned hash now."""
+    import json
+
+    from workloads import fetch
+
+    return json.dumps(fetch.verify(model), sort_keys=True)
+
+
 @dataclass(frozen=True)
 class ChainEvaluator:
     """workloads accuracy + sim.simulate (cycle mode) + cost_models.evaluate."""
@@ -89,11 +98,12 @@ class ChainEvaluator:
         provider = prov.PEProvider(spec, attention=arith.attention)
         if kind == "encoder":
             res = accuracy.embedding_similarity(model, provider=provider)
-            return cosine_result(res["per_sentence"], res["cosine_similarity_ci95"], provider.routes)
+            return cosine_result(res["per_sentence"], res["cosine_similarity_ci95"], provider.routes,
+                                 model_files=_model_files(arith.model))
         res = accuracy.perplexity(model, provider=provider, tokens=arith.accuracy_tokens,
                                   n_windows=arith.accuracy_windows, kv_format=arith.kv_cache_format,
                                   sort_k_channels=arith.kv_sort_k_channels)
-        out = decoder_result(res, provider.routes)
+        out = decoder_result(res, provider.routes, model_files=_model_files(arith.model))
         log.info("%s: perplexity %.4f (reference %.4f), KLD %.5f", arith.pe, out.value, out.reference, out.kld)
         return out
 
