@@ -84,7 +84,9 @@ class Progress:
         self.running = list(names)
         self._emit()
 
-    def finished(self, kind: str, cpu_seconds: float) -> None:
+    def finished(self, kind: str, cpu_seconds: float, name: str = "") -> None:
+        if name in self.running:
+            self.running.remove(name)
         self.done[kind] = self.done.get(kind, 0) + 1
         self.cpu[kind] = self.cpu.get(kind, 0.0) + max(float(cpu_seconds), 1e-6)
         self._emit()

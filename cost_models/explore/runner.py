@@ -154,7 +154,9 @@ def _local(evaluator, tasks, jobs: int, on_running):
         futures = {pool.submit(timed_task, evaluator, t): t for t in tasks}
         pending = set(futures)
         while pending:
-            on_running([futures[f] for f in futures if f in pending and f.running()])
+            # the pool marks queued items running too (its call queue is longer than the worker count): the
+            # first ``jobs`` of them, in submission order, are the ones the workers hold
+            on_running([futures[f] for f in futures if f in pending and f.running()][:jobs])
             done, pending = wait(pending, timeout=RUNNING_POLL_S, return_when=FIRST_COMPLETED)
             for f in done:
                 exc = f.exception()
@@ -233,7 +235,7 @@ def _run_points(points, evaluator, out_dir, *, scheduler, jobs, progress) -> Run
                 if exc is not None:
                     log.error("%s of %s failed: %s", task.kind, task.key, exc)
                     summary.failures.append((task.kind, task.key, f"{type(exc).__name__}: {exc}"))
-                    bar.finished(task.kind, 0.0)
+                    bar.finished(task.kind, 0.0, task.name)
                     continue
                 result, cpu_s = timed
                 if task.kind == "accuracy":
@@ -243,6 +245,6 @@ def _run_points(points, evaluator, out_dir, *, scheduler, jobs, progress) -> Run
                     store.put_point(task.item, result)
                     summary.points_evaluated += 1
                 store.put_cpu_seconds(task.kind, task.key, cpu_s)
-                bar.finished(task.kind, cpu_s)
+                bar.finished(task.kind, cpu_s, task.name)
     _, summary.results = store.write_tables(points)
     return summary
