@@ -130,7 +130,8 @@ def roofline_section(results: pd.DataFrame, ops: pd.DataFrame, picks: list[str],
              "Each op of the workload on front designs (one per family): achieved MACs per cycle against MACs per "
              "DRAM byte, under the compute roof and the DRAM-bandwidth roof.  Colour: the limit that binds the op "
              "in the simulator (the resource that alone needs the most cycles: array issue slots, weight loads, "
-             "SRAM ports, DRAM, dequant units).", ""]
+             "SRAM ports, DRAM, dequant units); the dash above each op is that limit's own roof (the op's MACs "
+             "over the cycles the binding resource alone needs).", ""]
     if "bound" in ops and (ops["bound"].fillna("") != "").any():
         sel = ops[ops["point_hash"].isin(picks)].copy()
         sel["op_cycles"] = sel["cycles"]

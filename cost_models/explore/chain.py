@@ -126,7 +126,8 @@ class ChainEvaluator:
             ops.append(OpPerf(phase=o.phase, name=o.name, macs=o.macs, dram_bits=int(sum(o.dram_bits.values())),
                               cycles=o.cycles, compute_bound_cycles=float(o.roofline_compute_cycles),
                               memory_bound_cycles=float(o.roofline_memory_cycles),
-                              bound=binding(o.limits) if o.limits else ""))
+                              bound=binding(o.limits) if o.limits else "",
+                              bound_cycles=max(o.limits.values()) if o.limits else math.nan))
         prov = cost.provenance
         sources = sorted({item.source for item in cost.energy_breakdown_pj.values()})
         source = (f"{prov.get('table', self.cost_table)} table at {prov.get('node_nm', '?')} nm; "

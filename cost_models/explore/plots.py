@@ -158,7 +158,8 @@ def plot_roofline(results: pd.DataFrame, ops: pd.DataFrame, point_hashes: list[s
     """Roofline per op for each chosen design: MACs/cycle vs MACs per DRAM byte, with both roofs.
 
     Each op is coloured by the limit that binds it (``bound``: compute, weight load, SRAM ports, DRAM or
-    dequant units, from the simulator); prefill ops are circles, decode ops squares.
+    dequant units, from the simulator) and has that limit's own roof drawn above it as a dash (MACs over
+    the cycles the binding resource alone needs); prefill ops are circles, decode ops squares.
     """
     plt = _pyplot()
     n = max(1, len(point_hashes))
@@ -171,6 +172,8 @@ def plot_roofline(results: pd.DataFrame, ops: pd.DataFrame, point_hashes: list[s
         intensity = (o["macs"] / (o["dram_bits"] / 8)).to_numpy(dtype=float)
         achieved = (o["macs"] / o["cycles"]).to_numpy(dtype=float)
         bound = o["bound"].fillna("").to_numpy(dtype=str) if "bound" in o else np.full(len(o), "")
+        own_roof = (o["macs"] / o["bound_cycles"]).to_numpy(dtype=float) if "bound_cycles" in o else \
+            np.full(len(o), np.nan)
         peak, bw = design["peak_macs_per_cycle"], design["dram_bandwidth_bytes_per_cycle"]
         if len(o):
             xs = np.logspace(np.log10(max(intensity.min() / 4, 1e-3)), np.log10(intensity.max() * 4), 200)
@@ -181,6 +184,11 @@ def plot_roofline(results: pd.DataFrame, ops: pd.DataFrame, point_hashes: list[s
                     if s.any():
                         ax.scatter(intensity[s], achieved[s], marker=marker, s=22, alpha=0.75, color=colour,
                                    label=f"{phase}, {b or 'unknown'}-bound")
+            roofed = np.isfinite(own_roof) & (own_roof > 0)
+            if roofed.any():
+                ax.scatter(intensity[roofed], own_roof[roofed], marker="_", s=140, linewidths=1.5,
+                           color=[BOUND_COLOURS.get(b, "0.5") for b in bound[roofed]],
+                           label="the op's roof: MACs / binding limit's cycles")
             ax.set_xscale("log")
             ax.set_yscale("log")
         ax.set_title(f"{design['label']} on {design.get('workload_model', '')}", fontsize=9)
@@ -212,9 +220,9 @@ def plot_stalls(results: pd.DataFrame, base: Path, *, title: str = "") -> list[P
     ax.set_yticks(ypos, df["label"], fontsize=7)
     ax.set_xlim(0, 1.18)
     ax.set_xlabel("fraction of total cycles (all ops, all phases)")
-    ax.set_title(title or "cycle breakdown per design", fontsize=10)
+    ax.set_title(title or "cycle breakdown per design", fontsize=10, pad=20)
     ax.invert_yaxis()
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=6, frameon=False)
     ax.grid(True, axis="x", alpha=0.3)
     return _save(fig, base)
 
@@ -239,8 +247,8 @@ def plot_energy_components(results: pd.DataFrame, columns: dict[str, str], base:
         left += vals
     ax.set_yticks(ypos, df["label"], fontsize=7)
     ax.set_xlabel(f"energy per token ({unit})")
-    ax.set_title(title or "energy per token by component", fontsize=10)
+    ax.set_title(title or "energy per token by component", fontsize=10, pad=20)
     ax.invert_yaxis()
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.0), ncol=6, frameon=False)
     ax.grid(True, axis="x", alpha=0.3)
     return _save(fig, base)

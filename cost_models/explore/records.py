@@ -169,6 +169,7 @@ class OpPerf:
     compute_bound_cycles: float
     memory_bound_cycles: float
     bound: str = ""  # the limit that binds the op (sim.bounds.LIMITS), "" when not known
+    bound_cycles: float = math.nan  # the cycles that limit alone needs: the op's own roof is macs / bound_cycles
 
 
 @dataclass(frozen=True)
