@@ -124,9 +124,14 @@ def si_scale(metric: str, values) -> tuple[float, str]:
     return 10.0 ** (exp10 - 3 * power), _PREFIX[power] + unit
 
 
+def quantity(metric: str) -> str:
+    """What a metric measures, in words (``energy per token``); the column name when unknown."""
+    return QUANTITIES.get(metric, (metric,))[0]
+
+
 def axis_label(metric: str, values) -> str:
     """``quantity (unit)`` for a plot axis or table heading, with the unit :func:`si_scale` picks."""
-    name = QUANTITIES.get(metric, (metric,))[0]
+    name = quantity(metric)
     _, unit = si_scale(metric, values)
     return f"{name} ({unit})" if unit else name
 

@@ -15,13 +15,14 @@ import pandas as pd
 from accel import __version__
 from cost_models.explore import atomic, breakdowns, plots
 from cost_models.explore.claims import ATTENTION_LABELS, claims_table
-from cost_models.explore.display import axis_label, legend, short_labels, si_scale
+from cost_models.explore.display import axis_label, legend, quantity, short_labels, si_scale
 from cost_models.explore.pareto import (
     RESOLUTION_RULE,
     accuracy_mask,
     feasible_mask,
     front_per_model,
     hypervolume_by_family,
+    pareto_mask,
     ties,
 )
 from cost_models.explore.provenance import provenance_line
@@ -229,6 +230,24 @@ def front_rows(sub: pd.DataFrame, metrics, partners: list[list[str]]) -> tuple[l
     return rows, ["label", *(h for h, _ in heads.values()), "ties with"]
 
 
+def per_array_lines(sub: pd.DataFrame, metrics, ok: np.ndarray) -> list[str]:
+    """Accuracy fronts again within each array size: accuracy does not depend on the array, so over all sizes
+    the smallest array of each arithmetic wins every size-driven cost; at one size the arithmetics compete."""
+    if "accuracy_loss" not in metrics:
+        return []
+    sizes = sub["array_rows"].astype(str) + "x" + sub["array_cols"].astype(str)
+    if sizes.nunique() < 2:
+        return []
+    rows = []
+    for size in sorted(sizes.unique(), key=lambda v: tuple(map(int, v.split("x")))):
+        at = ok & (sizes == size).to_numpy()
+        front = pareto_mask(sub, metrics, where=at)
+        rows.append({"array": size, "feasible designs": int(at.sum()), "front": _labels_of(sub[front]) or "-"})
+    return ["The same front within each array size (accuracy does not depend on the array, so across sizes the "
+            "smallest array of an arithmetic wins every cost that grows with the array):", "",
+            md_table(rows, ("array", "feasible designs", "front")), ""]
+
+
 def _labels_of(df: pd.DataFrame) -> str:
     return ", ".join(sorted(df["label"]))
 
@@ -327,8 +346,9 @@ def write_report(spec: SweepSpec, results: pd.DataFrame, ops: pd.DataFrame, out_
             partners = ties(sub, metrics, m, where=ok)
             tied = np.array([bool(p) for p in partners])
             constraint = "" if "accuracy_loss" in metrics or limit is None else f", accuracy loss <= {limit:g}"
+            words = " vs ".join(quantity(x) for x in reversed(metrics[:2]))
             plots.plot_front(sub, metrics[0], metrics[1], m, base, feasible=ok, ties=tied,
-                             title=f"{name}{suffix} (front over {', '.join(metrics)}{constraint})")
+                             title=f"{words}{suffix}\n(front over {', '.join(metrics)}{constraint})")
             lines += [f"![{name}{suffix}](plots/{base.name}.png)", "",
                       f"Front over {', '.join(metrics)}{suffix}: {int(m.sum())} of {int(ok.sum())} feasible designs"
                       f"{constraint.replace(', ', ' with ')}; {int((m & tied).sum())} of the front points tie with "
@@ -338,6 +358,7 @@ def write_report(spec: SweepSpec, results: pd.DataFrame, ops: pd.DataFrame, out_
             names = sub["label"].to_numpy()
             rows, heads = front_rows(sub.iloc[on], metrics, [[names[j] for j in partners[i]] for i in on])
             lines += [md_table(rows, heads), ""]
+            lines += per_array_lines(sub, metrics, ok)
             hv = hypervolume_by_family(results, metrics, where=ok_all & sel)
             lines += [f"Hypervolume per design family{suffix} (objectives normalised to [0, 1] over the feasible "
                       "designs, reference point 1.1 each; larger is better):", "",
