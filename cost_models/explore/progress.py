@@ -67,8 +67,12 @@ class Progress:
         else:
             seconds, exact = eta
             untimed = [STAGE_NAMES.get(k, k) for k, n in self.totals.items() if not self.done[k] and n]
-            parts.append(f"ETA {duration(seconds)}" if exact else
-                         f"ETA > {duration(seconds)} ({', '.join(untimed)} not timed yet)")
+            if exact:
+                parts.append(f"ETA {duration(seconds)}")
+            elif seconds >= 1:
+                parts.append(f"ETA > {duration(seconds)} ({', '.join(untimed)} not timed yet)")
+            else:
+                parts.append(f"ETA after the first of the {' and '.join(untimed)}")
         text = "explore: " + " | ".join(parts)
         if self.running:
             text += " | running: " + "; ".join(self.running)

@@ -31,11 +31,14 @@ def test_the_eta_weights_items_by_their_measured_cost():
     seconds, exact = p.eta()
     assert (seconds, exact) == (pytest.approx(6.0), False)  # 3 points of 1 s each, at 2 s wall per CPU s
     assert "ETA > 6s (accuracy configurations not timed yet)" in out.getvalue().splitlines()[-1]
+    for _ in range(3):
+        p.finished("performance", 1.0)
+    assert out.getvalue().splitlines()[-1].endswith("| ETA after the first of the accuracy configurations")
     clock.t = 22.0
     p.finished("accuracy", 10.0)
-    # left: 3 points x 1 s + 1 config x 10 s = 13 CPU s; 22 s of wall for 11 CPU s done -> 26 s
-    assert p.eta() == (pytest.approx(26.0), True)
-    assert out.getvalue().splitlines()[-1].endswith("accuracy configurations 1/2 (1 left) | ETA 26s")
+    # left: 1 config x 10 s = 10 CPU s; 22 s of wall for 14 CPU s done -> 15.7 s
+    assert p.eta() == (pytest.approx(22 * 10 / 14), True)
+    assert out.getvalue().splitlines()[-1].endswith("accuracy configurations 1/2 (1 left) | ETA 16s")
     n = len(out.getvalue().splitlines())
     p.set_running([])  # same state: no new line
     assert len(out.getvalue().splitlines()) == n
