@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from accel.dram import DramTechnology, dram_technology
 from accel.errors import AccelError, ConfigError, list_problems, short_repr
 
 DATAFLOWS = ("ws", "os", "is")
@@ -77,6 +78,31 @@ class ArraySpec:
         return int(parts[0]), int(parts[1])
 
 
+def weight_load_lanes(bits_per_cycle: int | None, cols: int, row_bits: int) -> int:
+    """Lanes of each column's weight-write bus: PE rows (``row_bits`` = s x element bits) written per cycle.
+
+    ``bits_per_cycle`` is split evenly over the ``cols`` columns and packed with as many rows as fit;
+    None is the one-row bus.  ConfigError when the path cannot write one row per column per cycle.
+    """
+    if bits_per_cycle is None:
+        return 1
+    lanes = bits_per_cycle // (cols * row_bits)
+    if lanes < 1:
+        raise ConfigError(f"array.weight_load_bits_per_cycle must carry at least one PE row ({row_bits} bits) per "
+                          f"column per cycle on {cols} columns: valid values >= {cols * row_bits} or omitted, "
+                          f"got {bits_per_cycle!r}")
+    return int(lanes)
+
+
+def stationary_row_bits(pe: Any, dataflow: str) -> int:
+    """Bits one PE row of the stationary operand holds: ``macs_per_pe_per_cycle`` elements at the weight width
+    (WS) or the activation width (IS); 0 for OS, which keeps no operand stationary."""
+    if dataflow == "os":
+        return 0
+    s = int(getattr(pe, "macs_per_pe_per_cycle", 1) or 1)
+    return s * int(pe.act_bits if dataflow == "is" else pe.weight_bits)
+
+
 @dataclass(frozen=True)
 class BufferSpec:
     """One on-chip SRAM buffer."""
@@ -107,6 +133,9 @@ class MemorySpec:
     dram_bandwidth_bytes_per_cycle: float = 128.0
     dram_latency_cycles: int = 100
     double_buffered: bool = True
+    # the DRAM technology applied (accel.dram; set with :func:`with_dram`): its energy per bit for the cost
+    # model; None: the cost table's DRAM figure
+    dram: DramTechnology | None = None
 
     def problems(self) -> list[str]:
         p: list[str] = []
@@ -117,6 +146,8 @@ class MemorySpec:
                f"got {short_repr(self.dram_bandwidth_bytes_per_cycle)}")
         _check(p, isinstance(self.dram_latency_cycles, int) and self.dram_latency_cycles >= 0,
                f"memory.dram_latency_cycles must be an integer >= 0, got {short_repr(self.dram_latency_cycles)}")
+        _check(p, self.dram is None or isinstance(self.dram, DramTechnology),
+               f"memory.dram must be an accel.dram.DramTechnology or None, got {short_repr(self.dram)}")
         return p
 
     def __post_init__(self) -> None:
@@ -149,6 +180,24 @@ class DequantSpec:
 
 
 @dataclass(frozen=True)
+class WorkloadSpec:
+    """What a model workload on this design runs when the command line does not say (``--context`` /
+    ``--batch``): the prompt length, i.e. the context a decode step attends to, and the sequences decoded
+    together."""
+
+    context: int | None = None
+    batch: int | None = None
+
+    def problems(self) -> list[str]:
+        return [f"workload.{name} must be an integer >= 1 or omitted, got {short_repr(v)}"
+                for name in ("context", "batch") if (v := getattr(self, name)) is not None
+                and not (isinstance(v, int) and not isinstance(v, bool) and v >= 1)]
+
+    def __post_init__(self) -> None:
+        _raise("workload spec", self.problems())
+
+
+@dataclass(frozen=True)
 class Design:
     """A complete accelerator design: one PE variant in an array with a memory system."""
 
@@ -158,6 +207,7 @@ class Design:
     dequant: DequantSpec = field(default_factory=DequantSpec)
     kv_cache_format: str | None = None
     name: str = ""
+    workload: WorkloadSpec = field(default_factory=WorkloadSpec)
 
     def replace(self, **changes: Any) -> Design:
         return dataclasses.replace(self, **changes)
@@ -168,7 +218,15 @@ class Design:
         return d
 
 
-_SECTIONS = {"name", "pe", "array", "memory", "dequant", "kv_cache_format"}
+def with_dram(design: Design, spec: Any) -> Design:
+    """``design`` on the DRAM technology ``spec`` (a preset name, an explicit mapping or a
+    :class:`~accel.dram.DramTechnology`): its bandwidth at the array's clock and its energy per bit."""
+    tech = dram_technology(spec)
+    bw = tech.bandwidth_bytes_per_cycle(design.array.freq_mhz)
+    return design.replace(memory=dataclasses.replace(design.memory, dram=tech, dram_bandwidth_bytes_per_cycle=bw))
+
+
+_SECTIONS = {"name", "pe", "array", "memory", "dequant", "kv_cache_format", "workload"}
 _BUFFERS = ("weight_buffer", "input_buffer", "output_buffer")
 
 
@@ -225,8 +283,19 @@ def design_from_dict(data: Any, source: str = "<dict>") -> Design:
                 kw[b] = buf if buf is not None else BufferSpec(1)
         return kw
 
-    memory = _build(MemorySpec, data.get("memory"), "memory", problems, buffers)
+    raw_memory, dram = data.get("memory"), None
+    if isinstance(raw_memory, dict) and "dram" in raw_memory:
+        raw_memory = {k: v for k, v in raw_memory.items() if k != "dram"}
+        if "dram_bandwidth_bytes_per_cycle" in raw_memory:
+            problems.append("memory.dram sets the DRAM bandwidth: give memory.dram or "
+                            "memory.dram_bandwidth_bytes_per_cycle, not both")
+        try:
+            dram = dram_technology(data["memory"]["dram"])
+        except ConfigError as exc:
+            problems.append(str(exc))
+    memory = _build(MemorySpec, raw_memory, "memory", problems, buffers)
     dequant = _build(DequantSpec, data.get("dequant"), "dequant", problems)
+    workload = _build(WorkloadSpec, data.get("workload"), "workload", problems)
     kv_format = data.get("kv_cache_format")
     if kv_format is not None:
         from accel import formats
@@ -237,8 +306,9 @@ def design_from_dict(data: Any, source: str = "<dict>") -> Design:
             problems.append(f"kv_cache_format: {exc}")
     if problems:
         raise ConfigError(f"{source}: " + list_problems(problems))
-    return Design(pe=pe, array=array, memory=memory, dequant=dequant,
-                  kv_cache_format=data.get("kv_cache_format"), name=str(data.get("name", "")))
+    design = Design(pe=pe, array=array, memory=memory, dequant=dequant,
+                    kv_cache_format=data.get("kv_cache_format"), name=str(data.get("name", "")), workload=workload)
+    return with_dram(design, dram) if dram is not None else design
 
 
 def load_design(path: str | Path) -> Design:

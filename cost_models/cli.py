@@ -16,7 +16,7 @@ import sys
 
 from accel import __version__
 from accel import cli as accel_cli
-from accel.cliutil import add_command, add_float, add_int, print_json
+from accel.cliutil import add_command, add_float, print_json
 from accel.errors import AccelError, ConfigError
 from rtl import cli as rtl_cli
 from sim import cli as sim_cli
@@ -34,6 +34,7 @@ _DESCRIPTION = """Energy (pJ), area (um^2) and FPGA LUTs of a design on a worklo
 Every number carries its unit, source and technology node (docs/cost_models.md).
 """
 
+DEFAULT_CONTEXT = 64
 SHOW = ("anchors", "ops", "sram", "calibration", "fpga", "lmul", "mac-sweep", "mixpe")
 _OPS_SHOWN = ("int_add:8", "int_add:32", "int_mul:8x8", "int_mul:8x4", "int_mul:32x32", "shift_add_mul:8x4",
               "shift_add_mul:8x8", "fp_mul:fp16xfp16", "fp_mul:fp32xfp32", "fp_mul:bf16xbf16", "fp_mul:e4m3xe4m3",
@@ -66,8 +67,7 @@ def _register_cost(subparsers) -> None:
     w.add_argument("--trace", metavar="DIR", help="a saved trace directory (accel workloads trace)")
     w.add_argument("--model", metavar="NAME", help="shape-only trace of a model (e.g. smollm2-135m)")
     w.add_argument("--phase", default="prefill", help="with --model: prefill or decode (default prefill)")
-    add_int(w, "--context", "--tokens", dest="tokens", default=64, help="with --model: sequence length (default 64)")
-    add_int(w, "--batch", default=1, help="with --model: batch (default 1)")
+    sim_cli.add_workload_options(w, DEFAULT_CONTEXT)
     m = p.add_argument_group("model options")
     m.add_argument("--table", default="horowitz45", help="cost table name or YAML path (default horowitz45)")
     add_float(m, "--node-nm", help="scale the table to this technology node (nm)")
@@ -132,21 +132,22 @@ def _usage(args, design):
         if simulate:
             return U.usage_from_sim(simulate((m, n, k), design, force=args.force))
         return U.usage_for_gemm(design, m, n, k)
-    trace = _trace(args)
+    trace = _trace(args, design=design)
     if simulate:
         u = U.usage_from_sim(simulate(trace, design, force=args.force))
         return u if u.tokens else dataclasses.replace(u, tokens=U.trace_tokens(trace))
     return U.usage_for_trace(design, trace)
 
 
-def _trace(args, default_model: str | None = None):
+def _trace(args, default_model: str | None = None, design=None):
     if args.trace:
         from workloads.trace import load_trace
 
         return load_trace(args.trace, arrays=False)
     from workloads.shapes import shape_trace
 
-    return shape_trace(args.model or default_model, phase=args.phase, tokens=args.tokens, batch=args.batch)
+    context, batch = sim_cli.context_and_batch(args, design, DEFAULT_CONTEXT)
+    return shape_trace(args.model or default_model, phase=args.phase, tokens=context, batch=batch)
 
 
 def _run(args: argparse.Namespace):

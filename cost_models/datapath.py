@@ -33,6 +33,7 @@ import math
 from dataclasses import dataclass
 
 from accel.activity import parse_key
+from accel.design import stationary_row_bits, weight_load_lanes
 from accel.errors import ConfigError
 from cost_models.operators import operand, split_key
 
@@ -194,3 +195,40 @@ def pe_datapath(pe) -> Datapath:
         pe_ops.append(Op(f"clamp:{acc_bits}", lanes, "saturation clamp"))
     reg_bits = lanes * (int(pe.act_bits) + int(pe.weight_bits)) + acc_bits
     return Datapath(tuple(pe_ops), tuple(dq_ops), reg_bits, acc_bits, lanes)
+
+
+@dataclass(frozen=True)
+class WeightLoadPath:
+    """The stationary operand's write path into the shadow registers (``sim.array_timing``): each of ``cols``
+    columns has ``lanes`` row-addressed buses of ``lane_bits`` (one PE row) running past its ``rows`` PEs.
+
+    The one-lane bus is the baseline every design has (uncharged, as before).  Each further lane adds, per PE,
+    a write port on the shadow register (an L:1 select per bit: L - 1 MUX2 cells) and, per column, a bus of
+    ``lane_bits`` wires with one repeater per bit at every PE row (priced as an AND2 cell).  A written bit
+    passes ``ceil(log2 L)`` mux levels."""
+
+    lanes: int
+    lane_bits: int
+    rows: int
+    cols: int
+
+    @property
+    def port_muxes_per_pe(self) -> int:
+        return (self.lanes - 1) * self.lane_bits
+
+    @property
+    def extra_bus_repeaters(self) -> int:
+        return (self.lanes - 1) * self.lane_bits * self.rows * self.cols
+
+    @property
+    def mux_levels(self) -> int:
+        return math.ceil(math.log2(self.lanes)) if self.lanes > 1 else 0
+
+
+def weight_load_path(design) -> WeightLoadPath:
+    """The write path of ``design``'s array (:func:`accel.design.weight_load_lanes`; OS keeps nothing
+    stationary: one lane, nothing charged)."""
+    arr = design.array
+    row_bits = stationary_row_bits(design.pe, arr.dataflow)
+    lanes = weight_load_lanes(arr.weight_load_bits_per_cycle, arr.cols, row_bits) if row_bits else 1
+    return WeightLoadPath(lanes, row_bits, arr.rows, arr.cols)

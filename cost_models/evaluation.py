@@ -5,18 +5,20 @@ Exported as ``cost_models.evaluate``."""
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from accel.activity import parse_key
-from cost_models.datapath import DEQUANT_KINDS
+from accel.errors import ConfigError
+from cost_models import cells
+from cost_models.datapath import DEQUANT_KINDS, weight_load_path
 from cost_models.fpga.model import FpgaModel
 from cost_models.memory import MemoryModel
 from cost_models.operators import OperatorModel
 from cost_models.pe_cost import PEHardware, dequant_unit_count, pe_hardware
 from cost_models.tables import CostTable, get_table
-from cost_models.usage import BUFFERS, Usage, usage_from_sim
+from cost_models.usage import BUFFERS, STATIONARY_BUFFER, Usage, usage_from_sim
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,28 @@ class Item:
 
     def to_dict(self) -> dict:
         return {"value": self.value, "source": self.source, "node_nm": self.node_nm, "detail": self.detail}
+
+
+#: Energy components, each the breakdown items that pay for one thing (their sum is ``energy_pj``).
+ENERGY_COMPONENTS = ("pe_arith", "dequant", "array", "sram", "dram", "leakage")
+#: Breakdown item (``prefix.detail``) -> component: by the item's full name, else by its prefix.
+_COMPONENT_OF_ITEM = {"pe.registers": "array"}
+_COMPONENT_OF_PREFIX = {"pe": "pe_arith", "dequant": "dequant", "array": "array", "sram": "sram", "dram": "dram",
+                        "leakage": "leakage"}
+
+
+def energy_components(breakdown: dict[str, Item]) -> dict[str, float]:
+    """Group an energy breakdown into :data:`ENERGY_COMPONENTS` (pJ): PE arithmetic (``pe.<kind>``),
+    dequant units, register and array movement (PE pipeline registers, weight-load bus and shadow-register
+    writes), SRAM, DRAM, leakage."""
+    out = dict.fromkeys(ENERGY_COMPONENTS, 0.0)
+    for key, item in breakdown.items():
+        comp = _COMPONENT_OF_ITEM.get(key) or _COMPONENT_OF_PREFIX.get(key.split(".", 1)[0])
+        if comp is None:
+            raise ConfigError(f"energy item {key!r} belongs to no component; valid prefixes: "
+                              f"{', '.join(_COMPONENT_OF_PREFIX)}")
+        out[comp] += item.value
+    return out
 
 
 @dataclass(frozen=True)
@@ -52,6 +76,11 @@ class CostReport:
         return self.cycles / (self.freq_mhz * 1e6)
 
     @property
+    def energy_components_pj(self) -> dict[str, float]:
+        """Energy by component (:data:`ENERGY_COMPONENTS`); the values sum to ``energy_pj``."""
+        return energy_components(self.energy_breakdown_pj)
+
+    @property
     def energy_per_mac_pj(self) -> float | None:
         return self.energy_pj / self.macs if self.macs else None
 
@@ -66,6 +95,7 @@ class CostReport:
             "cycles": self.cycles, "macs": self.macs, "freq_mhz": self.freq_mhz, "delay_s": self.delay_s,
             "energy_delay_product_pj_s": self.energy_pj * self.delay_s,
             "area_delay_product_um2_s": self.area_um2 * self.delay_s,
+            "energy_components_pj": self.energy_components_pj,
             "energy_breakdown_pj": {k: v.to_dict() for k, v in self.energy_breakdown_pj.items()},
             "area_breakdown_um2": {k: v.to_dict() for k, v in self.area_breakdown_um2.items()},
             "fpga": self.fpga, "provenance": self.provenance,
@@ -115,15 +145,22 @@ def price(design, usage: Usage, *, table: CostTable | str = "horowitz45", fpga_t
     e_bit = t.cells["register_bit_energy_pj"].value * t.energy_scale
     energy["pe.registers"] = Item(usage.macs * reg_bits_per_mac * e_bit, hw.register.source, node,
                                   f"{reg_bits_per_mac} register bits written per MAC (activation + partial sum)")
+    path = weight_load_path(design)
+    loaded = usage.sram_read_bits.get(STATIONARY_BUFFER.get(design.array.dataflow, ""), 0)
+    e_mux = e_bit * t.cells["mux2_um2"].value / t.cells["dff_um2"].value
+    energy["array.weight_load"] = Item(
+        loaded * path.mux_levels * e_mux, f"{t.cite(t.cells['mux2_um2'].source)}; energy: "
+        f"{t.cite(t.cells['register_bit_energy_pj'].source)} x MUX2/DFF area", node,
+        f"{loaded} stationary bits through {path.mux_levels} write-port mux level(s) of a {path.lanes}-lane "
+        f"weight-load bus at {e_mux:.4g} pJ per bit and level (the one-lane bus is the uncharged baseline)")
     for b in BUFFERS:
         cap = getattr(design.memory, b).capacity_bits
         rd, wr = usage.sram_read_bits.get(b, 0), usage.sram_write_bits.get(b, 0)
         e = rd * mem.sram_read_pj_per_bit(cap) + wr * mem.sram_write_pj_per_bit(cap)
         energy[f"sram.{b}"] = Item(e, mem.sram_source, node,
                                    f"{rd} bits read, {wr} bits written, {cap} bit capacity")
-    energy["dram"] = Item(usage.dram_bits * mem.dram_pj_per_bit(), mem.dram_source, node,
-                          f"{usage.dram_bits} bits; range {usage.dram_bits * mem.dram_pj_per_bit('low'):.4g}-"
-                          f"{usage.dram_bits * mem.dram_pj_per_bit('high'):.4g} pJ")
+    dram_pj, dram_source, dram_detail = mem.dram_energy_pj(usage.dram_bits, design.memory.dram)
+    energy["dram"] = Item(dram_pj, dram_source, node, dram_detail)
 
     arr = design.array
     n_pe, n_dq = arr.rows * arr.cols, dequant_unit_count(design)
@@ -132,19 +169,24 @@ def price(design, usage: Usage, *, table: CostTable | str = "horowitz45", fpga_t
             "dequant_units": Item(n_dq * hw.dequant_area_um2 if hw.dequant_units else 0.0,
                                   "; ".join(sorted({u.source for u in hw.dequant_units})) or "n/a", node,
                                   f"{n_dq} units ({design.dequant.placement}) x {hw.dequant_area_um2:.4g} um^2")}
+    port_cells = Counter({"mux2": n_pe * path.port_muxes_per_pe, "and2": path.extra_bus_repeaters})
+    area["weight_load_path"] = Item(cells.area_um2(port_cells, t), t.cite(t.cells["mux2_um2"].source), node,
+                                    f"{path.lanes} lane(s) of {path.lane_bits} bits per column: "
+                                    f"{port_cells['mux2']} write-port MUX2 + {port_cells['and2']} bus repeaters "
+                                    "beyond the one-lane bus")
     sram_area = 0.0
     for b in BUFFERS:
         a = mem.sram_area_um2(getattr(design.memory, b).capacity_bits)
         sram_area += a
         area[f"buffers.{b}"] = Item(a, mem.sram_area_source, node, "")
-    logic_area = area["pes"].value + area["dequant_units"].value
+    logic_area = area["pes"].value + area["dequant_units"].value + area["weight_load_path"].value
     energy["leakage"] = Item(usage.cycles * mem.leakage_pj_per_cycle(logic_area, sram_area, arr.freq_mhz),
                              mem.leakage_source, node, f"{usage.cycles} cycles at {arr.freq_mhz} MHz")
 
     fpga = FpgaModel(fpga_target).design_luts(design, hw, n_dq)
     prov = {**t.provenance, "usage": usage.source, "design": design.to_dict(), "fpga_target": fpga_target,
             "area_model": area_model}
-    return CostReport(energy_pj=sum(i.value for i in energy.values()), area_um2=sum(i.value for i in area.values()),
+    return CostReport(energy_pj=sum(energy_components(energy).values()), area_um2=sum(i.value for i in area.values()),
                       fpga_luts=fpga["luts"], energy_breakdown_pj=energy, area_breakdown_um2=area, fpga=fpga,
                       cycles=usage.cycles, macs=usage.macs, freq_mhz=float(arr.freq_mhz), tokens=usage.tokens,
                       provenance=prov, hardware=hw)

@@ -9,7 +9,8 @@
 - SRAM area: capacity_bits * 600 lambda^2 (Greaves/CACTI rule of thumb per bit including
   periphery), lambda = the table's base node; node scaling applies on top.
 - DRAM: the table's energy per 64-bit access / 64 per bit (midpoint of Horowitz's 1.3-2.6 nJ; low and
-  high are reported).  Off-chip, so it is NOT scaled with the logic node.
+  high are reported), or the design's DRAM technology's energy per bit (``accel.dram``: LPDDR5, HBM3 or
+  explicit).  Off-chip, so it is NOT scaled with the logic node.
 - Leakage: area times a static power density (logic and SRAM separately), per cycle = power / f.
 """
 
@@ -92,6 +93,18 @@ class MemoryModel:
     @property
     def dram_source(self) -> str:
         return self.table.cite(self.table.memory["dram_access_64b_pj"].source) + " (not node-scaled: off-chip)"
+
+    def dram_energy_pj(self, bits: int, technology=None) -> tuple[float, str, str]:
+        """Energy (pJ) of moving ``bits`` across DRAM, its source and a detail line: at ``technology``'s
+        energy per bit (an :class:`accel.dram.DramTechnology`) when it has one, else at the table's figure."""
+        if technology is not None and technology.pj_per_bit is not None:
+            e = technology.pj_per_bit
+            return (bits * e, f"{technology.source} (not node-scaled: off-chip)",
+                    f"{bits} bits at {e:.4g} pJ/bit ({technology.name})")
+        name = f" ({technology.name})" if technology is not None else ""
+        return (bits * self.dram_pj_per_bit(), self.dram_source,
+                f"{bits} bits{name}; range {bits * self.dram_pj_per_bit('low'):.4g}-"
+                f"{bits * self.dram_pj_per_bit('high'):.4g} pJ")
 
     def leakage_pj_per_cycle(self, logic_area_um2: float, sram_area_um2: float, freq_mhz: float) -> float:
         """Static energy (pJ) per clock cycle of the given logic and SRAM areas at ``freq_mhz``."""

@@ -16,6 +16,8 @@ from accel.activity import Activity
 from accel.errors import ConfigError
 
 BUFFERS = ("weight_buffer", "input_buffer", "output_buffer")
+#: The buffer the array's stationary operand is read from, by dataflow (OS keeps nothing stationary).
+STATIONARY_BUFFER = {"ws": "weight_buffer", "is": "input_buffer"}
 _OPERAND_BUFFER = {"weight": "weight_buffer", "w": "weight_buffer", "input": "input_buffer", "act": "input_buffer",
                    "a": "input_buffer", "activation": "input_buffer", "output": "output_buffer", "out": "output_buffer",
                    "psum": "output_buffer", "kv": "weight_buffer"}  # kv: DRAM traffic of the KV cache

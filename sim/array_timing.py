@@ -42,25 +42,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from accel.design import weight_load_lanes
 from accel.errors import ConfigError
 
 __all__ = ["ArrayPipeline", "array_schedule", "tile_latency_cycles", "fold_latency", "weight_load_lanes"]
 
-
-def weight_load_lanes(bits_per_cycle: int | None, cols: int, row_bits: int) -> int:
-    """Lanes of each column's weight-write bus: PE rows (``row_bits`` = s x element bits) written per cycle.
-
-    ``bits_per_cycle`` is split evenly over the ``cols`` columns and packed with as many rows as fit;
-    None is the one-row bus.  ConfigError when the path cannot write one row per column per cycle.
-    """
-    if bits_per_cycle is None:
-        return 1
-    lanes = bits_per_cycle // (cols * row_bits)
-    if lanes < 1:
-        raise ConfigError(f"array.weight_load_bits_per_cycle must carry at least one PE row ({row_bits} bits) per "
-                          f"column per cycle on {cols} columns: valid values >= {cols * row_bits} or omitted, "
-                          f"got {bits_per_cycle!r}")
-    return int(lanes)
 
 
 def fold_latency(dataflow: str, stream: int, depth: int, width: int) -> int:

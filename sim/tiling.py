@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from accel.design import stationary_row_bits, weight_load_lanes
 from accel.errors import ConfigError
-from sim.array_timing import weight_load_lanes
 from sim.dequant import dequant_ops
 from sim.pe_view import PEView
 
@@ -74,7 +74,7 @@ class OpPlan:
     sram_o: np.ndarray
     dq_ops: np.ndarray
     out_start: np.ndarray
-    lanes: int = 1  # weight-write bus lanes per column (sim.array_timing.weight_load_lanes)
+    lanes: int = 1  # weight-write bus lanes per column (accel.design.weight_load_lanes)
 
     @property
     def n_folds(self) -> int:
@@ -137,7 +137,7 @@ def _plan_ws(ms: int, ns: int, k: int, design, pe: PEView, policy: TilingPolicy,
     strm_cap = _half(getattr(mem, strm_buf).capacity_bits, mem.double_buffered)
     out_cap = _half(mem.output_buffer.capacity_bits, mem.double_buffered)
     lanes = weight_load_lanes(design.array.weight_load_bits_per_cycle, C,
-                              s * (pe.act_bits if transposed else pe.weight_bits))
+                              stationary_row_bits(pe, "is" if transposed else "ws"))
     tile_bits = tk * s * tn * stat_bits
     if tile_bits > stat_cap:
         raise _too_small(stat_buf, getattr(mem, stat_buf).capacity_bits, tile_bits * (2 if mem.double_buffered else 1),

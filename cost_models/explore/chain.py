@@ -128,6 +128,13 @@ class ChainEvaluator:
                               memory_bound_cycles=float(o.roofline_memory_cycles),
                               bound=binding(o.limits) if o.limits else "",
                               bound_cycles=max(o.limits.values()) if o.limits else math.nan))
+        tokens = _tokens(point)
+        per_token = {f"energy_{k}_pj_per_token": v / max(tokens, 1) for k, v in cost.energy_components_pj.items()}
+        ms_per_cycle = 1 / (design.array.freq_mhz * 1e3)
+        decoder = result.decoder
+        latency = {"ttft_ms": by_phase["prefill"] * ms_per_cycle if decoder and by_phase["prefill"] else math.nan,
+                   "tpot_ms": (by_phase["decode"] / w.decode_tokens * ms_per_cycle
+                               if decoder and by_phase["decode"] and w.decode_tokens else math.nan)}
         prov = cost.provenance
         sources = sorted({item.source for item in cost.energy_breakdown_pj.values()})
         source = (f"{prov.get('table', self.cost_table)} table at {prov.get('node_nm', '?')} nm; "
@@ -136,8 +143,9 @@ class ChainEvaluator:
                           compute_cycles=result.compute_cycles, fill_drain_cycles=result.fill_drain_cycles,
                           memory_stall_cycles=result.memory_stall_cycles,
                           dequant_stall_cycles=result.dequant_stall_cycles, utilization=float(result.utilization),
-                          macs=result.macs, dram_bits=result.dram_bits, tokens=_tokens(point),
+                          macs=result.macs, dram_bits=result.dram_bits, tokens=tokens,
                           energy_pj=float(cost.energy_pj), area_um2=float(cost.area_um2),
                           fpga_luts=float(cost.fpga_luts), peak_macs_per_cycle=float(result.peak_macs_per_cycle),
                           cost_source=source, weight_scheme=str(spec.weight_scheme), act_scheme=str(spec.act_scheme),
-                          weight_bits=int(spec.weight_bits), act_bits=int(spec.act_bits), ops=tuple(ops))
+                          weight_bits=int(spec.weight_bits), act_bits=int(spec.act_bits), **per_token, **latency,
+                          ops=tuple(ops))

@@ -196,6 +196,15 @@ class PerfResult:
     act_scheme: str = ""
     weight_bits: int = 0
     act_bits: int = 0
+    # energy per token by component (cost_models.evaluation.ENERGY_COMPONENTS; they sum to energy_pj / tokens)
+    energy_pe_arith_pj_per_token: float = math.nan
+    energy_dequant_pj_per_token: float = math.nan
+    energy_array_pj_per_token: float = math.nan
+    energy_sram_pj_per_token: float = math.nan
+    energy_dram_pj_per_token: float = math.nan
+    energy_leakage_pj_per_token: float = math.nan
+    ttft_ms: float = math.nan  # decoders: time to first token (the prefill) and per output token (one decode step)
+    tpot_ms: float = math.nan
     ops: tuple[OpPerf, ...] = ()
 
 

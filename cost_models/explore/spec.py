@@ -5,6 +5,7 @@ A sweep file::
     name: my-study
     description: what this study asks
     workload: {model: smollm2-135m, phases: [prefill, decode], prefill_tokens: 64, decode_tokens: 16}
+                                            # context: N is prefill_tokens: N (as in design files)
                                             # model may be a list: the grid is run on each
     axes:
       pe:                                   # PE spec strings, or a mapping whose list values are swept
@@ -70,6 +71,7 @@ AXES = ("pe", "array", *_DESIGN_AXES)
 _TOP_KEYS = ("name", "description", "workload", "axes", "constraints", "fronts", "front_accuracy_limit",
              "max_points", "also")
 _ALSO_KEYS = ("workload", "axes")
+CONTEXT_ALIAS = "context"
 _FIELD_TYPES = {f.name: f.type for f in dataclasses.fields(Point)}
 _FLOAT_AXES = {name for name, t in _FIELD_TYPES.items() if t == "float"}
 PRESET_PACKAGE = "cost_models.explore.presets"
@@ -119,7 +121,9 @@ def _parse_workload(data: Any, problems: list[str]) -> Workload:
     if not isinstance(data, dict):
         problems.append(f"workload must be a mapping, got {short_repr(data)}")
         return Workload()
-    valid = [f.name for f in dataclasses.fields(Workload)]
+    valid = [f.name for f in dataclasses.fields(Workload)] + [CONTEXT_ALIAS]
+    if CONTEXT_ALIAS in data and "prefill_tokens" in data:
+        problems.append("workload.context is workload.prefill_tokens: give one of them, not both")
     kwargs = {}
     for k, v in data.items():
         if k not in valid:
@@ -139,8 +143,8 @@ def _parse_workload(data: Any, problems: list[str]) -> Workload:
         elif not (_is_int(v) and v >= (0 if k == "decode_tokens" else 1)):
             low = 0 if k == "decode_tokens" else 1
             problems.append(f"workload.{k} must be an integer >= {low}, got {short_repr(v)}")
-        else:
-            kwargs[k] = v
+        else:  # context: the prompt length, as `accel sim --context` and design files name it
+            kwargs["prefill_tokens" if k == CONTEXT_ALIAS else k] = v
     return Workload(**kwargs)
 
 

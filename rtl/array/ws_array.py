@@ -1,4 +1,8 @@
-"""A parametric R x C weight-stationary systolic array of integer MAC cells, with column-edge outputs.
+"""Parametric R x C weight-stationary systolic arrays of integer MAC cells, with column-edge outputs.
+
+:class:`WSArray` loads whole weight tiles through a shift register (below); :class:`WSShadowArray` is the
+simulator's micro-architecture: double-buffered weights written over an L-lane row-addressed bus per column
+(``array.weight_load_bits_per_cycle``), so its cycle count equals ``sim``'s for whole ops, loads included.
 
 Dataflow (WS): weight ``W[r, c]`` sits in cell (r, c); activation row vectors ``a[m, 0:R]`` enter at
 the left edge, skewed so row r sees ``a[m, r]`` r cycles later; activations move right one cell per
@@ -20,7 +24,7 @@ from __future__ import annotations
 
 from math import ceil, log2
 
-from amaranth.hdl import Module, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -118,4 +122,78 @@ class WSArray(wiring.Component):
         m.d.comb += self.o.valid.eq(v)
         if s_a is not None:
             m.d.comb += self.o.payload.act_sum.eq(s_a)
+        return m
+
+
+class WSShadowArray(wiring.Component):
+    """R x C weight-stationary array with double-buffered weights and an ``lanes``-lane weight-load bus per
+    column: the micro-architecture of ``sim.array_timing`` (and of its register-level reference
+    ``sim.array_reference``), so a fold sequence driven on the simulator's schedule leaves in the cycles it
+    computes.
+
+    - ``wl``: per lane and column, a row-addressed write ``{en, row, w, top}`` into PE (row, c)'s shadow
+      register at the cycle's closing edge; ``top`` marks the fold's top row (its partial-sum input is zero).
+      Lane l of every column is one bus; ``lanes`` of them let that many folds' write waves overlap
+      (``array.weight_load_bits_per_cycle``: ``accel.design.weight_load_lanes``).
+    - ``a``: per row, ``{v, a, first, tn}`` entering column 0; an activation moves one PE right per cycle.  A
+      PE swaps shadow -> active when an activation with ``first`` (the fold's first row) reaches it, and
+      multiplies with the swapped-in weight in that cycle; ``tn`` (the fold's width) travels with it.
+    - ``o``: per column, ``{v, y}``: the bottom row's partial sum, valid in the cycle after the bottom PE
+      formed it (``v`` only for columns inside the fold).  Folds occupy the bottom rows, so every fold's
+      sum leaves at the bottom edge: the chain is not cut inside a fold (group size >= the fold's rows).
+    """
+
+    def __init__(self, config: MacConfig, rows: int, cols: int, lanes: int = 1):
+        if not (isinstance(lanes, int) and lanes >= 1):
+            from accel.errors import ConfigError
+
+            raise ConfigError(f"weight-load lanes must be an integer >= 1, got {lanes!r}")
+        self.config, self.rows, self.cols, self.lanes = config, rows, cols, lanes
+        self.psum_bits = config.product_shape.width + _clog2(rows)
+        write = data.StructLayout({"en": 1, "row": max(_clog2(rows), 1), "w": config.weight_shape, "top": 1})
+        act = data.StructLayout({"v": 1, "a": config.act_shape, "first": 1, "tn": _clog2(cols + 1)})
+        out = data.StructLayout({"v": 1, "y": signed(self.psum_bits)})
+        super().__init__({
+            "wl": In(stream.Signature(data.ArrayLayout(data.ArrayLayout(write, cols), lanes))),
+            "a": In(stream.Signature(data.ArrayLayout(act, rows))),
+            "o": Out(stream.Signature(data.ArrayLayout(out, cols))),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg, R, C = self.config, self.rows, self.cols
+        m.d.comb += [self.wl.ready.eq(1), self.a.ready.eq(1)]
+        psum_shape = signed(self.psum_bits)
+        act_layout = self.a.payload.shape().elem_shape
+        # activation registers (value, valid, first, fold width) moving right; column 0 sees the left edge
+        cur = [[Signal(act_layout, name=f"a_{r}_0") for r in range(R)]]
+        for r in range(R):
+            m.d.comb += cur[0][r].eq(Mux(self.a.valid, self.a.payload[r].as_value(), 0))
+        for c in range(1, C):
+            cur.append([Signal(act_layout, name=f"a_{r}_{c}") for r in range(R)])
+            for r in range(R):
+                m.d.sync += cur[c][r].eq(cur[c - 1][r])
+        psum = [[Signal(psum_shape, name=f"psum_{r}_{c}") for c in range(C)] for r in range(R)]
+        out_v = [Signal(name=f"out_v_{c}") for c in range(C)]
+        for c in range(C):
+            for r in range(R):
+                x = cur[c][r]
+                shadow = Signal(cfg.weight_shape, name=f"shadow_{r}_{c}")
+                shadow_top = Signal(name=f"shadow_top_{r}_{c}")
+                active = Signal(cfg.weight_shape, name=f"w_{r}_{c}")
+                active_top = Signal(name=f"top_{r}_{c}")
+                swap = x.v & x.first
+                w = Mux(swap, shadow, active)
+                top = Mux(swap, shadow_top, active_top)
+                m.d.sync += [active.eq(w), active_top.eq(top)]
+                up = 0 if r == 0 else Mux(top, 0, psum[r - 1][c])
+                m.d.sync += psum[r][c].eq(up + cfg.product(x.a, w))
+                if r == R - 1:
+                    m.d.sync += out_v[c].eq(x.v & (c < x.tn))
+                for lane in range(self.lanes):
+                    port = self.wl.payload[lane][c]
+                    with m.If(self.wl.valid & port.en & (port.row == r)):
+                        m.d.sync += [shadow.eq(port.w), shadow_top.eq(port.top)]
+            m.d.comb += [self.o.payload[c].v.eq(out_v[c]), self.o.payload[c].y.eq(psum[R - 1][c])]
+        m.d.comb += self.o.valid.eq(Cat(*out_v).any())
         return m

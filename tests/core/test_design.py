@@ -44,3 +44,21 @@ def test_malformed_yaml(tmp_path):
 def test_not_a_mapping():
     with pytest.raises(ConfigError, match=r"a design must be a mapping"):
         design_from_dict([1, 2])
+
+
+def test_workload_section_is_validated_with_every_other_problem():
+    from accel.design import WorkloadSpec
+
+    d = design_from_dict({"pe": "int8_mac", "workload": {"context": 2048, "batch": 64}})
+    assert d.workload == WorkloadSpec(context=2048, batch=64)
+    assert design_from_dict({"pe": "int8_mac"}).workload == WorkloadSpec()
+    with pytest.raises(ConfigError) as ei:
+        design_from_dict({"pe": "int8_mac", "array": {"rows": 0},
+                          "workload": {"context": 0, "batch": True, "steps": 3}})
+    msg = str(ei.value)
+    for needle in ("array.rows", "workload.context must be an integer >= 1 or omitted, got 0",
+                   "workload.batch must be an integer >= 1 or omitted, got True",
+                   "unknown key workload.'steps'; valid keys: batch, context"):
+        assert needle in msg, (needle, msg)
+    with pytest.raises(ConfigError, match=r"^<dict>: workload must be a mapping, got list \[2048\]$"):
+        design_from_dict({"pe": "int8_mac", "workload": [2048]})

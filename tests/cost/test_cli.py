@@ -22,6 +22,8 @@ def test_gemm_json(capsys):
     assert d["energy_pj"] > 0 and d["area_um2"] > 0 and d["fpga_luts"] > 0
     assert "pe.shift_add_mul" in d["energy_breakdown_pj"] and "pes" in d["area_breakdown_um2"]
     assert d["macs"] == 4 * 32 * 64 and d["provenance"]["node_nm"] == 45
+    assert list(d["energy_components_pj"]) == ["pe_arith", "dequant", "array", "sram", "dram", "leakage"]
+    assert sum(d["energy_components_pj"].values()) == pytest.approx(d["energy_pj"], rel=1e-12)
 
 
 def test_model_and_node_scaling(capsys):
@@ -84,3 +86,17 @@ def test_trace_and_design_file(capsys, tmp_path):
     assert code == 0 and d["macs"] == 3 * 8 * 64 * 64
     assert d["energy_per_token_pj"] == pytest.approx(d["energy_pj"] / 8)
     assert d["provenance"]["usage"].startswith("simulator")
+
+
+def test_dram_technology_prices_dram_and_sets_the_simulated_bandwidth(capsys):
+    base = ("--pe", "int8_mac", "--array", "8x8", "--gemm", "1,256,256", "--json")
+    _, ddr4, _ = run(capsys, *base, "--dram", "ddr4")
+    _, hbm3, _ = run(capsys, *base, "--dram", "hbm3")
+    _, default, _ = run(capsys, *base)
+    a, b, d = json.loads(ddr4), json.loads(hbm3), json.loads(default)
+    assert a["energy_components_pj"] == d["energy_components_pj"] and a["cycles"] == d["cycles"]
+    dram_bits = a["energy_components_pj"]["dram"] / (1950 / 64)
+    assert b["energy_components_pj"]["dram"] == pytest.approx(dram_bits * 3.9, rel=1e-9)
+    assert b["cycles"] <= a["cycles"]
+    code, _, err = run(capsys, *base, "--dram", "gddr6")
+    assert code == 2 and "unknown DRAM technology 'gddr6'; valid presets: ddr4, lpddr5, hbm3" in err

@@ -71,7 +71,7 @@ def test_report_totals_provenance_and_json():
             assert item["source"] and item["node_nm"] == 45, name
     assert {"pe.shift_add_mul", "pe.int_add", "pe.registers", "dequant.dequant_mul", "sram.weight_buffer",
             "sram.input_buffer", "sram.output_buffer", "dram", "leakage"} <= set(out["energy_breakdown_pj"])
-    assert set(out["area_breakdown_um2"]) == {"pes", "dequant_units", "buffers.weight_buffer",
+    assert set(out["area_breakdown_um2"]) == {"pes", "dequant_units", "weight_load_path", "buffers.weight_buffer",
                                               "buffers.input_buffer", "buffers.output_buffer"}
     assert out["fpga_luts"] > 0 and out["energy_per_mac_pj"] == pytest.approx(out["energy_pj"] / (16 * 64 * 128))
     assert out["energy_delay_product_pj_s"] == pytest.approx(out["energy_pj"] * out["delay_s"])
@@ -175,3 +175,64 @@ def test_mixpe_comparison_covers_weight_gemms_only():
     (pair,) = res["pairs"]
     assert [r["op"] for r in pair["rows"]] == ["ffn_up"]
     assert pair["total_ratio"] > 1 and pair["rows"][0]["arith_ratio"] > pair["total_ratio"]
+
+
+def test_energy_components_group_the_breakdown_and_sum_to_the_total():
+    from cost_models.evaluation import ENERGY_COMPONENTS
+    from sim import simulate
+
+    d = design("mixpe_w4a8", 8, 8)
+    s = simulate((4, 32, 64), d)
+    r = evaluate(d, s, tokens=4)
+    comp, items = r.energy_components_pj, r.energy_breakdown_pj
+    assert tuple(comp) == ENERGY_COMPONENTS == ("pe_arith", "dequant", "array", "sram", "dram", "leakage")
+    assert sum(comp.values()) == r.energy_pj
+    mem = MemoryModel()
+    # independent of the grouping: DRAM from the simulator's bits at Horowitz's 1950 pJ per 64-bit access
+    assert comp["dram"] == pytest.approx(s.dram_bits * 1950 / 64, rel=1e-12)
+    wcap = d.memory.weight_buffer.capacity_bits
+    assert comp["sram"] >= s.sram_bits_by_operand["weight"] * mem.sram_read_pj_per_bit(wcap) > 0
+    assert comp["pe_arith"] == pytest.approx(sum(v.value for k, v in items.items()
+                                                 if k.startswith("pe.") and k != "pe.registers"), rel=1e-12)
+    assert comp["dequant"] == pytest.approx(sum(v.value for k, v in items.items() if k.startswith("dequant.")))
+    assert comp["dequant"] > 0 and comp["array"] == items["pe.registers"].value
+    assert comp["leakage"] == items["leakage"].value > 0
+    assert r.to_dict()["energy_components_pj"] == comp
+
+
+
+def test_wider_weight_load_path_is_charged_and_the_one_lane_bus_is_not():
+    from accel.design import ArraySpec
+    from sim import simulate
+
+    def run(bits, dataflow="ws"):
+        d = Design(pe=pe_mod.parse("int8_mac"), array=ArraySpec(4, 4, dataflow, weight_load_bits_per_cycle=bits))
+        return evaluate(d, simulate((8, 16, 64), d))
+
+    default, one_lane, four = run(None), run(4 * 8), run(4 * 4 * 8)
+    for r in (default, one_lane):
+        assert r.area_breakdown_um2["weight_load_path"].value == 0
+        assert r.energy_breakdown_pj["array.weight_load"].value == 0
+    assert one_lane.energy_components_pj == default.energy_components_pj  # one row per column: today's path
+    # four lanes of one 8-bit row per column on 4x4: per PE 3 x 8 write-port MUX2, per column 3 x 8 x 4 repeaters
+    # (Nangate 45 nm: MUX2_X1 1.862 um^2, AND2_X1 1.064 um^2)
+    assert four.area_breakdown_um2["weight_load_path"].value == pytest.approx(16 * 24 * 1.862 + 4 * 96 * 1.064)
+    loaded = four.energy_breakdown_pj["array.weight_load"]
+    w_bits = 64 * 16 * 8  # the 64x16 int8 weights, each written into the array once (one m-block)
+    assert loaded.value == pytest.approx(w_bits * 2 * 0.003125 * 1.862 / 4.522)  # log2(4) mux levels per bit
+    assert four.area_um2 > default.area_um2
+    assert four.energy_components_pj["array"] == pytest.approx(default.energy_components_pj["array"] + loaded.value)
+    os_wide = run(4 * 4 * 8, "os")  # output stationary streams both operands: no write path to widen
+    assert os_wide.area_breakdown_um2["weight_load_path"].value == 0
+
+
+def test_weight_load_path_cost_grows_with_its_width():
+    from accel.design import ArraySpec
+    from cost_models.datapath import weight_load_path
+
+    areas = []
+    for lanes in (1, 2, 3, 4, 8, 16):
+        d = Design(pe=pe_mod.parse("mixpe_w4a8"), array=ArraySpec(32, 32, weight_load_bits_per_cycle=lanes * 32 * 4))
+        assert weight_load_path(d).lanes == lanes
+        areas.append(price(d, usage_for_gemm(d, 1, 64, 64)).area_breakdown_um2["weight_load_path"].value)
+    assert areas[0] == 0 and all(a < b for a, b in zip(areas, areas[1:], strict=False))

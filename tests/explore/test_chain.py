@@ -95,3 +95,23 @@ def test_encoder_performance_uses_the_captured_forward_pass_shapes():
     assert got.macs == weights + attention and got.decode_cycles == 0 and got.cycles > 0
     with pytest.raises(ConfigError, match="encoder"):
         ChainEvaluator().performance(Point(Workload(model="minilm-l6", phases=("prefill", "decode")), "int8_mac"))
+
+
+@pytest.mark.unit
+def test_energy_components_per_token_and_latency_reach_the_results_table(tmp_path):
+    from accel import pe
+    from cost_models.evaluation import ENERGY_COMPONENTS
+
+    point = Point(WORKLOAD, "int8_mac", array_rows=8, array_cols=8)
+    got = ChainEvaluator(skip_accuracy=True).performance(point)
+    per_token = [getattr(got, f"energy_{k}_pj_per_token") for k in ENERGY_COMPONENTS]
+    assert sum(per_token) == pytest.approx(got.energy_pj / got.tokens, rel=1e-12) and min(per_token) >= 0
+    freq = point.to_design(pe.parse(point.pe)).array.freq_mhz
+    assert got.ttft_ms == pytest.approx(got.prefill_cycles / (freq * 1e3))
+    assert got.tpot_ms == pytest.approx(got.decode_cycles / WORKLOAD.decode_tokens / (freq * 1e3))
+    s = run_points([point], ChainEvaluator(skip_accuracy=True), tmp_path, jobs=1, progress=False)
+    assert not s.failures
+    df = pd.read_parquet(tmp_path / "results.parquet")
+    cols = [f"energy_{k}_pj_per_token" for k in ENERGY_COMPONENTS]
+    assert df[cols].sum(axis=1).tolist() == pytest.approx(df["energy_per_token_pj"].tolist(), rel=1e-12)
+    assert df["ttft_ms"].tolist() == [got.ttft_ms] and df["tpot_ms"].tolist() == [got.tpot_ms]

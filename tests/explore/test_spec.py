@@ -139,3 +139,15 @@ def test_also_problems_are_reported_with_the_rest():
         assert needle in msg, (needle, msg)
     with pytest.raises(ConfigError, match=r"^<dict>: 1 problem\(s\): also must be a list of grids"):
         sweep_from_dict({"axes": {"pe": "x"}, "also": {"axes": {}}})
+
+
+def test_workload_context_is_the_prompt_length():
+    def sweep(workload):
+        return sweep_from_dict({"workload": {"model": "llama2-7b", **workload}, "axes": {"pe": ["int8_mac"]}})
+
+    assert sweep({"context": 2048, "batch": 64}).workload == sweep({"prefill_tokens": 2048, "batch": 64}).workload
+    with pytest.raises(ConfigError, match=r"workload\.context is workload\.prefill_tokens: give one of them, not "
+                                          r"both"):
+        sweep({"context": 2048, "prefill_tokens": 64})
+    with pytest.raises(ConfigError, match=r"workload\.context must be an integer >= 1, got 0"):
+        sweep({"context": 0})

@@ -26,9 +26,10 @@ def _file(data: bytes) -> Path:
 DESIGN_KEYS = ["name", "pe", "array", "memory", "dequant", "kv_cache_format", "rows", "cols", "dataflow", "freq_mhz",
                "weight_buffer", "input_buffer", "output_buffer", "capacity_bits", "banks", "bandwidth_bits_per_cycle",
                "dram_bandwidth_bytes_per_cycle", "dram_latency_cycles", "double_buffered", "placement", "count",
-               "latency_cycles", "throughput_per_cycle", "group_size", "weight_format"]
+               "latency_cycles", "throughput_per_cycle", "group_size", "weight_format", "workload", "context", "batch",
+               "dram", "pj_per_bit", "weight_load_bits_per_cycle"]
 SWEEP_KEYS = ["name", "description", "workload", "axes", "constraints", "fronts", "max_points", "also", "model",
-              "phases", "prefill_tokens", "decode_tokens", "batch", "accuracy_windows", "accuracy_tokens",
+              "phases", "prefill_tokens", "context", "decode_tokens", "batch", "accuracy_windows", "accuracy_tokens",
               "max_area_um2", "max_accuracy_loss", *AXES, "group_size", "weight_format"]
 TABLE_KEYS = ["name", "node_nm", "vdd_v", "sources", "ops", "cells", "memory", "int_add", "int_mul", "fp_add",
               "fp_mul", "energy_pj", "area_um2", "source", "bits", "ebits", "mbits", "value", "sram_read_64b",

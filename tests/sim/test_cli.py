@@ -121,3 +121,25 @@ def test_phase_both_reports_both_latencies(capsys):
     assert set(d["bound"]["by_phase"]) == {"prefill", "decode"}
     lat = d["latency"]
     assert lat["time_to_first_token"]["cycles"] + lat["time_per_output_token"]["cycles"] == d["cycles"]
+
+
+def test_dram_technology_on_the_command_line():
+    base = ["sim", "--pe", "int8_mac", "--array", "8x8", "--gemm", "1,256,512", "--json"]
+    assert main([*base, "--dram", "hbm3", "--dram-bw", "64"]) == 2
+    assert main([*base, "--dram", "nope"]) == 2
+
+
+@pytest.mark.parametrize("command", ["sim", "cost"])
+def test_design_workload_section_is_the_command_lines_context_and_batch(tmp_path, capsys, command):
+    design = tmp_path / "d.yaml"
+    design.write_text("pe: int8_mac\narray: {rows: 32, cols: 32}\nworkload: {context: 96, batch: 3}\n")
+    model = ["--model", "smollm2-135m", "--phase", "decode", "--json"]
+    pe = ["--pe", "int8_mac", "--array", "32x32"]
+    runs = [["--design", str(design)], [*pe, "--context", "96", "--batch", "3"],
+            ["--design", str(design), "--context", "32"], [*pe, "--context", "32", "--batch", "3"]]
+    out = []
+    for extra in runs:
+        assert main([command, *extra, *model]) == 0
+        d = json.loads(capsys.readouterr().out)
+        out.append((d["cycles"], d["macs"]))
+    assert out[0] == out[1] and out[2] == out[3] and out[0] != out[2]  # the flag wins over the design file
