@@ -19,8 +19,6 @@ from cost_models.explore.tables import fmt, md_table
 COMPONENT_NAMES = {"pe_arith": "PE arithmetic", "dequant": "dequant", "array": "array movement", "sram": "SRAM",
                    "dram": "DRAM", "leakage": "leakage"}
 _COMPONENT = re.compile(r"^energy_(?P<key>.+)_pj_per_token$")
-#: The design axis naming the DRAM technology (a preset of cost_models' DRAM registry).
-DRAM_COLUMN = "dram"
 
 
 def energy_columns(df: pd.DataFrame) -> dict[str, str]:
@@ -146,27 +144,51 @@ def roofline_section(results: pd.DataFrame, ops: pd.DataFrame, picks: list[str],
     return lines
 
 
+def dram_pj_per_bit(results: pd.DataFrame) -> np.ndarray:
+    """The DRAM energy per bit each row was priced at: its DRAM energy over its DRAM bits."""
+    bits = results["dram_bits"].to_numpy(dtype=float) / results["tokens"].clip(lower=1).to_numpy(dtype=float)
+    return np.divide(results["energy_dram_pj_per_token"].to_numpy(dtype=float), bits, out=np.full(len(bits), np.nan),
+                     where=bits > 0)
+
+
+def repriced_energy(results: pd.DataFrame, pj_per_bit: float) -> np.ndarray:
+    """Energy per token with every DRAM bit at ``pj_per_bit`` instead (cycles and other energy unchanged)."""
+    bits = results["dram_bits"].to_numpy(dtype=float) / results["tokens"].clip(lower=1).to_numpy(dtype=float)
+    return (results["energy_per_token_pj"].to_numpy(dtype=float)
+            - results["energy_dram_pj_per_token"].to_numpy(dtype=float) + bits * pj_per_bit)
+
+
 def dram_section(results: pd.DataFrame, fronts, feasible: np.ndarray, acc_limit: float | None, groups,
-                 label_of: Callable[[pd.DataFrame], str]) -> list[str]:
-    """The fronts under each DRAM technology of the sweep, side by side: which designs stay on them."""
+                 label_of: Callable[[pd.DataFrame], str], technologies: dict[str, float] | None = None) -> list[str]:
+    """The energy fronts with DRAM priced at each technology's energy per bit (``technologies``: name ->
+    pJ/bit; default the presets of :mod:`accel.dram`, a preset without a figure at the rows' own)."""
     lines = ["## Sensitivity to the memory technology", ""]
-    if DRAM_COLUMN not in results or results[DRAM_COLUMN].nunique() < 2:
-        tech = results[DRAM_COLUMN].iloc[0] if DRAM_COLUMN in results and len(results) else "one DRAM figure"
-        return lines + [f"This sweep ran a single memory technology ({fmt(tech)}); sweep the `{DRAM_COLUMN}` axis "
-                        "(presets `ddr4`, `lpddr5`, `hbm3`) to see how the fronts move with it.", ""]
-    techs = sorted(results[DRAM_COLUMN].astype(str).unique())
-    lines += ["Each front recomputed within each DRAM technology (same designs otherwise): the designs on it.", ""]
+    energy_fronts = [m for m in fronts if "energy_per_token_pj" in m]
+    if "energy_dram_pj_per_token" not in results or not energy_fronts:
+        return lines + ["These results carry no DRAM energy component (or no energy front), so the fronts cannot "
+                        "be repriced for another memory technology.", ""]
+    own = dram_pj_per_bit(results)
+    if technologies is None:
+        from accel.dram import presets
+
+        base = float(np.nanmedian(own))
+        technologies = {n: (t.pj_per_bit if t.pj_per_bit is not None else base) for n, t in presets().items()}
+    lines += ["Each energy front recomputed with every DRAM bit priced at another technology's energy per bit "
+              f"({', '.join(f'{n} {v:.3g} pJ/bit' for n, v in technologies.items())}; these results were priced at "
+              f"{fmt(float(np.nanmedian(own)))} pJ/bit).  The DRAM bandwidth per cycle stays the sweep's, so "
+              "cycles and every other energy component are unchanged: this isolates the energy per bit.  Front "
+              "designs per technology:", ""]
     rows = []
-    for metrics in fronts:
+    for metrics in energy_fronts:
         ok = feasible if "accuracy_loss" in metrics else feasible & accuracy_mask(results, acc_limit)
         for model, sel in groups:
             row = {"front": " vs ".join(reversed(metrics[:2])), "model": model or "-"}
-            for t in techs:
-                where = ok & sel & (results[DRAM_COLUMN].astype(str) == t).to_numpy()
-                mask = pareto_mask(results, metrics, where=where)
-                row[t] = label_of(results[mask]) if mask.any() else "-"
+            for name, pj in technologies.items():
+                priced = results.assign(energy_per_token_pj=repriced_energy(results, pj))
+                mask = pareto_mask(priced, metrics, where=ok & sel)
+                row[name] = label_of(priced[mask]) if mask.any() else "-"
             rows.append(row)
-    return lines + [md_table(rows, ["front", "model", *techs]), ""]
+    return lines + [md_table(rows, ["front", "model", *technologies]), ""]
 
 
 def on_model(model: str) -> str:

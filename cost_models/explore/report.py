@@ -277,7 +277,7 @@ def write_report(spec: SweepSpec, results: pd.DataFrame, ops: pd.DataFrame, out_
         lines += [spec.description.strip(), ""]
     axes = {c: sorted(results[c].dropna().astype(str).unique()) for c in
             ("pe", "array_rows", "array_cols", "dataflow", "dram_bandwidth_bytes_per_cycle", "weight_buffer_kib",
-             "dequant_placement", "kv_cache_format", breakdowns.DRAM_COLUMN) if c in results}
+             "dequant_placement", "kv_cache_format") if c in results}
     limit = spec.front_accuracy_limit
     lines += ["## Setup", "", *workload_lines(spec, results), *routes_lines(results),
               f"- Sweep `{spec.source}`: {len(spec.points)} design points, {len(spec.arith_configs())} arithmetic "

@@ -184,13 +184,26 @@ def test_ttft_and_tpot_come_from_the_results_or_the_phase_cycles():
     assert "| MixPE-W4A8 64x64 | 12 | 1.8 | 555.6 |" in text
 
 
-def test_dram_sensitivity_lists_each_technology_front():
+def test_dram_sensitivity_reprices_dram_bits_per_technology():
     df = _synthetic_results()
-    df = pd.concat([df.assign(dram="ddr4", energy_per_token_pj=[3.0, 2.0, 2.5]),
-                    df.assign(dram="hbm3", energy_per_token_pj=[3.0, 2.0, 1.0])], ignore_index=True)
-    df["accuracy_loss"] = [0.01, 0.03, 0.03] * 2
-    df["latency_ms"] = 1.0
-    lines = breakdowns.dram_section(df, [("accuracy_loss", "energy_per_token_pj")], np.ones(6, dtype=bool), 0.05,
-                                    [("m", np.ones(6, dtype=bool))], lambda d: ", ".join(sorted(d["label"])))
-    row = [ln for ln in "\n".join(lines).splitlines() if ln.startswith("| energy")][0]
-    assert row.split("|")[3:5] == [" INT8 32x32, MixPE-W4A8 32x32 ", " INT8 32x32, MixPE-W4A8 64x64 "]
+    df["tokens"] = 1
+    df["dram_bits"] = df["energy_dram_pj_per_token"] / 31.25  # all priced at 31.25 pJ/bit
+    df.loc[1, "dram_bits"] = df.loc[1, "dram_bits"] * 0.25  # MixPE 32x32 moves a quarter of the bits
+    df["accuracy_loss"] = [0.01, 0.03, 0.02]
+    assert breakdowns.dram_pj_per_bit(df) == pytest.approx([31.25, 125.0, 31.25])
+    other = (df["energy_per_token_pj"] - df["energy_dram_pj_per_token"]).to_numpy()
+    assert breakdowns.repriced_energy(df, 0.0) == pytest.approx(other)
+    techs = {"costly": 31.25, "free": 0.0}
+    lines = breakdowns.dram_section(df, [("accuracy_loss", "energy_per_token_pj"), ("latency_ms", "area_mm2")],
+                                    np.ones(3, dtype=bool), 0.05, [("m", np.ones(3, dtype=bool))],
+                                    lambda d: ", ".join(sorted(d["label"])), techs)
+    rows = [ln for ln in "\n".join(lines).splitlines() if ln.startswith("| energy")]
+    assert len(rows) == 1  # only energy fronts move with the DRAM's energy per bit
+    got = [c.strip() for c in rows[0].split("|")[3:5]]
+    for cell, pj in zip(got, techs.values(), strict=True):  # brute-force dominance on the repriced energies
+        e = other + df["dram_bits"].to_numpy() * pj
+        loss = df["accuracy_loss"].to_numpy()
+        front = [i for i in range(3) if not any(
+            loss[j] <= loss[i] and e[j] <= e[i] and (loss[j], e[j]) != (loss[i], e[i]) for j in range(3))]
+        assert cell == ", ".join(sorted(df["label"][front]))
+    assert got[0] != got[1]  # the technology changes the front here
