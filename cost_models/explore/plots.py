@@ -106,9 +106,14 @@ def plot_front(df: pd.DataFrame, x: str, y: str, front: np.ndarray, base: Path, 
                 ax.scatter(xs[s], ys[s], color=cmap(i % cmap.N), marker=marker, alpha=alpha, s=28,
                            label=fam if ok else f"{fam} (infeasible)")
     _error_bars(ax, df, x, y, xs, ys)
-    for axis, v in ((ax.set_xscale, xs), (ax.set_yscale, ys)):
+    for axis, col, v in ((ax.set_xscale, x, xs), (ax.set_yscale, y, ys)):
         if _log_scale(v):
-            axis("log")
+            lo_col = INTERVALS.get(col, (None,))[0]
+            lows = df[lo_col].to_numpy(dtype=float) if lo_col in df else np.array([])
+            if (lows[np.isfinite(lows)] <= 0).any():  # an interval reaching 0 or below: linear around 0
+                axis("symlog", linthresh=float(np.nanmin(v[v > 0])))
+            else:
+                axis("log")
     f = np.flatnonzero(front)
     f = f[np.argsort(xs[f], kind="stable")]
     if len(f):
