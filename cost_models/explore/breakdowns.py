@@ -164,10 +164,10 @@ def dram_section(results: pd.DataFrame, fronts, feasible: np.ndarray, acc_limit:
     pJ/bit; default the presets of :mod:`accel.dram`, a preset without a figure at the rows' own)."""
     lines = ["## Sensitivity to the memory technology", ""]
     energy_fronts = [m for m in fronts if "energy_per_token_pj" in m]
-    if "energy_dram_pj_per_token" not in results or not energy_fronts:
+    own = dram_pj_per_bit(results) if "energy_dram_pj_per_token" in results else np.array([np.nan])
+    if not np.isfinite(own).any() or not energy_fronts:
         return lines + ["These results carry no DRAM energy component (or no energy front), so the fronts cannot "
                         "be repriced for another memory technology.", ""]
-    own = dram_pj_per_bit(results)
     if technologies is None:
         from accel.dram import presets
 
