@@ -178,17 +178,26 @@ def dram_section(results: pd.DataFrame, fronts, feasible: np.ndarray, acc_limit:
               f"{fmt(float(np.nanmedian(own)))} pJ/bit).  The DRAM bandwidth per cycle stays the sweep's, so "
               "cycles and every other energy component are unchanged: this isolates the energy per bit.  Front "
               "designs per technology:", ""]
-    rows = []
+    rows, on_any = [], np.zeros(len(results), dtype=bool)
+    energy = {name: repriced_energy(results, pj) for name, pj in technologies.items()}
     for metrics in energy_fronts:
         ok = feasible if "accuracy_loss" in metrics else feasible & accuracy_mask(results, acc_limit)
         for model, sel in groups:
             row = {"front": " vs ".join(reversed(metrics[:2])), "model": model or "-"}
-            for name, pj in technologies.items():
-                priced = results.assign(energy_per_token_pj=repriced_energy(results, pj))
-                mask = pareto_mask(priced, metrics, where=ok & sel)
-                row[name] = label_of(priced[mask]) if mask.any() else "-"
-            rows.append(row)
-    return lines + [md_table(rows, ["front", "model", *technologies]), ""]
+            for name, e in energy.items():
+                mask = pareto_mask(results.assign(energy_per_token_pj=e), metrics, where=ok & sel)
+                on_any |= mask
+                row[name] = label_of(results[mask]) if mask.any() else "-"
+            if any(row[name] != "-" for name in technologies):
+                rows.append(row)
+    sub = results[on_any]
+    factor, unit = si_scale("energy_per_token_pj", sub["energy_per_token_pj"])
+    per_design = [{"label": r["label"], "model": r.get("workload_model", "-"),
+                   **{f"{n} ({unit})": energy[n][i] * factor for n in technologies}}
+                  for i, r in results.iterrows() if on_any[i]]
+    return lines + [md_table(rows, ["front", "model", *technologies]), "",
+                    "Energy per token of those designs under each technology:", "",
+                    md_table(per_design, ["label", "model", *(f"{n} ({unit})" for n in technologies)]), ""]
 
 
 def on_model(model: str) -> str:
