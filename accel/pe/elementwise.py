@@ -67,9 +67,27 @@ def scaled_operands(A: np.ndarray, W: np.ndarray, act_format: str, weight_format
     return ea, sa, ew, qw.scales[0]
 
 
-#: minifloat families whose saturating round to nearest even ``rows_minifloat_fast`` restates (signed,
+#: minifloat families whose saturating round to nearest even ``round_minifloat`` restates (signed,
 #: subnormals, a negative zero); the others (fnuz, no subnormals, unsigned, integers) take accel.quant
 _FAST_SPECIALS = ("fn", "ieee", "finite")
+
+
+def fast_minifloat(fmt) -> bool:
+    """True when ``round_minifloat`` restates ``fmt``'s saturating round to nearest even."""
+    return (hasattr(fmt, "mbits") and getattr(fmt, "specials", None) in _FAST_SPECIALS
+            and getattr(fmt, "signed", False) and getattr(fmt, "subnormals", False))
+
+
+def round_minifloat(y: np.ndarray, fmt) -> np.ndarray:
+    """The values ``fmt.decode(fmt.encode(y, saturate=True))`` for finite float64 ``y`` (``fast_minifloat(fmt)``).
+
+    Per value, the binade e = max(floor(log2 |y|), emin), the step 2^(e - M), |y| / step rounded to nearest
+    even (exact scaling by a power of two), times the step, saturated at max, with y's sign.
+    """
+    a = np.abs(y)
+    e = np.maximum(np.frexp(a)[1] - 1, fmt.emin)  # frexp: a = f 2^x, f in [0.5, 1): floor(log2 a) = x - 1
+    q = np.ldexp(np.rint(np.ldexp(a, fmt.mbits - e)), e - fmt.mbits)
+    return np.copysign(np.minimum(q, fmt.max), y)
 
 
 def rows_minifloat_fast(A: np.ndarray, fmt_name: str) -> tuple[np.ndarray, np.ndarray] | None:
@@ -77,16 +95,11 @@ def rows_minifloat_fast(A: np.ndarray, fmt_name: str) -> tuple[np.ndarray, np.nd
     without its generic encode/decode (every GEMM quantizes its activations); None where that path must decide.
 
     The same operations: s = fp32(amax / max) (numpy's cast: IEEE round to nearest even), y = A / s (0 where
-    s = 0); per value, the binade e = max(floor(log2 |y|), emin), the step 2^(e - M), |y| / step rounded to
-    nearest even (exact scaling by a power of two), times the step, saturated at max, with y's sign.
-    ``tests/pe/test_fast_forward.py`` checks it bit for bit against accel.quant on every code, ties, zero rows,
-    subnormal and saturating values.
+    s = 0), then ``round_minifloat``.  ``tests/pe/test_fast_forward.py`` checks it bit for bit against
+    accel.quant on every code, ties, zero rows, subnormal and saturating values.
     """
     fmt = element_format(fmt_name)
-    if (not hasattr(fmt, "mbits") or getattr(fmt, "specials", None) not in _FAST_SPECIALS
-            or not getattr(fmt, "signed", False) or not getattr(fmt, "subnormals", False)):
-        return None
-    if A.ndim != 2 or not A.size or not np.isfinite(A).all():
+    if not fast_minifloat(fmt) or A.ndim != 2 or not A.size or not np.isfinite(A).all():
         return None
     from accel.pe.operands import rows_over_fp32_scale
 
@@ -94,7 +107,4 @@ def rows_minifloat_fast(A: np.ndarray, fmt_name: str) -> tuple[np.ndarray, np.nd
     if scaled is None:
         return None
     y, s = scaled
-    a = np.abs(y)
-    e = np.maximum(np.frexp(a)[1] - 1, fmt.emin)  # frexp: a = f 2^x, f in [0.5, 1): floor(log2 a) = x - 1
-    q = np.ldexp(np.rint(np.ldexp(a, fmt.mbits - e)), e - fmt.mbits)
-    return np.copysign(np.minimum(q, fmt.max), y), s
+    return round_minifloat(y, fmt), s

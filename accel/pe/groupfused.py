@@ -31,6 +31,8 @@ import numpy as np
 _NB = 512  # output columns per block: a K x 512 int8 weight panel stays in L2 across the rows
 _RB = 4  # rows per block: each loaded weight row is used by 4 accumulators
 BLAS_ROWS = 16  # from this many rows on, the group sums come from BLAS instead of the compiled loop
+_TILE_ROWS = 128  # BLAS branch: rows of an output tile
+_TILE = 2**17  # BLAS branch: outputs per tile (its group sums and FP32 accumulators stay in L2)
 
 
 def fused_group_dequant(a: np.ndarray, codes: np.ndarray, g: int, scales32: np.ndarray, zeros: np.ndarray | None,
@@ -55,41 +57,51 @@ def fused_group_dequant(a: np.ndarray, codes: np.ndarray, g: int, scales32: np.n
     if M < BLAS_ROWS:
         scratch = np.empty((_RB, _NB), dtype=dt)
         return _kernel()(a, codes, g, scales32, z, sa_t, mins, sa32, scratch)
-    # Many rows: BLAS computes the exact sums of one group for all rows (one call per group, as few and as
-    # large as the reference's), a compiled kernel adds that group's dequantized terms to acc.
+    # Many rows: BLAS computes the exact sums of one group for a tile of outputs, a compiled kernel adds that
+    # group's dequantized terms to the tile's acc; all groups of one tile, then the next, so that the sums
+    # and the accumulators stay in cache (each output still adds its groups in order).
     J, N = K // g, codes.shape[1]
     w = codes.astype(dt) if codes_as is None else codes_as(dt)
-    acc = np.zeros((M, N), dtype=np.float32)
-    P = np.empty((M, N), dtype=dt)
+    acc = np.empty((M, N), dtype=np.float32)
     dequant = _dequant_kernel()
-    for j in range(J):
-        np.matmul(a[:, j * g:(j + 1) * g], w[j * g:(j + 1) * g], out=P)
-        dequant(P, j, scales32, z, sa_t, mins, sa32, acc)
+    rows = min(M, _TILE_ROWS)
+    cols = min(N, max(_NB, _TILE // rows))
+    for r0 in range(0, M, rows):
+        r1 = min(M, r0 + rows)
+        for c0 in range(0, N, cols):
+            c1 = min(N, c0 + cols)
+            P = np.empty((r1 - r0, c1 - c0), dtype=dt)
+            part = np.zeros((r1 - r0, c1 - c0), dtype=np.float32)
+            for j in range(J):
+                np.matmul(a[r0:r1, j * g:(j + 1) * g], w[j * g:(j + 1) * g, c0:c1], out=P)
+                dequant(P, j, r0, c0, scales32, z, sa_t, mins, sa32, part)
+            acc[r0:r1, c0:c1] = part
     return acc
 
 
 @functools.cache
 def _dequant_kernel():
-    """numba kernel: acc += the FP32 dequantized terms of group j from its exact sums P (rows, N)."""
+    """numba kernel: acc += the FP32 dequantized terms of group j from its exact sums P, for the tile of outputs
+    at rows m0.. and columns n0.. (P and acc hold the tile)."""
     import numba
 
     @numba.njit(cache=True, nogil=True)
-    def dequant(P, j, scales, zeros, Sa, mins, Sa32, acc):  # pragma: no cover - compiled
-        M, N = P.shape
+    def dequant(P, j, m0, n0, scales, zeros, Sa, mins, Sa32, acc):  # pragma: no cover - compiled
+        M, N = P.shape  # the tile of outputs at rows m0.., columns n0..
         has_z = zeros.shape[0] > 0
         has_m = mins.shape[0] > 0
-        s = scales[j]
+        s = scales[j, n0:n0 + N]
         for m in range(M):
             pm = P[m]
             row = acc[m]
             if has_z:
-                sa = Sa[j, m]
-                zj = zeros[j]
+                sa = Sa[j, m0 + m]
+                zj = zeros[j, n0:n0 + N]
                 for n in range(N):
                     pm[n] = pm[n] - zj[n] * sa
             if has_m:
-                sm = Sa32[j, m]
-                mj = mins[j]
+                sm = Sa32[j, m0 + m]
+                mj = mins[j, n0:n0 + N]
                 for n in range(N):
                     row[n] = row[n] + (s[n] * np.float32(pm[n]) + mj[n] * sm)
             else:

@@ -19,52 +19,85 @@ from accel.pe.operands import check_shapes, per_tensor
 ACCUMULATORS = ("fp32", "kulisch")
 
 
-def _lmul_fields(x: np.ndarray, m: int, shift: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mantissa fields f (int32) and sign * [x != 0] * 2^(e + shift) (float32, exact) of x = +-(1 + f 2^-m) 2^e."""
+def _lmul_rows(x: np.ndarray, m: int, off: int) -> tuple[np.ndarray, np.ndarray]:
+    """Activation operands of the L-Mul kernel: U = X (2^m + f + off) and X = sign 2^(e - m) (0 for x = 0),
+    float32 (exact: small integers times powers of two), for x = sign (1 + f 2^-m) 2^e."""
     sgn, e, f = normalise(x, m)
-    p = np.where(x == 0, 0.0, np.where(sgn, -1.0, 1.0) * np.ldexp(1.0, e + shift))
-    return f.astype(np.int32), p.astype(np.float32)
+    X = np.where(x == 0, 0.0, np.where(sgn, -1.0, 1.0) * np.ldexp(1.0, e - m))
+    return (X * (2.0**m + f + off)).astype(np.float32), X.astype(np.float32)
+
+
+def _lmul_cols(w: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Weight operands of the L-Mul kernel: Y = sign 2^e (0 for w = 0) and V = Y f, float32 (exact), C order
+    (the kernel reads rows of N; a transposed layout would keep it from vectorising)."""
+    sgn, e, f = normalise(w, m)
+    Y = np.where(w == 0, 0.0, np.where(sgn, -1.0, 1.0) * np.ldexp(1.0, e))
+    V = np.where(w == 0, 0.0, Y * f)
+    return np.ascontiguousarray(Y, dtype=np.float32), np.ascontiguousarray(V, dtype=np.float32)
 
 
 _NB, _RB = 256, 8  # tile of the compiled kernels: 8 rows x 256 columns (as accel.pe.fp32's)
 
 
 @functools.cache
-def _lmul_kernel():
+def _lmul_kernel(adder: bool):
     """numba kernel: L-Mul products (exact in FP32) accumulated in k order, in tiles of 8 rows x 256 columns.
 
-    Product = (2^m + F') 2^c * [sign 2^(x_e - m)] * [sign 2^(y_e)] with F = x_f + y_f + offset; the formula
-    keeps c = 0, F' = F; the adder carries c = F >> m into the exponent and keeps F' = F mod 2^m.  The
-    tiling changes only which outputs are worked on together: each output adds its products in k order.
+    With the operands of ``_lmul_rows`` / ``_lmul_cols``, t = U Y + X V = sign (2^m + F) 2^(x_e + y_e - m),
+    F = x_f + y_f + off: the ``formula`` product.  Every term is a small integer times a power of two
+    inside FP32's range (``LMulPE.problems`` checks it), so each multiply and add is exact, and so is any
+    fused multiply-add LLVM may form (``contract``): the only rounding is the accumulator's add, in k order.
+    The ``adder`` carries c = floor(F / 2^m) (0, 1 or 2: F < 3 2^m) into the exponent and keeps F - c 2^m:
+    with h = 2^m X Y = sign 2^(x_e + y_e) and d = t - h = sign F 2^(x_e + y_e - m) (both exact) the product
+    is t (c = 0), 2 d (c = 1) or 4 (d - h) (c = 2), c read from |d| against |h| and 2 |h|.  The tiling
+    changes only which outputs are worked on together: each output adds its products in k order, two per
+    load and store of the accumulator (no reassociation: only ``contract`` is allowed).
     """
     from accel.pe.jit import numba
 
-    @numba().njit(cache=True, nogil=True)
-    def kernel(fa, pa, fw, pw, m, off, adder):  # pragma: no cover - compiled
-        M, K = fa.shape
-        N = fw.shape[1]
+    nb = numba()
+
+    @nb.njit(cache=True, nogil=True, inline="always")
+    def carry(t, h, two_m):  # pragma: no cover - compiled
+        h = h * two_m
+        d = t - h
+        ad, ah = abs(d), abs(h)
+        r = d + d if ad < ah + ah else np.float32(4.0) * (d - h)  # selects, not branches: the loop vectorises
+        return t if ad < ah else r
+
+    @nb.njit(cache=True, nogil=True, fastmath={"contract"})
+    def kernel(U, X, Y, V, two_m):  # pragma: no cover - compiled
+        # numba's disk-cache key hashes the closure's cells: ``adder`` keeps the two kernels apart.  Two k
+        # per pass: five arrays in the inner loop keep LLVM's runtime alias checks under its limit (more
+        # and the loop is not vectorised)
+        M, K = U.shape
+        N = Y.shape[1]
+        K2 = K - K % 2
         acc = np.zeros((M, N), dtype=np.float32)
-        one = np.int32(1) << m
         for n0 in range(0, N, _NB):
             n1 = min(n0 + _NB, N)
             for m0 in range(0, M, _RB):
                 m1 = min(m0 + _RB, M)
-                for k in range(K):
-                    wf = fw[k, n0:n1]
-                    wp = pw[k, n0:n1]
+                for k in range(0, K2, 2):
+                    y0, y1, v0, v1 = Y[k, n0:n1], Y[k + 1, n0:n1], V[k, n0:n1], V[k + 1, n0:n1]
                     for i in range(m0, m1):
-                        a_f = fa[i, k] + off
-                        a_p = pa[i, k]
+                        u0, u1, x0, x1 = U[i, k], U[i, k + 1], X[i, k], X[i, k + 1]
                         row = acc[i, n0:n1]
                         if adder:
                             for n in range(n1 - n0):
-                                F = a_f + wf[n]
-                                c = F >> m
-                                sig = np.float32(one + F - (c << m)) * np.float32(np.int32(1) << c)
-                                row[n] = row[n] + sig * a_p * wp[n]
+                                row[n] = (row[n] + carry(u0 * y0[n] + x0 * v0[n], x0 * y0[n], two_m)) \
+                                    + carry(u1 * y1[n] + x1 * v1[n], x1 * y1[n], two_m)
                         else:
                             for n in range(n1 - n0):
-                                row[n] = row[n] + np.float32(one + a_f + wf[n]) * a_p * wp[n]
+                                row[n] = (row[n] + (u0 * y0[n] + x0 * v0[n])) + (u1 * y1[n] + x1 * v1[n])
+                for k in range(K2, K):
+                    y, v = Y[k, n0:n1], V[k, n0:n1]
+                    for i in range(m0, m1):
+                        u, x = U[i, k], X[i, k]
+                        row = acc[i, n0:n1]
+                        for n in range(n1 - n0):
+                            t = u * y[n] + x * v[n]
+                            row[n] = row[n] + (carry(t, x * y[n], two_m) if adder else t)
         return acc
 
     return kernel
@@ -169,7 +202,7 @@ class MinifloatMAC(_ElementPE):
                 fa, fw = element_format(self.act_format), element_format(self.weight_format)
                 acc = exact_dot_fp32(ea, ew, lsb_exp(fa), lsb_exp(fw))
             else:
-                ew32 = per_tensor(W, ("float32",), lambda: ew.astype(np.float32))
+                ew32 = per_tensor(W, ("float32",), lambda: np.ascontiguousarray(ew, dtype=np.float32))
                 acc = ordered_fp32_dot(ea.astype(np.float32), ew32, exact_products=True)  # problems() proved
             y = _dequant_out(acc, sa, sw)
         act = self.activity_for(A.shape[0], ew.shape[1], K)
@@ -234,11 +267,11 @@ class LMulPE(_ElementPE):
         A, K = check_shapes(A, W)
         ea, sa, ew, sw = scaled_operands(A, W, self.act_format, self.weight_format)
         m = self.mbits
-        fa, pa = _lmul_fields(ea, m, -m)
-        fw, pw = per_tensor(W, ("lmul_fields", m), lambda: _lmul_fields(ew, m, 0))
+        U, X = _lmul_rows(ea, m, 2 ** (m - l_of_m(m)))
+        Y, V = per_tensor(W, ("lmul_cols", m), lambda: _lmul_cols(ew, m))
         M, N = A.shape[0], ew.shape[1]
         with np.errstate(over="ignore", invalid="ignore"):
-            acc = _lmul_kernel()(fa, pa, fw, pw, m, 2 ** (m - l_of_m(m)), self.realisation == "adder")
+            acc = _lmul_kernel(self.realisation == "adder")(U, X, Y, V, np.float32(2.0**m))
             y = _dequant_out(acc, sa, sw)
         act = self.activity_for(M, N, K)
         act.add("acc_overflow", "fp32", count=int(np.isinf(acc).sum()))

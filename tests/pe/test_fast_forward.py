@@ -162,7 +162,58 @@ def test_block_bound_edge(wmax, fast):
     assert same_bits(got, _block_reference(IA, IW, ea, ew, b))
 
 
-@pytest.mark.parametrize("shape", [(1, 32, 3), (9, 96, 261), (19, 64, 517)])
+@pytest.mark.parametrize("wmax,dtype", [(2**18 - 1, np.float32), (2**18, np.float64)])
+def test_block_float32_bound_edge(wmax, dtype, monkeypatch):
+    """b max|IA| max|IW| = 2 * 2^5 * wmax: below 2^24 float32 BLAS, at 2^24 float64."""
+    from accel.pe import block
+
+    rng = np.random.default_rng(wmax)
+    b, M, N = 2, 3, 5
+    IA = rng.integers(-(2**5), 2**5 + 1, (M, 4))
+    IA[0] = 2**5
+    IW = rng.integers(-wmax, wmax + 1, (4, N))
+    IW[:, 0] = wmax
+    ea, ew = rng.integers(-40, 0, (M, 2)), rng.integers(-40, 0, (2, N))
+    seen = []
+    real = block._block_sums_fp32
+    monkeypatch.setattr(block, "_block_sums_fp32", lambda FA, *a: seen.append(FA.dtype) or real(FA, *a))
+    got = block_dot_fp32(IA, IW.astype(np.float64), ea, ew, b)
+    assert seen == [np.dtype(dtype)]
+    assert same_bits(got, _block_reference(IA, IW, ea, ew, b))
+
+
+@pytest.mark.parametrize("scheme", ["mxfp8_e4m3", "mxfp8_e5m2", "mxfp6_e2m3", "mxfp6_e3m2", "mxfp4", "mxint8",
+                                    "bfp12_b32", "bfp16_b16", "bfp14_b64"])
+def test_act_blocks_fast_equals_accel_quant(scheme):
+    """Element integers and scale exponents of the direct block quantizer against accel.quant: every element
+    value of the format (ties between neighbours included) at several block scales, zero blocks, negative
+    zeros, subnormal, huge and saturating blocks."""
+    from accel.pe.block import _log2_pow2, act_blocks_fast, block_scheme
+
+    sch = block_scheme(scheme)
+    b, el = sch.block_size, sch.element
+    rng = np.random.default_rng(b)
+    if hasattr(el, "mbits"):
+        v = np.unique(np.abs(el.decode(np.arange(2**el.bits))))
+        v = v[np.isfinite(v)]
+        special = np.r_[v, v[:-1] + np.diff(v) / 2, el.max * 1.2]
+    else:
+        special = np.r_[np.arange(2 ** (el.bits - 1)), np.arange(2 ** (el.bits - 1)) + 0.5]
+    rows = [special * 2.0**s for s in (-3, 0, 7)] + [np.zeros(b), np.full(b, -0.0), rng.standard_normal(3 * b),
+                                                    rng.standard_normal(b) * 1e-300, rng.standard_normal(b) * 1e300,
+                                                    rng.standard_normal(b) * np.exp(rng.uniform(-20, 20, b))]
+    width = b * max(-(-len(r) // b) for r in rows)
+    A = np.array([np.resize(r * np.where(np.arange(len(r)) % 3 == 1, -1, 1), width) for r in rows])
+    got = act_blocks_fast(A, sch)
+    qa = quantize(A, scheme, axis=1)
+    want_ints = kulisch.grid_ints(qa.element_values(), lsb_exp(el)).astype(np.float64)
+    if got is None:  # only the MX integer element takes accel.quant
+        assert scheme == "mxint8"
+        return
+    assert same_bits(got[0], want_ints) and np.array_equal(got[1], _log2_pow2(qa.scales))
+
+
+@pytest.mark.parametrize("shape", [(1, 32, 3), (9, 96, 261), (19, 64, 517), (133, 64, 1100)])
 @pytest.mark.parametrize("spec", ["block_mac", "block_mac:weight_format=mxfp4",
                                   "block_mac:act_format=mxint8,weight_format=mxint8",
                                   "block_mac:weight_format=bfp12_b32,act_format=bfp16_b32"])
@@ -208,7 +259,8 @@ def _element_reference(s, A, W):
 
 ELEMENT_SPECS = ["minifloat_mac", "minifloat_mac:accumulate=kulisch", "minifloat_mac:weight_format=float4_e2m1fn",
                  "minifloat_mac:act_format=int8,weight_format=int4,accumulate=kulisch", "lmul",
-                 "lmul:realisation=adder", "lmul:act_format=float8_e5m2,weight_format=float8_e5m2"]
+                 "lmul:realisation=adder", "lmul:act_format=float8_e5m2,weight_format=float8_e5m2",
+                 "lmul:act_format=fp16,weight_format=fp16,realisation=adder"]
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -227,8 +279,52 @@ def test_element_pe_equals_definition(spec, shape):
     assert same_bits(y, want) and same_bits(y2, want)
 
 
+# ----- the L-Mul kernel's products: every code pair against lmul_core (float64 formula)
+def _finite_codes(fmt: str) -> np.ndarray:
+    f = element_format(fmt)
+    v = f.decode(np.arange(2**f.bits))
+    return v[np.isfinite(v)]
+
+
+def _lmul_products(a: np.ndarray, w: np.ndarray, m: int, realisation: str) -> np.ndarray:
+    """The kernel's outer product (K = 1: acc = +0 + L(a_i, w_j), exact)."""
+    from accel.pe.lmul_core import l_of_m
+    from accel.pe.minifloat import _lmul_cols, _lmul_kernel, _lmul_rows
+
+    U, X = _lmul_rows(a[:, None], m, 2 ** (m - l_of_m(m)))
+    Y, V = _lmul_cols(w[None, :], m)
+    return _lmul_kernel(realisation == "adder")(U, X, Y, V, np.float32(2.0**m))
+
+
+@pytest.mark.parametrize("realisation", ["formula", "adder"])
+@pytest.mark.parametrize("fmt", ["float8_e4m3fn", "float8_e5m2", "float8_e3m4", "float6_e2m3fn", "float4_e2m1fn"])
+def test_lmul_kernel_every_code_pair(fmt, realisation):
+    """Every pair of finite codes (zeros, subnormals, both signs; e3m4's field sum reaches 2^(m+1))."""
+    v = _finite_codes(fmt)
+    m = element_format(fmt).mbits
+    want = (lmul(v[:, None], v[None, :], m, realisation) + 0.0).astype(np.float32)  # + 0.0: acc starts at +0
+    assert same_bits(_lmul_products(v, v, m, realisation), want)
+
+
+@pytest.mark.parametrize("realisation", ["formula", "adder"])
+@pytest.mark.parametrize("fmt", ["fp16", "e1m6"])
+def test_lmul_kernel_wide_mantissas(fmt, realisation):
+    """m = 10 and 6 (l = 4): the mantissa field sum F exceeds 2^(m+1) and the adder carries 2; every mantissa
+    field of one binade against a sample of all codes, the largest fields included."""
+    f = element_format(fmt)
+    m = f.mbits
+    rng = np.random.default_rng(m)
+    fields = np.ldexp(1.0 + np.arange(2**m) / 2**m, rng.integers(-6, 6, 2**m)) * rng.choice([-1.0, 1.0], 2**m)
+    v = _finite_codes(fmt)
+    w = np.r_[rng.choice(v, 509), f.max, -f.max, f.min_subnormal, 0.0, -0.0]
+    want = (lmul(fields[:, None], w[None, :], m, realisation) + 0.0).astype(np.float32)
+    assert same_bits(_lmul_products(fields, w, m, realisation), want)
+    F = np.arange(2**m)[:, None] + np.arange(2**m)[None, :] + 2 ** (m - 4)
+    assert (F >= 2 ** (m + 1)).any() and (F > 2 ** (m + 1)).any()  # the c = 2 region exists
+
+
 # ----- MixPE W4A16 per_group and the FP16 dequant-first PE
-@pytest.mark.parametrize("M", [1, 3, 17, 40])
+@pytest.mark.parametrize("M", [1, 3, 17, 40, 131])
 @pytest.mark.parametrize("fmt", ["int4", "uint4", "q4_0", "q4_1"])
 def test_w4a16_groupfused_equals_group_reference(fmt, M):
     s = pe.get("mixpe_w4a16", weight_format=fmt)

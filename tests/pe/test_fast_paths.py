@@ -52,7 +52,7 @@ def _same_bits(x: np.ndarray, y: np.ndarray) -> bool:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("M", [1, 3, groupfused.BLAS_ROWS, groupfused.BLAS_ROWS + 5])
+@pytest.mark.parametrize("M", [1, 3, groupfused.BLAS_ROWS, groupfused.BLAS_ROWS + 5, groupfused._TILE_ROWS + 3])
 def test_fused_equals_ordered_reference(fmt, M):
     rng = np.random.default_rng(M * 7 + len(fmt))
     shapes = [(32, 3, 32), (96, 517, 32), (64, 1029, 32)] if fmt.startswith("q4") else \
