@@ -26,6 +26,13 @@ if ! command -v iverilog >/dev/null 2>&1; then
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq iverilog
 fi
 
+# Headless Chromium renders report.html in the tests (every image must load); Debian's package, no download.
+if ! command -v chromium-headless-shell >/dev/null 2>&1 && ! command -v chromium >/dev/null 2>&1; then
+  echo "setup: installing headless Chromium (apt-get install -y chromium-headless-shell)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq --no-install-recommends chromium-headless-shell
+fi
+
 # The peer simulator SCALE-Sim 3.0.0, in its own environment (it needs numpy < 2.4), for cross-checks.
 bash scripts/setup_scalesim.sh
 

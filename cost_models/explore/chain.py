@@ -63,6 +63,15 @@ def _tokens(point: Point) -> int:
     return w.batch * per_sequence
 
 
+def _model_files(model: str) -> str:
+    """JSON ``{file: SHA-256}`` of a real model's files, each checked against its pinned hash now."""
+    import json
+
+    from workloads import fetch
+
+    return json.dumps(fetch.verify(model), sort_keys=True)
+
+
 @dataclass(frozen=True)
 class ChainEvaluator:
     """workloads accuracy + sim.simulate (cycle mode) + cost_models.evaluate."""
@@ -91,12 +100,13 @@ class ChainEvaluator:
         provider = prov.PEProvider(spec, attention=arith.attention)
         if kind == "encoder":
             res = accuracy.embedding_similarity(model, provider=provider)
-            return cosine_result(res["per_sentence"], res["cosine_similarity_ci95"], provider.routes)
+            return cosine_result(res["per_sentence"], res["cosine_similarity_ci95"], provider.routes,
+                                 model_files=_model_files(arith.model))
         res = accuracy.perplexity(model, provider=provider, tokens=arith.accuracy_tokens,
                                   n_windows=arith.accuracy_windows, kv_format=arith.kv_cache_format,
                                   sort_k_channels=arith.kv_sort_k_channels, kv_keys_only=arith.kv_keys_only,
                                   query_format=arith.query_format)
-        out = decoder_result(res, provider.routes)
+        out = decoder_result(res, provider.routes, model_files=_model_files(arith.model))
         log.info("%s: perplexity %.4f (reference %.4f), KLD %.5f", arith.pe, out.value, out.reference, out.kld)
         return out
 
@@ -104,6 +114,7 @@ class ChainEvaluator:
         import cost_models
         import sim
         from accel import pe
+        from sim.bounds import binding
 
         spec = pe.parse(point.pe)
         design, fpga_fields = fpga.clocked(point, point.to_design(spec))  # an FPGA point: at its predicted Fmax
@@ -119,7 +130,9 @@ class ChainEvaluator:
             by_phase[o.phase] += o.cycles * o.count
             ops.append(OpPerf(phase=o.phase, name=o.name, macs=o.macs, dram_bits=int(sum(o.dram_bits.values())),
                               cycles=o.cycles, compute_bound_cycles=float(o.roofline_compute_cycles),
-                              memory_bound_cycles=float(o.roofline_memory_cycles)))
+                              memory_bound_cycles=float(o.roofline_memory_cycles),
+                              bound=binding(o.limits) if o.limits else "",
+                              bound_cycles=max(o.limits.values()) if o.limits else math.nan))
         tokens = _tokens(point)
         per_token = {f"energy_{k}_pj_per_token": v / max(tokens, 1) for k, v in cost.energy_components_pj.items()}
         ms_per_cycle = 1 / (design.array.freq_mhz * 1e3)

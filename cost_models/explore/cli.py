@@ -109,6 +109,7 @@ def run_study(sweep, evaluator, out_dir, *, scheduler=None, jobs=None, progress=
     """Run a sweep and write its report, holding the output directory's lock; returns the summary dict
     (what ``--json`` prints)."""
     from cost_models.explore.lock import output_lock
+    from cost_models.explore.progress import report_steps
     from cost_models.explore.report import write_report
     from cost_models.explore.runner import run_points
     from cost_models.explore.store import ResultsStore
@@ -121,7 +122,7 @@ def run_study(sweep, evaluator, out_dir, *, scheduler=None, jobs=None, progress=
         if report and summary.results is not None and len(summary.results):
             ops = ResultsStore(out_dir).ops(sweep.points)
             result["report"] = str(write_report(sweep, summary.results, ops, out_dir, backend=summary.backend,
-                                                failures=summary.failures))
+                                                failures=summary.failures, step=report_steps(progress)))
     if not quiet:
         print(f"{sweep.name}: {summary.points} points ({summary.points_evaluated} evaluated, "
               f"{summary.points_reused} reused), {summary.accuracy_configs} accuracy configs "

@@ -100,3 +100,54 @@ def hypervolume_by_family(df: pd.DataFrame, metrics, *, where: np.ndarray | None
         out.append({"family": fam, "points": int(sel.sum()), "front_points": int((sel & front).sum()),
                     "hypervolume": float(moocore.hypervolume(costs[sel], ref=ref))})
     return pd.DataFrame(out)
+
+
+#: Relative difference below which two designs' simulated or modelled figures (cycles, energy, area,
+#: LUTs) count as equal: a front point that wins by less than this is a tie, not a win.
+REL_RESOLUTION = 0.01
+#: Metric -> (low, high) columns of its 95% interval: such a metric's resolution is its interval.
+INTERVAL_COLUMNS = {"accuracy_loss": ("accuracy_loss_low", "accuracy_loss_high")}
+RESOLUTION_RULE = (f"two designs tie on a metric when their 95% accuracy intervals overlap (accuracy) or when "
+                   f"they differ by less than {REL_RESOLUTION:.0%} (simulated cycles, modelled energy, area, LUTs)")
+
+
+def accuracy_mask(df: pd.DataFrame, limit: float | None) -> np.ndarray:
+    """Rows whose accuracy loss is at most ``limit`` (all rows when None); rows without a measured accuracy
+    (shape-only models) are kept, since nothing can be said of them."""
+    if limit is None or "accuracy_loss" not in df:
+        return np.ones(len(df), dtype=bool)
+    loss = df["accuracy_loss"].to_numpy(dtype=float)
+    return np.isnan(loss) | (loss <= limit)
+
+
+def _not_worse(df: pd.DataFrame, metric: str, p: int) -> np.ndarray:
+    """Rows that are not resolvably worse than row ``p`` on ``metric`` (:data:`RESOLUTION_RULE`)."""
+    v = df[metric].to_numpy(dtype=float)
+    lo_col, hi_col = INTERVAL_COLUMNS.get(metric, (None, None))
+    if lo_col in df and hi_col in df:
+        lo, hi = df[lo_col].to_numpy(dtype=float), df[hi_col].to_numpy(dtype=float)
+        if np.isfinite([lo[p], hi[p]]).all():
+            if METRICS[metric] == "min":
+                return np.where(np.isfinite(lo), lo <= hi[p], v <= v[p])
+            return np.where(np.isfinite(hi), hi >= lo[p], v >= v[p])
+    tol = REL_RESOLUTION * abs(v[p])
+    return v <= v[p] + tol if METRICS[metric] == "min" else v >= v[p] - tol
+
+
+def ties(df: pd.DataFrame, metrics, front: np.ndarray, *, where: np.ndarray | None = None) -> list[list[int]]:
+    """For each row: the other ``where`` rows it ties with, if it is on ``front`` (else an empty list).
+
+    Row q ties front row p when q is not resolvably worse than p on any metric (:data:`RESOLUTION_RULE`):
+    p's place on the front over q is then within the measurement's resolution.
+    """
+    rows = np.isfinite(df[list(metrics)].to_numpy(dtype=float)).all(axis=1)
+    if where is not None:
+        rows &= where
+    out: list[list[int]] = [[] for _ in range(len(df))]
+    for p in np.flatnonzero(front & rows):
+        q = rows.copy()
+        q[p] = False
+        for m in metrics:
+            q &= _not_worse(df, m, p)
+        out[p] = np.flatnonzero(q).tolist()
+    return out

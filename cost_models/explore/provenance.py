@@ -1,8 +1,36 @@
-"""The report's cost-provenance line: each source cited once, numbered, and referred to by number."""
+"""Provenance of results: when and with which tools each item was computed, and the report's
+cost-provenance line (each source cited once, numbered, and referred to by number)."""
 
 from __future__ import annotations
 
+import datetime
+import json
+import platform
 from collections.abc import Iterable
+from importlib import metadata
+
+#: Distributions whose versions are recorded with every result (those that compute or price it).
+TOOLS = ("accel", "numpy", "scipy", "ml_dtypes", "gguf", "pandas", "pyarrow")
+
+
+def tool_versions() -> str:
+    """JSON ``{tool: version}`` of Python and :data:`TOOLS` (``"not installed"`` for a missing one).
+
+    Synthesis and place-and-route tools are not listed: the sweep's costs come from the analytic cost
+    model, which runs neither Yosys nor nextpnr (their calibration is recorded in the cost source).
+    """
+    out = {"python": platform.python_version()}
+    for name in TOOLS:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return json.dumps(out, sort_keys=True)
+
+
+def utc_now() -> str:
+    """The time now, UTC, ISO 8601 to the second."""
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def provenance_line(cost_sources: Iterable[str]) -> str:

@@ -130,7 +130,8 @@ class AccuracyResult:
     scored token, ``top1`` the share of scored positions whose argmax equals the reference's,
     ``delta_nll`` the mean NLL difference (design minus reference), ``per_window`` the per-window mean
     NLLs (``reference_per_window`` the reference's).  Encoder: ``per_window`` holds per-sentence cosines.
-    ``routes``: which arithmetic each weight tensor went through.
+    ``routes``: which arithmetic each weight tensor went through; ``text_*`` and ``model_files``: the
+    evaluation text and the model files (SHA-256) it was computed with.
     """
 
     metric: str  # e.g. "perplexity", "cosine"
@@ -158,7 +159,12 @@ class AccuracyResult:
     delta_nll_high: float = math.nan
     per_window: tuple[float, ...] = ()
     reference_per_window: tuple[float, ...] = ()
+    per_window_kld: tuple[float, ...] = ()
+    per_window_top1: tuple[float, ...] = ()
     routes: str = ""
+    text_source: str = ""  # the evaluation text: where it came from and its SHA-256 (UTF-8)
+    text_sha256: str = ""
+    model_files: str = ""  # JSON {file: SHA-256} of the model files the accuracy was computed with
 
     @property
     def loss(self) -> float:
@@ -179,6 +185,8 @@ class OpPerf:
     cycles: int
     compute_bound_cycles: float
     memory_bound_cycles: float
+    bound: str = ""  # the limit that binds the op (sim.bounds.LIMITS), "" when not known
+    bound_cycles: float = math.nan  # the cycles that limit alone needs: the op's own roof is macs / bound_cycles
 
 
 @dataclass(frozen=True)

@@ -1,61 +1,43 @@
-"""The Markdown report of a sweep: setup, fronts (plots embedded), front tables, hypervolume, claims."""
+"""The Markdown report of a sweep: setup, legend, accuracy, fronts (plots embedded) with their tables and
+hypervolume, breakdowns of the front designs, claims; and its self-contained HTML twin."""
 
 from __future__ import annotations
 
 import logging
 import os
 import platform
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from accel import __version__
-from cost_models.explore import atomic, fpga, plots
+from cost_models.explore import atomic, breakdowns, fpga, plots
 from cost_models.explore.claims import ATTENTION_LABELS, claims_lines, claims_table
-from cost_models.explore.pareto import feasible_mask, fitting, front_per_model, hypervolume_by_family
+from cost_models.explore.display import axis_label, legend, quantity, short_labels, si_scale
+from cost_models.explore.pareto import (
+    RESOLUTION_RULE,
+    accuracy_mask,
+    feasible_mask,
+    fitting,
+    front_per_model,
+    hypervolume_by_family,
+    pareto_mask,
+    ties,
+)
 from cost_models.explore.provenance import provenance_line
 from cost_models.explore.spec import SweepSpec
 from cost_models.explore.store import ResultsStore, git_commit
+from cost_models.explore.tables import fmt, md_table
 
 log = logging.getLogger(__name__)
 MAX_STALL_BARS = 40
 ROOFLINE_DESIGNS = 4
 TABLE_COLUMNS = ("label", "accuracy_loss", "energy_per_token_pj", "latency_ms", "area_mm2", "fpga_luts",
                  "utilization")
-
-
-def _fmt(v) -> str:
-    if v is None or (isinstance(v, (float, np.floating)) and np.isnan(v)):
-        return "-"
-    if isinstance(v, (float, np.floating)):
-        if not np.isfinite(v):
-            return str(v)
-        return f"{v:.4g}"
-    return str(v)
-
-
-def md_table(rows: list[dict], columns) -> str:
-    """A Markdown table (``|`` in cells escaped)."""
-    cols = list(columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for r in rows:
-        lines.append("| " + " | ".join(_fmt(r.get(c, "")).replace("|", "\\|") for c in cols) + " |")
-    return "\n".join(lines)
-
-
-_LABEL_PARTS = (("dataflow", "{}"), ("freq_mhz", "{:g}MHz"), ("dram_bandwidth_bytes_per_cycle", "{:g}B/c"),
-                ("weight_buffer_kib", "W{}K"), ("input_buffer_kib", "I{}K"), ("output_buffer_kib", "O{}K"),
-                ("dequant_placement", "{}"), ("dequant_count", "x{}"), ("kv_cache_format", "kv={}"))
-
-
-def unique_labels(df: pd.DataFrame) -> pd.Series:
-    """``pe @ RxC`` plus every other design axis that varies in ``df`` (so labels tell designs apart)."""
-    labels = df["pe"] + " @ " + df["array_rows"].astype(str) + "x" + df["array_cols"].astype(str)
-    for col, fmt in _LABEL_PARTS:
-        if col in df and df[col].astype(str).nunique() > 1:
-            labels = labels + df[col].map(lambda v, f=fmt: "" if pd.isna(v) else " " + f.format(v))
-    return labels
+#: A report stage's progress callback: called with the name of the part being written.
+Step = Callable[[str], None]
 
 
 def _model_groups(df: pd.DataFrame):
@@ -81,14 +63,14 @@ def claim_rows(results: pd.DataFrame, feasible: np.ndarray, studies=()):
 
 def pm(value: float, stderr: float) -> str:
     """``value ± stderr`` (4 significant digits; no ``±`` when the error is unknown)."""
-    return _fmt(value) if not np.isfinite(stderr) else f"{_fmt(value)} ± {stderr:.2g}"
+    return fmt(value) if not np.isfinite(stderr) else f"{fmt(value)} ± {stderr:.2g}"
 
 
 def ci(value: float, low: float, high: float, stderr: float = float("nan")) -> str:
     """``value [low, high]`` (the 95% interval), or ``value ± stderr`` when there is no interval."""
     if not (np.isfinite(low) and np.isfinite(high)):
         return pm(value, stderr)
-    return f"{_fmt(value)} [{_fmt(low)}, {_fmt(high)}]"
+    return f"{fmt(value)} [{fmt(low)}, {fmt(high)}]"
 
 
 def _cell(r, name: str) -> str:
@@ -231,24 +213,86 @@ def cpu_line(cpu: dict[str, float]) -> str:
             f"{total:.0f} s, of which accuracy {cpu['accuracy']:.0f} s and performance {cpu['performance']:.0f} s.")
 
 
+def front_rows(sub: pd.DataFrame, metrics, partners: list[list[str]]) -> tuple[list[dict], list[str]]:
+    """A front's table: label, every objective then the other metrics in SI-prefixed units, accuracy loss with
+    its 95% interval, and the designs each front point ties with (within the resolution)."""
+    cols = list(dict.fromkeys([*metrics, *TABLE_COLUMNS[1:]]))
+    heads = {c: ("accuracy loss [95% CI]" if c == "accuracy_loss" else axis_label(c, sub[c]), si_scale(c, sub[c])[0])
+             for c in cols}
+    rows = []
+    for (_, r), tied in zip(sub.iterrows(), partners, strict=True):
+        row = {"label": r["label"]}
+        for c in cols:
+            head, factor = heads[c]
+            row[head] = (ci(r[c], r.get("accuracy_loss_low", np.nan), r.get("accuracy_loss_high", np.nan))
+                         if c == "accuracy_loss" else r[c] * factor)
+        row["ties with"] = ", ".join(tied) or "-"
+        rows.append(row)
+    return rows, ["label", *(h for h, _ in heads.values()), "ties with"]
+
+
+def per_array_lines(sub: pd.DataFrame, metrics, ok: np.ndarray) -> list[str]:
+    """Accuracy fronts again within each array size: accuracy does not depend on the array, so over all sizes
+    the smallest array of each arithmetic wins every size-driven cost; at one size the arithmetics compete."""
+    if "accuracy_loss" not in metrics:
+        return []
+    sizes = sub["array_rows"].astype(str) + "x" + sub["array_cols"].astype(str)
+    if sizes.nunique() < 2:
+        return []
+    rows = []
+    for size in sorted(sizes.unique(), key=lambda v: tuple(map(int, v.split("x")))):
+        at = ok & (sizes == size).to_numpy()
+        front = pareto_mask(sub, metrics, where=at)
+        rows.append({"array": size, "feasible designs": int(at.sum()), "front": _labels_of(sub[front]) or "-"})
+    return ["The same front within each array size (accuracy does not depend on the array, so across sizes the "
+            "smallest array of an arithmetic wins every cost that grows with the array):", "",
+            md_table(rows, ("array", "feasible designs", "front")), ""]
+
+
+def _labels_of(df: pd.DataFrame) -> str:
+    return ", ".join(sorted(df["label"]))
+
+
+def _no_step(_: str) -> None:
+    pass
+
+
 def write_report(spec: SweepSpec, results: pd.DataFrame, ops: pd.DataFrame, out_dir: str | Path, *,
-                 backend: str = "", failures=()) -> Path:
-    """Write ``report.md`` and its plots under ``out_dir/plots``; return the report path."""
+                 backend: str = "", failures=(), step: Step = _no_step) -> Path:
+    """Write ``report.md`` and its plots under ``out_dir/plots``, then ``report.html``; return the report path.
+
+    ``step`` is called with each part's name as it is written (the report stage's progress).
+    """
+    from cost_models.explore.html import write_html
+
     out_dir = Path(out_dir)
     plot_dir = out_dir / "plots"
-    results = results.assign(label=unique_labels(results))
+    results = results.reset_index(drop=True)
+    results = results.assign(label=short_labels(results))
     feasible = feasible_mask(results, spec.constraints)
+    acc_ok = accuracy_mask(results, spec.front_accuracy_limit)
+    groups = _model_groups(results)
+    step("setup")
     lines = [f"# Design-space exploration: {spec.name}", ""]
     if spec.description:
         lines += [spec.description.strip(), ""]
     axes = {c: sorted(results[c].dropna().astype(str).unique()) for c in
             ("pe", "array_rows", "array_cols", "dataflow", "dram_bandwidth_bytes_per_cycle", "weight_buffer_kib",
              "dequant_placement", "kv_cache_format") if c in results}
+    limit = spec.front_accuracy_limit
     lines += ["## Setup", "", *workload_lines(spec, results), *routes_lines(results),
               f"- Sweep `{spec.source}`: {len(spec.points)} design points, {len(spec.arith_configs())} arithmetic "
               f"configurations (accuracy evaluated once each), {len(results)} finished, {int(feasible.sum())} "
               "meeting the constraints"
               + (" (" + ", ".join(f"{k} = {v:g}" for k, v in spec.constraints) + ")." if spec.constraints else "."),
+              ("- Fronts without an accuracy objective (performance, area) admit only designs whose accuracy loss "
+               f"is at most {limit:g} (relative perplexity increase, point estimate; `front_accuracy_limit` in the "
+               f"sweep): {int((feasible & ~acc_ok).sum())} feasible design(s) are left out of them by it; designs "
+               "of shape-only models (no accuracy measured) are not constrained." if limit is not None else
+               "- Fronts without an accuracy objective admit every feasible design, whatever its accuracy "
+               "(`front_accuracy_limit: null` in the sweep)."),
+              f"- Ties: {RESOLUTION_RULE}; a front point with a design it does not resolvably beat on every "
+              "objective is marked as tied with it (`ties with`) and drawn as a dotted circle.",
               "- Axes: " + "; ".join(f"{k}: {', '.join(v)}" for k, v in axes.items() if v) + ".",
               f"- accel {__version__}, git commit `{git_commit()}`, backend {backend or 'n/a'}, "
               f"{platform.python_implementation()} {platform.python_version()} on {os.cpu_count()} CPU(s).",
@@ -258,6 +302,10 @@ def write_report(spec: SweepSpec, results: pd.DataFrame, ops: pd.DataFrame, out_
         lines += [f"**{len(failures)} evaluation(s) failed** and are missing from the fronts:", ""]
         lines += [f"- {kind} `{key}`: {err}" for kind, key, err in failures[:20]]
         lines.append("")
+    leg = legend(results)
+    lines += ["## Design labels", "", "Short labels used in plots and tables, and the full design each stands for "
+              "(unique within a model; a letter tells apart designs of one family and array size).", "",
+              md_table(leg.to_dict("records"), leg.columns), ""]
 
     acc = accuracy_table(results)
     if len(acc):
@@ -280,48 +328,63 @@ def write_report(spec: SweepSpec, results: pd.DataFrame, ops: pd.DataFrame, out_
 
     front_union = np.zeros(len(results), dtype=bool)
     first_front = None
-    lines += ["## Pareto fronts", ""]
+    lines += ["## Pareto fronts", "",
+              "Fronts are computed within each workload model (accuracy and cost are not comparable across "
+              "models).  Accuracy axes carry the 95% intervals as error bars; axes are logarithmic where the "
+              "values span more than a factor of 30.", ""]
     for metrics in spec.fronts:
         name = " vs ".join(reversed(metrics[:2]))
-        mask = front_per_model(results, metrics, where=feasible)
+        ok_all = feasible if "accuracy_loss" in metrics else feasible & acc_ok
+        mask = front_per_model(results, metrics, where=ok_all)
         front_union |= mask
         first_front = mask if first_front is None else first_front
         lines += [f"### {name}", ""]
         finite = np.isfinite(results[list(metrics)].to_numpy(dtype=float)).all(axis=1)
-        for model, sel in _model_groups(results):
+        for model, sel in groups:
             if not (finite & sel).any():
                 continue  # e.g. an accuracy front on a shape-only model (no weights, no accuracy)
+            step(f"front {name}{breakdowns.on_model(model)}")
             suffix = f" on {model}" if model else ""
             base = plot_dir / ("front_" + "_vs_".join(reversed(metrics[:2])) + (f"_{model}" if model else ""))
-            sub, m, ok = results[sel], mask[sel], feasible[sel]
-            plots.plot_front(sub, metrics[0], metrics[1], m, base, feasible=ok,
-                             title=f"{name}{suffix} (front over {', '.join(metrics)})")
+            sub, m, ok = results[sel].reset_index(drop=True), mask[sel], ok_all[sel]
+            partners = ties(sub, metrics, m, where=ok)
+            tied = np.array([bool(p) for p in partners])
+            constraint = "" if "accuracy_loss" in metrics or limit is None else f", accuracy loss <= {limit:g}"
+            words = " vs ".join(quantity(x) for x in reversed(metrics[:2]))
+            plots.plot_front(sub, metrics[0], metrics[1], m, base, feasible=ok, ties=tied,
+                             title=f"{words}{suffix}\n(front over {', '.join(metrics)}{constraint})")
             lines += [f"![{name}{suffix}](plots/{base.name}.png)", "",
-                      f"Front over {', '.join(metrics)}{suffix}: {int(m.sum())} of {int(ok.sum())} feasible designs.",
-                      ""]
-            cols = list(dict.fromkeys([*TABLE_COLUMNS[:1], *metrics, *TABLE_COLUMNS[1:]]))
-            lines += [md_table(sub[m].sort_values(metrics[0]).to_dict("records"), cols), ""]
-            hv = hypervolume_by_family(results, metrics, where=feasible & sel)
+                      f"Front over {', '.join(metrics)}{suffix}: {int(m.sum())} of {int(ok.sum())} feasible designs"
+                      f"{constraint.replace(', ', ' with ')}; {int((m & tied).sum())} of the front points tie with "
+                      "another design.", ""]
+            order = np.argsort(sub[metrics[0]].to_numpy(dtype=float), kind="stable")
+            on = [i for i in order if m[i]]
+            names = sub["label"].to_numpy()
+            rows, heads = front_rows(sub.iloc[on], metrics, [[names[j] for j in partners[i]] for i in on])
+            lines += [md_table(rows, heads), ""]
+            lines += per_array_lines(sub, metrics, ok)
+            hv = hypervolume_by_family(results, metrics, where=ok_all & sel)
             lines += [f"Hypervolume per design family{suffix} (objectives normalised to [0, 1] over the feasible "
                       "designs, reference point 1.1 each; larger is better):", "",
                       md_table(hv.to_dict("records"), hv.columns), ""]
 
-    lines += ["## Where the cycles go", ""]
-    chosen = results if len(results) <= MAX_STALL_BARS else results[front_union]
-    plots.plot_stalls(chosen, plot_dir / "stalls")
-    lines += ["![cycle breakdown](plots/stalls.png)", "",
-              f"Cycle breakdown of {'every design' if len(results) <= MAX_STALL_BARS else 'the front designs'}.", ""]
-    if len(ops) and first_front is not None and first_front.any():
+    step("breakdowns")
+    lines += breakdowns.energy_section(results, front_union, groups, plot_dir)
+    lines += breakdowns.latency_section(results, front_union, groups)
+    lines += breakdowns.stall_section(results, front_union, groups, plot_dir, MAX_STALL_BARS)
+    if first_front is not None and first_front.any():
         picks = results[first_front].drop_duplicates("family").head(ROOFLINE_DESIGNS)["point_hash"].tolist()
-        plots.plot_roofline(results, ops, picks, plot_dir / "roofline")
-        lines += ["## Roofline per op", "", "![roofline](plots/roofline.png)", "",
-                  "Each op of the workload on front designs (one per family): achieved MACs per cycle against "
-                  "MACs per DRAM byte, under the compute roof and the DRAM-bandwidth roof.", ""]
+        step("roofline")
+        lines += breakdowns.roofline_section(results, ops, picks, plot_dir)
+    lines += breakdowns.dram_section(results, spec.fronts, feasible, limit, groups, _labels_of)
 
+    step("claims")
     lines += claims_lines(claim_rows(results, feasible, spec.studies), out_dir, md_table)
     lines += ["Files: `results.parquet` (one row per design), `ops.parquet` (per-op figures), `plots/` (PNG and "
-              "SVG), `claims.json` (the claims table).", ""]
+              "SVG), `claims.json` (the claims table), `report.html` (this report with its images inlined).", ""]
     path = out_dir / "report.md"
     atomic.write_text(path, "\n".join(lines))
+    step("report.html")
+    write_html(path)
     log.info("report written to %s", path)
     return path

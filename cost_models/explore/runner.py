@@ -26,6 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from cost_models.explore.lock import output_lock
+from cost_models.explore.progress import Progress
 from cost_models.explore.records import ArithConfig, Evaluator, Point
 from cost_models.explore.store import ResultsStore
 
@@ -40,6 +41,24 @@ class Task:
     @property
     def key(self) -> str:
         return self.item.key
+
+    @property
+    def name(self) -> str:
+        """What a progress line calls this item."""
+        item = self.item
+        if isinstance(item, ArithConfig):
+            extra = "".join([f", KV {item.kv_cache_format}" if item.kv_cache_format else "",
+                             ", attention on the PE" if item.attention == "pe" else ""])
+            return f"accuracy {item.pe}{extra} on {item.model}"
+        return f"performance {item.label} on {item.workload.model}"
+
+    @property
+    def cost_rank(self) -> tuple[int, int]:
+        """Sort key, cheap items first: performance points (seconds each), then accuracy configurations
+        (minutes each) by the tokens they evaluate."""
+        if isinstance(self.item, ArithConfig):
+            return 1, self.item.accuracy_windows * self.item.accuracy_tokens
+        return 0, 0
 
 
 def run_task(evaluator: Evaluator, task: Task):
@@ -80,8 +99,9 @@ class RunSummary:
         return d
 
 
-def _inline(evaluator, tasks) -> Iterator[tuple[Task, object, BaseException | None]]:
+def _inline(evaluator, tasks, on_running) -> Iterator[tuple[Task, object, BaseException | None]]:
     for t in tasks:
+        on_running([t])
         try:
             yield t, timed_task(evaluator, t), None
         except Exception as exc:  # noqa: BLE001 - reported per item, the sweep goes on
@@ -119,7 +139,11 @@ def _terminate_workers(pool) -> None:
         proc.terminate()
 
 
-def _local(evaluator, tasks, jobs: int):
+#: Seconds between looks at which items a backend is running (a progress line is written only on a change).
+RUNNING_POLL_S = 1.0
+
+
+def _local(evaluator, tasks, jobs: int, on_running):
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
@@ -130,7 +154,10 @@ def _local(evaluator, tasks, jobs: int):
         futures = {pool.submit(timed_task, evaluator, t): t for t in tasks}
         pending = set(futures)
         while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            # the pool marks queued items running too (its call queue is longer than the worker count): the
+            # first ``jobs`` of them, in submission order, are the ones the workers hold
+            on_running([futures[f] for f in futures if f in pending and f.running()][:jobs])
+            done, pending = wait(pending, timeout=RUNNING_POLL_S, return_when=FIRST_COMPLETED)
             for f in done:
                 exc = f.exception()
                 yield futures[f], (None if exc else f.result()), exc
@@ -141,11 +168,12 @@ def _local(evaluator, tasks, jobs: int):
         pool.shutdown(wait=finished, cancel_futures=True)
 
 
-def _dask(evaluator, tasks, address: str):
+def _dask(evaluator, tasks, address: str, on_running):
     from distributed import Client, as_completed
 
     with Client(address, set_as_default=False) as client:
         futures = {client.submit(timed_task, evaluator, t, pure=False): t for t in tasks}
+        on_running([])  # a cluster's scheduler decides what runs; the counts still tell the progress
         try:
             for f in as_completed(list(futures), loop=client.loop):
                 exc = f.exception()
@@ -166,8 +194,6 @@ def run_points(points: Sequence[Point], evaluator: Evaluator, out_dir: str | Pat
 
 
 def _run_points(points, evaluator, out_dir, *, scheduler, jobs, progress) -> RunSummary:
-    from tqdm import tqdm
-
     store = ResultsStore(out_dir)
     store.remove_stale_temps()
     points = list(dict.fromkeys(points))
@@ -175,6 +201,7 @@ def _run_points(points, evaluator, out_dir, *, scheduler, jobs, progress) -> Run
     done_pts, done_acc = store.finished_points(), store.finished_accuracy()
     tasks = [Task("accuracy", a) for a in ariths if a.key not in done_acc]
     tasks += [Task("performance", p) for p in points if p.key not in done_pts]
+    tasks.sort(key=lambda t: t.cost_rank)  # stable: cheap first, so the ETA starts from measured items
     jobs = jobs or os.cpu_count() or 1
     if not tasks:
         backend = "none (every item reused)"
@@ -190,20 +217,25 @@ def _run_points(points, evaluator, out_dir, *, scheduler, jobs, progress) -> Run
     log.info("sweep: %d points (%d finished), %d arithmetic configs (%d finished), backend %s",
              len(points), summary.points_reused, len(ariths), summary.accuracy_reused, backend)
     if tasks:
+        bar = Progress({kind: sum(t.kind == kind for t in tasks) for kind in ("performance", "accuracy")},
+                       enabled=progress)
+
+        def on_running(running: list[Task]) -> None:
+            bar.set_running([t.name for t in running])
+
         if scheduler:
-            stream = _dask(evaluator, tasks, scheduler)
+            stream = _dask(evaluator, tasks, scheduler, on_running)
         elif backend == "inline":
-            stream = _inline(evaluator, tasks)
+            stream = _inline(evaluator, tasks, on_running)
         else:
-            stream = _local(evaluator, tasks, min(jobs, len(tasks)))  # backend "local:N"
+            stream = _local(evaluator, tasks, min(jobs, len(tasks)), on_running)  # backend "local:N"
         # closing: an exception here (Ctrl-C while storing a result) stops the backend's workers at once
-        with closing(stream), tqdm(total=len(tasks), desc="explore", unit="eval", disable=not progress,
-                                   dynamic_ncols=True) as bar:
+        with closing(stream):
             for task, timed, exc in stream:
                 if exc is not None:
                     log.error("%s of %s failed: %s", task.kind, task.key, exc)
                     summary.failures.append((task.kind, task.key, f"{type(exc).__name__}: {exc}"))
-                    bar.update(1)
+                    bar.finished(task.kind, 0.0, task.name)
                     continue
                 result, cpu_s = timed
                 if task.kind == "accuracy":
@@ -213,6 +245,6 @@ def _run_points(points, evaluator, out_dir, *, scheduler, jobs, progress) -> Run
                     store.put_point(task.item, result)
                     summary.points_evaluated += 1
                 store.put_cpu_seconds(task.kind, task.key, cpu_s)
-                bar.update(1)
+                bar.finished(task.kind, cpu_s, task.name)
     _, summary.results = store.write_tables(points)
     return summary

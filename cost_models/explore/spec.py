@@ -14,6 +14,8 @@ A sweep file::
       array: [16x16, 32x32]                 # ROWSxCOLS shorthand for array_rows/array_cols
       dram_bandwidth_bytes_per_cycle: [64, 128]
     constraints: {max_area_um2: 5.0e6, max_accuracy_loss: 0.5}
+    front_accuracy_limit: 0.05              # fronts without an accuracy objective keep designs whose
+                                            # accuracy loss is at most this (default 0.05; null: off)
     fronts: [[accuracy_loss, energy_per_token_pj], [latency_ms, area_mm2]]
     also:                                   # further grids, each with its own axes, added to the sweep
       - axes: {pe: [fp16_dequant_first], array: 32x32, kv_cache_format: [bfp12_b32, bfp16_b32]}
@@ -66,9 +68,12 @@ CONSTRAINTS: dict[str, tuple[str, str]] = {
     "min_utilization": ("utilization", "min"),
 }
 DEFAULT_FRONTS = (("accuracy_loss", "energy_per_token_pj"), ("latency_ms", "area_mm2"))
+#: Accuracy loss a design may have to enter a front that has no accuracy objective (performance, area).
+DEFAULT_FRONT_ACCURACY_LIMIT = 0.05
 _DESIGN_AXES = tuple(f.name for f in dataclasses.fields(Point) if f.name not in ("workload", "pe"))
 AXES = ("pe", "array", *_DESIGN_AXES)
-_TOP_KEYS = ("name", "description", "workload", "axes", "constraints", "fronts", "max_points", "also", "studies")
+_TOP_KEYS = ("name", "description", "workload", "axes", "constraints", "fronts", "front_accuracy_limit",
+             "max_points", "also", "studies")
 _ALSO_KEYS = ("workload", "axes")
 CONTEXT_ALIAS = "context"
 _FIELD_TYPES = {f.name: f.type for f in dataclasses.fields(Point)}
@@ -90,6 +95,7 @@ class SweepSpec:
     fronts: tuple[tuple[str, str], ...] = DEFAULT_FRONTS
     source: str = "<dict>"
     studies: tuple[str, ...] = ()  # cost studies run beside the points for the claims table (cost_models.studies)
+    front_accuracy_limit: float | None = DEFAULT_FRONT_ACCURACY_LIMIT  # None: fronts unconstrained by accuracy
 
     @property
     def workload(self) -> Workload:
@@ -378,6 +384,13 @@ def sweep_from_dict(data: Any, *, source: str = "<dict>",
         problems.append(f"studies must be a list of study names from {', '.join(STUDIES)}, got {short_repr(studies)}")
         studies = []
 
+    acc_limit = data.get("front_accuracy_limit", DEFAULT_FRONT_ACCURACY_LIMIT)
+    if acc_limit is not None and (isinstance(acc_limit, bool) or not isinstance(acc_limit, (int, float))
+                                  or not acc_limit >= 0):
+        problems.append(f"front_accuracy_limit must be a number >= 0 (relative accuracy loss) or null, "
+                        f"got {short_repr(acc_limit)}")
+        acc_limit = DEFAULT_FRONT_ACCURACY_LIMIT
+
     max_points = data.get("max_points", 5000)
     if not (_is_int(max_points) and max_points >= 1):
         problems.append(f"max_points must be an integer >= 1, got {short_repr(max_points)}")
@@ -411,7 +424,8 @@ def sweep_from_dict(data: Any, *, source: str = "<dict>",
     all_workloads = tuple(dict.fromkeys(w for ws, _ in grids for w in ws))
     return SweepSpec(name=name, description=str(data.get("description", "")), workloads=all_workloads,
                      points=tuple(points), constraints=tuple(constraints), fronts=fronts, source=source,
-                     studies=tuple(dict.fromkeys(studies)))
+                     studies=tuple(dict.fromkeys(studies)),
+                     front_accuracy_limit=None if acc_limit is None else float(acc_limit))
 
 
 def _sorting_changes_blocks(point: Point) -> bool:

@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from accel import __version__
 from cost_models.explore import atomic
+from cost_models.explore.provenance import tool_versions, utc_now
 from cost_models.explore.records import AccuracyResult, OpPerf, PerfResult, Point, Workload, scalar_fields
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ log = logging.getLogger(__name__)
 _ARROW = {"int": pa.int64(), "float": pa.float64(), "str": pa.string(), "bool": pa.bool_(),
           "int | None": pa.int64(), "str | None": pa.string(), "tuple[str, ...]": pa.string(),
           "tuple[float, ...]": pa.list_(pa.float64())}
-_META = [("tool_version", pa.string()), ("git_commit", pa.string())]
+_META = [("tool_version", pa.string()), ("git_commit", pa.string()), ("tool_versions", pa.string())]
 
 
 def _fields(cls, prefix: str = "") -> list[tuple[str, pa.DataType]]:
@@ -73,7 +74,7 @@ def point_row(point: Point, perf: PerfResult) -> dict:
     row.update({"workload_" + f.name: _value(getattr(point.workload, f.name)) for f in scalar_fields(Workload)})
     row.update({f.name: _value(getattr(point, f.name)) for f in scalar_fields(Point)})
     row.update({f.name: getattr(perf, f.name) for f in scalar_fields(PerfResult)})
-    row.update(tool_version=__version__, git_commit=git_commit())
+    row.update(tool_version=__version__, git_commit=git_commit(), tool_versions=tool_versions())
     return row
 
 
@@ -81,7 +82,7 @@ def accuracy_row(arith_key: str, acc: AccuracyResult) -> dict:
     row = {"arith_hash": arith_key}
     row.update({"accuracy_" + f.name: (list(v) if isinstance(v := getattr(acc, f.name), tuple) else v)
                 for f in dataclasses.fields(AccuracyResult)})
-    row.update(accuracy_loss=acc.loss, tool_version=__version__, git_commit=git_commit())
+    row.update(accuracy_loss=acc.loss, tool_version=__version__, git_commit=git_commit(), tool_versions=tool_versions())
     return row
 
 
@@ -201,7 +202,8 @@ class ResultsStore:
 
     def put_cpu_seconds(self, kind: str, key: str, seconds: float) -> None:
         atomic.write_text(self.cpu_dir / f"{kind}-{key}.json",
-                          json.dumps({"kind": kind, "key": key, "cpu_seconds": float(seconds)}))
+                          json.dumps({"kind": kind, "key": key, "cpu_seconds": float(seconds),
+                                      "computed_at": utc_now()}))
 
     def cpu_seconds(self, points: Sequence[Point]) -> dict[str, float]:
         """Recorded CPU seconds of the evaluations of ``points``, summed per kind (accuracy, performance)."""
@@ -214,6 +216,19 @@ class ResultsStore:
                     out[kind] += float(json.loads(f.read_text())["cpu_seconds"])
                 except (ValueError, KeyError, TypeError) as exc:  # bookkeeping only: never fatal
                     log.warning("ignoring unreadable CPU-time record %s: %s", f, exc)
+        return out
+
+    def computed_at(self, points: Sequence[Point]) -> dict[str, dict[str, str]]:
+        """``{"performance": {point_hash: UTC time}, "accuracy": {arith_hash: UTC time}}`` of the evaluations
+        of ``points``, as recorded when each finished (kept out of the rows, which are identical across runs)."""
+        out: dict[str, dict[str, str]] = {"performance": {}, "accuracy": {}}
+        wanted = {("performance", p.key) for p in points} | {("accuracy", p.arith().key) for p in points}
+        for kind, key in sorted(wanted):
+            f = self.cpu_dir / f"{kind}-{key}.json"
+            try:
+                out[kind][key] = json.loads(f.read_text())["computed_at"]
+            except (OSError, ValueError, KeyError, TypeError):  # older record or none: bookkeeping only
+                continue
         return out
 
     @staticmethod
@@ -249,6 +264,8 @@ class ResultsStore:
         table = table.replace_schema_metadata({**(table.schema.metadata or {}),
                                                b"accel_version": __version__.encode(),
                                                b"git_commit": git_commit().encode(),
+                                               b"written_at": utc_now().encode(),
+                                               b"computed_at": json.dumps(self.computed_at(points)).encode(),
                                                b"model_files": json.dumps(model_files(points)).encode()})
         with atomic.atomic_path(path) as tmp:
             pq.write_table(table, tmp)

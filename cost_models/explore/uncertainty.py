@@ -34,8 +34,9 @@ def routes_summary(routes: dict[str, str]) -> str:
     return "; ".join(parts)
 
 
-def decoder_result(res: dict[str, Any], routes: dict[str, str] | None = None) -> AccuracyResult:
+def decoder_result(res: dict[str, Any], routes: dict[str, str] | None = None, model_files: str = "") -> AccuracyResult:
     """An :class:`AccuracyResult` from ``workloads.accuracy.perplexity``'s result dictionary."""
+    text = res.get("text") or {}
     nll = np.asarray(res["per_window"], dtype=np.float64)
     ref = np.asarray(res["reference_per_window"], dtype=np.float64)
     d = nll - ref
@@ -50,11 +51,15 @@ def decoder_result(res: dict[str, Any], routes: dict[str, str] | None = None) ->
         top1=float(res["top1_agreement"]), top1_low=float(res["top1_agreement_ci95"][0]),
         top1_high=float(res["top1_agreement_ci95"][1]), delta_nll=float(res["delta_nll"]), delta_nll_low=float(dl),
         delta_nll_high=float(dh), per_window=tuple(float(v) for v in nll),
-        reference_per_window=tuple(float(v) for v in ref), routes=routes_summary(routes or {}))
+        reference_per_window=tuple(float(v) for v in ref),
+        per_window_kld=tuple(float(v) for v in res.get("per_window_kld", ())),
+        per_window_top1=tuple(float(v) for v in res.get("per_window_top1_agreement", ())),
+        routes=routes_summary(routes or {}), text_source=str(text.get("source", "")),
+        text_sha256=str(text.get("sha256", "")), model_files=model_files)
 
 
 def cosine_result(per_sentence: Sequence[float], ci95: Sequence[float] | None = None,
-                  routes: dict[str, str] | None = None) -> AccuracyResult:
+                  routes: dict[str, str] | None = None, model_files: str = "") -> AccuracyResult:
     """Mean cosine similarity to the reference (1.0), its standard error (that of the loss too) and interval."""
     c = np.asarray(per_sentence, dtype=np.float64)
     se = _sem(c)
@@ -62,5 +67,5 @@ def cosine_result(per_sentence: Sequence[float], ci95: Sequence[float] | None = 
     return AccuracyResult("cosine", float(c.mean()), 1.0, higher_is_better=True, windows=int(c.size),
                           value_stderr=se, loss_stderr=se, value_low=float(lo), value_high=float(hi),
                           loss_low=1.0 - float(hi), loss_high=1.0 - float(lo), per_window=tuple(float(v) for v in c),
-                          routes=routes_summary(routes or {}))
+                          routes=routes_summary(routes or {}), model_files=model_files)
 

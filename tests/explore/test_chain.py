@@ -1,5 +1,6 @@
 """The real evaluation chain (workloads accuracy, sim.simulate, cost_models.evaluate) on SmolLM2."""
 
+import json
 import math
 
 import pandas as pd
@@ -40,6 +41,10 @@ def test_performance_is_the_simulator_and_cost_model_on_the_point_design():
     assert (got.energy_pj, got.area_um2) == (cost.energy_pj, cost.area_um2)
     assert got.tokens == 8 + 2 and len(got.ops) == len(trace.ops)
     assert (got.weight_scheme, got.weight_bits, got.act_bits) == ("int4_g64", 4, 8)
+    # each op carries the limit that binds it and that limit's cycles (its own roof on the roofline)
+    assert [(o.bound, o.bound_cycles) for o in got.ops] == [
+        (max(op.limits, key=op.limits.get), max(op.limits.values())) for op in ref.ops]
+    assert {o.bound for o in got.ops} <= {"compute", "weight_load", "sram", "dram", "dequant"}
     shape_only = ArithConfig("llama2-7b", "int8_mac", None, 1, 12)  # no weights: no accuracy
     assert ChainEvaluator().accuracy(shape_only).metric == "none"
 
@@ -67,6 +72,12 @@ def test_a_small_real_sweep_runs_end_to_end(tmp_path):
     assert df["accuracy_metric"].tolist() == ["perplexity"] * 2
     assert df["accuracy_value"].tolist() == [mine] * 2 and df["accuracy_reference"].tolist() == [ref] * 2
     assert math.isfinite(mine) and mine != ref
+    # provenance: the text and model files the accuracy was computed with
+    from workloads import fetch
+    from workloads.text import load_text
+
+    assert df["accuracy_text_sha256"].tolist() == [load_text()[1]["sha256"]] * 2
+    assert json.loads(df["accuracy_model_files"].iloc[0]) == fetch.verify("smollm2-135m")
     small, big = df.iloc[0], df.iloc[1]
     assert big["cycles"] <= small["cycles"] and big["area_um2"] > small["area_um2"]
 
