@@ -199,7 +199,7 @@ def test_compare_pairs_two_encoder_results_per_sentence(tmp_path, capsys):
     differences, with the window bootstrap over sentences (an independent recomputation of the mean)."""
     import json
 
-    from cost_models.cli import main
+    from accel.cli import main
 
     d = tmp_path / "b"
     write_tiny_bert(d)
