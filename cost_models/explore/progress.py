@@ -29,6 +29,10 @@ def duration(seconds: float) -> str:
     return f"{s}s"
 
 
+#: Seconds between two lines that differ only in their ETA.
+QUIET_SECONDS = 30.0
+
+
 class Progress:
     """Counts, running items and the cost-weighted ETA of a sweep; ``enabled=False`` writes nothing."""
 
@@ -43,6 +47,8 @@ class Progress:
         self.clock = clock
         self.start = clock()
         self._last = ""
+        self._last_state: tuple = ()
+        self._last_at = -float("inf")
 
     def eta(self) -> tuple[float, bool] | None:
         """(seconds left, exact-or-lower-bound) from the finished items' costs; None before any finished."""
@@ -79,10 +85,14 @@ class Progress:
         return text
 
     def _emit(self) -> None:
+        """A line when the counts or the running items change, else at most one per ``QUIET_SECONDS`` (the ETA
+        alone moves every poll)."""
         text = self.line()
-        if self.enabled and text != self._last:
+        state = (tuple(self.done.values()), tuple(self.running))
+        now = self.clock()
+        if self.enabled and text != self._last and (state != self._last_state or now - self._last_at >= QUIET_SECONDS):
             print(text, file=self.stream or sys.stderr, flush=True)
-        self._last = text
+            self._last, self._last_state, self._last_at = text, state, now
 
     def set_running(self, names: list[str]) -> None:
         self.running = list(names)

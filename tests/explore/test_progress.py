@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from cost_models.explore.progress import Progress, duration, report_steps
+from cost_models.explore.progress import QUIET_SECONDS, Progress, duration, report_steps
 
 from .conftest import TOY_SWEEP
 from .test_report_cli import TOY, _run
@@ -43,6 +43,24 @@ def test_the_eta_weights_items_by_their_measured_cost():
     p.set_running([])  # same state: no new line
     assert len(out.getvalue().splitlines()) == n
     assert [duration(s) for s in (12, 245, 3720)] == ["12s", "4m05s", "1h02m"]
+
+
+def test_a_line_whose_eta_alone_moved_waits_for_the_quiet_interval():
+    clock, out = Clock(), io.StringIO()
+    p = Progress({"accuracy": 3}, stream=out, clock=clock)
+    clock.t = 10.0
+    p.finished("accuracy", 10.0, "a")
+    p.set_running(["b"])
+    n = len(out.getvalue().splitlines())
+    for t in (11.0, 12.0, 10.0 + QUIET_SECONDS - 1):  # the ETA text changes with the clock, nothing else does
+        clock.t = t
+        p.set_running(["b"])
+    assert len(out.getvalue().splitlines()) == n
+    clock.t = 12.0 + QUIET_SECONDS
+    p.set_running(["b"])
+    assert len(out.getvalue().splitlines()) == n + 1
+    p.finished("accuracy", 10.0, "b")  # a count changed: a line at once
+    assert len(out.getvalue().splitlines()) == n + 2
 
 
 def test_a_disabled_progress_and_report_steps_write_nothing():
