@@ -94,13 +94,14 @@ def weight_load_lanes(bits_per_cycle: int | None, cols: int, row_bits: int) -> i
     return int(lanes)
 
 
-def stationary_row_bits(pe: Any, dataflow: str) -> int:
-    """Bits one PE row of the stationary operand holds: ``macs_per_pe_per_cycle`` elements at the weight width
-    (WS) or the activation width (IS); 0 for OS, which keeps no operand stationary."""
-    if dataflow == "os":
+def stationary_row_bits(pe: Any, operand: str | None) -> int:
+    """Bits one PE row of the stationary ``operand`` holds (``sim.dataflows``' ``stationary``):
+    ``macs_per_pe_per_cycle`` elements at the weight width ("weight") or the activation width ("input");
+    0 when no operand is stationary (None)."""
+    if operand is None:
         return 0
     s = int(getattr(pe, "macs_per_pe_per_cycle", 1) or 1)
-    return s * int(pe.act_bits if dataflow == "is" else pe.weight_bits)
+    return s * int(pe.act_bits if operand == "input" else pe.weight_bits)
 
 
 @dataclass(frozen=True)

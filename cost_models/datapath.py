@@ -36,6 +36,7 @@ from accel.activity import parse_key
 from accel.design import stationary_row_bits, weight_load_lanes
 from accel.errors import ConfigError
 from cost_models.operators import operand, split_key
+from sim import dataflows
 
 DEQUANT_KINDS = ("dequant_mul", "dequant_add")
 ACCUMULATE_KINDS = ("int_add", "kulisch_add", "fp_add", "lmul_add")
@@ -229,6 +230,6 @@ def weight_load_path(design) -> WeightLoadPath:
     """The write path of ``design``'s array (:func:`accel.design.weight_load_lanes`; OS keeps nothing
     stationary: one lane, nothing charged)."""
     arr = design.array
-    row_bits = stationary_row_bits(design.pe, arr.dataflow)
+    row_bits = stationary_row_bits(design.pe, dataflows.get(arr.dataflow).stationary)
     lanes = weight_load_lanes(arr.weight_load_bits_per_cycle, arr.cols, row_bits) if row_bits else 1
     return WeightLoadPath(lanes, row_bits, arr.rows, arr.cols)

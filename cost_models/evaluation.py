@@ -18,7 +18,8 @@ from cost_models.memory import MemoryModel
 from cost_models.operators import OperatorModel
 from cost_models.pe_cost import PEHardware, dequant_unit_count, pe_hardware
 from cost_models.tables import CostTable, get_table
-from cost_models.usage import BUFFERS, STATIONARY_BUFFER, Usage, usage_from_sim
+from cost_models.usage import BUFFERS, Usage, operand_buffer, usage_from_sim
+from sim import dataflows
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,8 @@ def price(design, usage: Usage, *, table: CostTable | str = "horowitz45", fpga_t
     energy["pe.registers"] = Item(usage.macs * reg_bits_per_mac * e_bit, hw.register.source, node,
                                   f"{reg_bits_per_mac} register bits written per MAC (activation + partial sum)")
     path = weight_load_path(design)
-    loaded = usage.sram_read_bits.get(STATIONARY_BUFFER.get(design.array.dataflow, ""), 0)
+    stationary = dataflows.get(design.array.dataflow).stationary
+    loaded = usage.sram_read_bits.get(operand_buffer(stationary), 0) if stationary else 0
     e_mux = e_bit * t.cells["mux2_um2"].value / t.cells["dff_um2"].value
     energy["array.weight_load"] = Item(
         loaded * path.mux_levels * e_mux, f"{t.cite(t.cells['mux2_um2'].source)}; energy: "

@@ -18,8 +18,11 @@ from accel.errors import ConfigError
 BUFFERS = ("weight_buffer", "input_buffer", "output_buffer")
 #: The buffer each operand's traffic goes through (accel.activity.OPERANDS); the KV cache streams like weights.
 _OPERAND_BUFFER = {"weight": "weight_buffer", "input": "input_buffer", "output": "output_buffer", "kv": "weight_buffer"}
-#: The buffer the array's stationary operand is read from, by dataflow (OS keeps nothing stationary).
-STATIONARY_BUFFER = {"ws": "weight_buffer", "is": "input_buffer"}
+
+
+def operand_buffer(operand: str) -> str:
+    """The SRAM buffer an operand's traffic goes through."""
+    return _OPERAND_BUFFER[operand]
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ class Dataflow:
     #: A stationary operand is written into the PE registers (through the weight-write bus) before each fold
     #: and the other operand streams through; otherwise the outputs stay in the PEs and K streams.
     preloads: ClassVar[bool]
+    #: The operand the PEs hold (``accel.activity.OPERANDS`` name); None when the outputs stay instead.
+    stationary: ClassVar[str | None]
     #: Planned as the transposed product Y^T = W^T A^T (the roles of M and N exchanged).
     transposed: ClassVar[bool] = False
 
@@ -54,6 +56,7 @@ class Dataflow:
 
 class WeightStationary(Dataflow):
     name = "ws"
+    stationary = "weight"
     summary = "weights stay in the PEs (K down the rows, N across the columns); rows of A stream through"
     preloads = True
 
@@ -71,12 +74,14 @@ class WeightStationary(Dataflow):
 
 class InputStationary(WeightStationary):
     name = "is"
+    stationary = "input"
     summary = "inputs stay in the PEs: weight stationary on the transposed product W^T A^T"
     transposed = True
 
 
 class OutputStationary(Dataflow):
     name = "os"
+    stationary = None
     summary = "outputs stay in the PEs (M down the rows, N across the columns); A and W stream along K"
     preloads = False
 

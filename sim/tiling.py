@@ -139,7 +139,7 @@ def _plan_ws(ms: int, ns: int, k: int, design, pe: PEView, policy: TilingPolicy,
     strm_cap = _half(getattr(mem, strm_buf).capacity_bits, mem.double_buffered)
     out_cap = _half(mem.output_buffer.capacity_bits, mem.double_buffered)
     lanes = weight_load_lanes(design.array.weight_load_bits_per_cycle, C,
-                              stationary_row_bits(pe, flow.name))
+                              stationary_row_bits(pe, flow.stationary))
     tile_bits = tk * s * tn * stat_bits
     if tile_bits > stat_cap:
         raise _too_small(stat_buf, getattr(mem, stat_buf).capacity_bits, tile_bits * (2 if mem.double_buffered else 1),

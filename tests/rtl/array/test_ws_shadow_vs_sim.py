@@ -63,7 +63,7 @@ def _stimulus(geometry, starts, writes, A, W, lanes, n_cycles):
 
 def _run(spec, m, n, k, lanes, seed, *, early: bool = False, backend: str = "amaranth"):
     pe = pe_view(spec)
-    bits = None if lanes is None else lanes * COLS * stationary_row_bits(spec, "ws")
+    bits = None if lanes is None else lanes * COLS * stationary_row_bits(spec, "weight")
     design = ideal_design(spec, ROWS, COLS, "ws", bits)
     plan = plan_op(m, n, k, design, pe)
     starts, writes, end = array_schedule("ws", plan.stream, plan.depth, plan.width, lanes=plan.lanes)
