@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from accel.errors import ConfigError, ToolError
-from rtl.synth.yosys import run_yosys
-
-log = logging.getLogger(__name__)
+from rtl.synth.yosys import cached_json, run_yosys
 
 
 @dataclass(frozen=True)
@@ -124,12 +121,11 @@ def mapped_levels_rtlil(rtlil: str, top: str, family: str, *, nodsp: bool = Fals
     """Logic levels of module ``top`` of ``rtlil`` mapped onto ``family`` (``ecp5`` or ``ice40``); cached."""
     if family not in FAMILIES:
         raise ConfigError(f"unknown FPGA family {family!r} for logic levels; valid families: {', '.join(FAMILIES)}")
-    cached = _cache_file(rtlil, top, family, nodsp)
-    if cached is not None and cached.exists():
-        try:
-            return Levels(**json.loads(cached.read_text()))
-        except (OSError, ValueError, TypeError) as exc:
-            log.warning("ignoring unreadable logic-level cache entry %s: %s", cached, exc)
+    return cached_json(_cache_file(rtlil, top, family, nodsp), "logic-level", lambda d: Levels(**d),
+                       lambda: _mapped_levels(rtlil, top, family, nodsp))
+
+
+def _mapped_levels(rtlil: str, top: str, family: str, nodsp: bool) -> Levels:
     fam = FAMILIES[family]
     script = (f"read_rtlil design.il\n{fam.synth.format(top=top, nodsp=' -nodsp' if nodsp else '')}\n"
               "flatten\nwrite_json mapped.json\n")
@@ -138,15 +134,8 @@ def mapped_levels_rtlil(rtlil: str, top: str, family: str, *, nodsp: bool = Fals
     module = modules.get(top) or next(m for m in modules.values() if m.get("attributes", {}).get("top"))
     n = longest_path(module, fam)
     m = re.search(r"Yosys (\d+\.\d+\S*)", log_text)
-    result = Levels(family, bool(nodsp), sum(n.values()), n["lut"], n["carry"], n["mux"], n["dsp"],
-                    m.group(1) if m else "")
-    if cached is not None:
-        try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            cached.write_text(json.dumps(result.to_dict()))
-        except OSError as exc:
-            log.warning("cannot write logic-level cache entry %s: %s", cached, exc)
-    return result
+    return Levels(family, bool(nodsp), sum(n.values()), n["lut"], n["carry"], n["mux"], n["dsp"],
+                  m.group(1) if m else "")
 
 
 def mapped_levels(component, top: str, family: str, *, nodsp: bool = False) -> Levels:

@@ -129,24 +129,30 @@ def _cache_file(rtlil: str, top: str, target: str, nodsp: bool) -> Path | None:
 _SCRIPT_VERSION = 1
 
 
+def cached_json(path: Path | None, what: str, load, compute):
+    """``load(dict)`` of the JSON at ``path`` when it reads, else ``compute()`` stored there (``to_dict()``);
+    an unreadable or unwritable entry is logged and ignored.  ``path`` None: no caching."""
+    if path is not None and path.exists():
+        try:
+            return load(json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError) as exc:
+            log.warning("ignoring unreadable %s cache entry %s: %s", what, path, exc)
+    result = compute()
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(result.to_dict()))
+        except OSError as exc:
+            log.warning("cannot write %s cache entry %s: %s", what, path, exc)
+    return result
+
+
 def synthesize_rtlil(rtlil: str, top: str, target: str, *, nodsp: bool = False) -> SynthResult:
     """Synthesise RTLIL text of module ``top`` for ``target`` (one of :data:`TARGETS`); cached (module docstring)."""
     if target not in TARGETS:
         raise ConfigError(f"unknown synthesis target {target!r}; valid targets: {', '.join(TARGETS)}")
-    cached = _cache_file(rtlil, top, target, nodsp)
-    if cached is not None and cached.exists():
-        try:
-            return SynthResult(**json.loads(cached.read_text()))
-        except (OSError, ValueError, TypeError) as exc:
-            log.warning("ignoring unreadable synthesis cache entry %s: %s", cached, exc)
-    result = _synthesize(rtlil, top, target, nodsp)
-    if cached is not None:
-        try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            cached.write_text(json.dumps(result.to_dict()))
-        except OSError as exc:
-            log.warning("cannot write synthesis cache entry %s: %s", cached, exc)
-    return result
+    return cached_json(_cache_file(rtlil, top, target, nodsp), "synthesis", lambda d: SynthResult(**d),
+                       lambda: _synthesize(rtlil, top, target, nodsp))
 
 
 def _synthesize(rtlil: str, top: str, target: str, nodsp: bool) -> SynthResult:
